@@ -1,0 +1,287 @@
+"""Supervised binning of one characteristic: :class:`FeatureBinning`.
+
+A fitted binning has ``k`` regular bins followed by two reserved bins, always in this order::
+
+    0 .. k-1   regular bins (numeric: right-open intervals between ``splits``;
+               categorical: groups of categories)
+    k          Special: numeric special codes (e.g. 96/98 "not applicable" codes);
+               for categorical features, categories never seen in training
+    k + 1      Missing: NaN / None
+
+Missing and Special values are first-class bins: they get their own counts and WoE (see
+:mod:`lendscore.features.woe` for the sign convention and the zero-count rule).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from lendscore.features._merge import log_likelihood, merge_prebins
+from lendscore.features.woe import woe_iv
+
+__all__ = ["FeatureBinning", "fit_feature_binning", "detect_special_codes"]
+
+# "Not applicable" codes in the 9s family (96, 98, 999, ...) used by bureaux and datasets such as
+# Give Me Some Credit. They count as special only when they sit far above every other value.
+_NINES = np.array([96, 97, 98, 99, 996, 997, 998, 999, 9996, 9997, 9998, 9999,
+                   99996, 99997, 99998, 99999], dtype=float)
+_SPECIAL_GAP = 2.0  # a code counts as special only if it exceeds this multiple of the largest other value
+
+
+def detect_special_codes(x: np.ndarray) -> list[float]:
+    """Special codes of an integer-valued column: 9s-family values far above all other values."""
+    v = x[~np.isnan(x)]
+    if v.size == 0 or not np.all(v == np.round(v)):
+        return []
+    present = np.unique(v[np.isin(v, _NINES)])
+    if present.size == 0:
+        return []
+    rest = v[~np.isin(v, present)]
+    if rest.size == 0 or present.min() <= _SPECIAL_GAP * max(rest.max(), 1.0):
+        return []
+    return [float(c) for c in present]
+
+
+@dataclass
+class FeatureBinning:
+    """The fitted binning of one characteristic (everything scoring needs, JSON-friendly)."""
+
+    name: str
+    kind: str  # "numeric" | "categorical"
+    trend: str
+    splits: list[float] = field(default_factory=list)  # numeric: k-1 ascending thresholds
+    categories: list[list[str]] = field(default_factory=list)  # categorical: k groups
+    special_codes: list[float] = field(default_factory=list)
+    n_event: list[float] = field(default_factory=list)  # k + 2 entries
+    n_nonevent: list[float] = field(default_factory=list)
+    woe: list[float] = field(default_factory=list)
+    iv_bins: list[float] = field(default_factory=list)
+    woe_rule: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._cache()
+
+    def _cache(self) -> None:
+        self._splits = np.asarray(self.splits, dtype=float)
+        self._special = np.asarray(self.special_codes, dtype=float)
+        self._woe = np.asarray(self.woe, dtype=float)
+        if self.kind == "categorical":
+            self._cat_index = {c: i for i, grp in enumerate(self.categories) for c in grp}
+
+    @property
+    def n_bins(self) -> int:
+        """Number of bins including the Special and Missing bins."""
+        return len(self.woe)
+
+    @property
+    def iv(self) -> float:
+        return float(np.sum(self.iv_bins))
+
+    # ----------------------------------------------------------------- transform
+    def bin_index(self, values) -> np.ndarray:
+        """Bin index (0 .. n_bins-1) of every value."""
+        k = self.n_bins - 2
+        if self.kind == "numeric":
+            x = _as_float(values, self.name)
+            idx = np.searchsorted(self._splits, x, side="right")
+            if self._special.size:
+                idx[np.isin(x, self._special)] = k
+            idx[np.isnan(x)] = k + 1
+            return idx
+        s = pd.Series(values, copy=False)
+        miss = s.isna().to_numpy()
+        idx = np.array(s.astype(object).map(lambda v: self._cat_index.get(str(v), k)), dtype=np.int64)
+        idx[miss] = k + 1
+        return idx
+
+    def transform_index(self, index: np.ndarray) -> np.ndarray:
+        """WoE of bin indices."""
+        return self._woe[index]
+
+    def transform(self, values) -> np.ndarray:
+        """WoE of every value."""
+        return self._woe[self.bin_index(values)]
+
+    def index_of(self, value) -> int:
+        """Bin index of a single Python value (fast path for one applicant)."""
+        k = len(self._woe) - 2
+        if value is None or (isinstance(value, float) and value != value):
+            return k + 1
+        if self.kind == "numeric":
+            v = float(value)
+            if v != v:
+                return k + 1
+            if self.special_codes and v in self.special_codes:
+                return k
+            return int(np.searchsorted(self._splits, v, side="right"))
+        return self._cat_index.get(str(value), k)
+
+    # ----------------------------------------------------------------- reporting
+    def labels(self) -> list[str]:
+        k = self.n_bins - 2
+        if self.kind == "numeric":
+            edges = [-np.inf, *self.splits, np.inf]
+            regular = [f"[{_fmt(edges[i])}, {_fmt(edges[i + 1])})" for i in range(k)]
+            special = "Special (" + ", ".join(_fmt(c) for c in self.special_codes) + ")"
+        else:
+            regular = [", ".join(grp) for grp in self.categories]
+            special = "Unseen category"
+        return [*regular, special, "Missing"]
+
+    def describe_bins(self, bins) -> str:
+        """Plain description of a set of bins, merging adjacent numeric intervals."""
+        k = self.n_bins - 2
+        labels = self.labels()
+        regular = sorted(b for b in bins if b < k)
+        parts = []
+        if regular and self.kind == "numeric" and regular == list(range(regular[0], regular[-1] + 1)):
+            edges = [-np.inf, *self.splits, np.inf]
+            parts.append(f"[{_fmt(edges[regular[0]])}, {_fmt(edges[regular[-1] + 1])})")
+        elif regular:
+            parts.append("{" + "; ".join(labels[b] for b in regular) + "}")
+        parts += [labels[b] for b in sorted(bins) if b >= k]
+        return " or ".join(parts)
+
+    def table(self) -> pd.DataFrame:
+        e = np.asarray(self.n_event)
+        ne = np.asarray(self.n_nonevent)
+        n = e + ne
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate = np.where(n > 0, e / np.where(n > 0, n, 1), np.nan)
+        return pd.DataFrame({
+            "characteristic": self.name, "bin": self.labels(), "n": n, "n_event": e,
+            "n_nonevent": ne, "share": n / n.sum(), "event_rate": rate, "woe": self.woe,
+            "iv": self.iv_bins, "woe_rule": self.woe_rule,
+        })
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in (
+            "name", "kind", "trend", "splits", "categories", "special_codes",
+            "n_event", "n_nonevent", "woe", "iv_bins", "woe_rule")}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FeatureBinning":
+        return cls(**d)
+
+
+def _fmt(v: float) -> str:
+    if np.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return f"{v:.6g}"
+
+
+def _as_float(values, name: str) -> np.ndarray:
+    if isinstance(values, pd.Series):
+        if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
+            out = pd.to_numeric(values, errors="coerce")
+            bad = out.isna() & values.notna()
+            if bad.any():
+                first = values[bad].iloc[0]
+                raise ValueError(f"{name} must be numeric; got {first!r} in {int(bad.sum())} rows")
+            values = out
+        return values.to_numpy(dtype=float, na_value=np.nan)
+    return np.asarray(values, dtype=float)
+
+
+# ---------------------------------------------------------------------- fitting
+def _prebin_numeric(x: np.ndarray, y: np.ndarray, w: np.ndarray, max_prebins: int):
+    u = np.unique(x)
+    if u.size <= max_prebins:
+        splits = u[1:]
+    else:
+        q = np.quantile(x, np.linspace(0.0, 1.0, max_prebins + 1)[1:-1], method="inverted_cdf")
+        splits = np.unique(q)
+        splits = splits[splits > u[0]]
+    idx = np.searchsorted(splits, x, side="right")
+    m = splits.size + 1
+    return splits, np.bincount(idx, weights=y * w, minlength=m), np.bincount(idx, weights=w, minlength=m)
+
+
+def _choose_trend(e, n, trend, min_bin_size, max_n_bins, min_gain, shape_penalty):
+    """Fit the declared trend, or pick the best of the candidate shapes ("auto")."""
+    if trend not in ("auto", "auto_monotonic"):
+        return trend, merge_prebins(e, n, trend=trend, min_bin_size=min_bin_size,
+                                    max_n_bins=max_n_bins, min_gain=min_gain)
+    shapes = ["ascending", "descending"] + (["peak", "valley"] if trend == "auto" else [])
+    best = None
+    for s in shapes:
+        plan = merge_prebins(e, n, trend=s, min_bin_size=min_bin_size, max_n_bins=max_n_bins,
+                             min_gain=min_gain)
+        ll = log_likelihood(plan, e, n) - (shape_penalty if s in ("peak", "valley") else 0.0)
+        if best is None or ll > best[0] + 1e-9:
+            best = (ll, s, plan)
+    return best[1], best[2]
+
+
+def fit_feature_binning(
+    name: str,
+    values,
+    y: np.ndarray,
+    *,
+    kind: str,
+    trend: str = "auto",
+    special_codes: list[float] | None = None,
+    max_prebins: int = 50,
+    min_bin_size: float = 0.05,
+    max_n_bins: int = 12,
+    min_gain: float = 0.0,
+    shape_penalty: float = 5.0,
+    sample_weight: np.ndarray | None = None,
+) -> FeatureBinning:
+    """Fit the binning of one characteristic on training data.
+
+    ``min_bin_size`` is a share of the rows (< 1) or a row count (>= 1); ``trend`` is a shape of
+    :data:`lendscore.features._merge.TRENDS`, ``"auto"`` (best of ascending, descending, peak and
+    valley, unimodal shapes paying ``shape_penalty`` log-likelihood) or ``"auto_monotonic"``.
+    """
+    y = np.asarray(y, dtype=float)
+    w = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    n_rows = w.sum()
+    min_rows = min_bin_size * n_rows if min_bin_size < 1 else float(min_bin_size)
+    if kind == "numeric":
+        x = _as_float(values, name)
+        miss = np.isnan(x)
+        specials = detect_special_codes(x) if special_codes is None else [float(c) for c in special_codes]
+        spec = np.isin(x, specials) if specials else np.zeros_like(miss)
+        reg = ~miss & ~spec
+        if reg.any():
+            splits, e, n = _prebin_numeric(x[reg], y[reg], w[reg], max_prebins)
+            trend, plan = _choose_trend(e, n, trend, min_rows, max_n_bins, min_gain, shape_penalty)
+            final_splits = [float(splits[a - 1]) for a, _ in plan[1:]]
+            be = [float(e[a:b].sum()) for a, b in plan]
+            bn = [float(n[a:b].sum()) for a, b in plan]
+        else:
+            final_splits, be, bn = [], [0.0], [0.0]
+        extra_e = [float((y * w)[spec].sum()), float((y * w)[miss].sum())]
+        extra_n = [float(w[spec].sum()), float(w[miss].sum())]
+        fb_kw = {"splits": final_splits, "special_codes": specials}
+    else:
+        s = pd.Series(values, copy=False).reset_index(drop=True)
+        miss = s.isna().to_numpy()
+        cats = s[~miss].astype(str)
+        df = pd.DataFrame({"c": cats.to_numpy(), "e": (y * w)[~miss], "n": w[~miss]})
+        g = df.groupby("c", sort=True)[["e", "n"]].sum()
+        prior = (y * w).sum() / n_rows
+        smooth = (g["e"] + 20.0 * prior) / (g["n"] + 20.0)  # order rare categories toward the mean
+        g = g.assign(rate=smooth.to_numpy()).sort_values(["rate"], kind="mergesort")
+        order = g.index.tolist()
+        if order:
+            plan = merge_prebins(g["e"].to_numpy(), g["n"].to_numpy(), trend="ascending",
+                                 min_bin_size=min_rows, max_n_bins=max_n_bins, min_gain=min_gain)
+            groups = [sorted(order[a:b]) for a, b in plan]
+            be = [float(g["e"].iloc[a:b].sum()) for a, b in plan]
+            bn = [float(g["n"].iloc[a:b].sum()) for a, b in plan]
+        else:
+            groups, be, bn = [[]], [0.0], [0.0]
+        trend = "ascending"
+        extra_e, extra_n = [0.0, float((y * w)[miss].sum())], [0.0, float(w[miss].sum())]
+        fb_kw = {"categories": groups}
+    e_all = np.array(be + extra_e)
+    n_all = np.array(bn + extra_n)
+    woe, iv, rule = woe_iv(e_all, n_all - e_all)
+    return FeatureBinning(
+        name=name, kind=kind, trend=trend, n_event=e_all.tolist(),
+        n_nonevent=(n_all - e_all).tolist(), woe=woe.tolist(), iv_bins=iv.tolist(),
+        woe_rule=rule.tolist(), **fb_kw)

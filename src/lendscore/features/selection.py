@@ -1,0 +1,78 @@
+"""Characteristic selection by information value, correlation and VIF, recording every reason.
+
+All steps work on the training window's WoE columns only.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["select_features", "vif"]
+
+
+def vif(W: np.ndarray) -> np.ndarray:
+    """Variance inflation factor of each column (1 / (1 - R^2) on the other columns)."""
+    p = W.shape[1]
+    if p < 2:
+        return np.ones(p)
+    R = np.corrcoef(W, rowvar=False)
+    try:
+        inv = np.linalg.inv(R)
+    except np.linalg.LinAlgError:
+        inv = np.linalg.pinv(R)
+    return np.diag(inv).copy()
+
+
+def select_features(
+    names: list[str],
+    iv: dict[str, float],
+    W: np.ndarray,
+    *,
+    iv_min: float,
+    corr_max: float,
+    vif_max: float,
+) -> tuple[list[str], pd.DataFrame]:
+    """Select characteristics; return the kept names (in input order) and the selection table.
+
+    1. drop IV below ``iv_min``; 2. of each pair with |Pearson correlation| of WoE above
+    ``corr_max``, drop the one with the lower IV; 3. drop the highest VIF above ``vif_max``
+    until none is left.
+    """
+    reason: dict[str, str] = {}
+    for n in names:
+        if iv[n] < iv_min:
+            reason[n] = f"IV {iv[n]:.4f} < iv_min {iv_min:g}"
+    col = {n: i for i, n in enumerate(names)}
+    live = [n for n in names if n not in reason]
+    std = W.std(axis=0)
+    for n in names:
+        if n in live and std[col[n]] == 0:
+            reason[n] = "constant WoE on the training data"
+    live = [n for n in live if n not in reason]
+    if len(live) > 1:
+        C = np.corrcoef(W[:, [col[n] for n in live]], rowvar=False)
+        by_iv = sorted(range(len(live)), key=lambda i: -iv[live[i]])
+        kept: list[int] = []
+        for i in by_iv:
+            clash = [k for k in kept if abs(C[i, k]) > corr_max]
+            if clash:
+                k = clash[0]
+                reason[live[i]] = (f"|corr| {abs(C[i, k]):.3f} > corr_max {corr_max:g} with "
+                                   f"{live[k]} (IV {iv[live[k]]:.4f} >= {iv[live[i]]:.4f})")
+            else:
+                kept.append(i)
+        live = [n for n in live if n not in reason]
+    while len(live) > 2:
+        v = vif(W[:, [col[n] for n in live]])
+        j = int(np.argmax(v))
+        if v[j] <= vif_max:
+            break
+        reason[live[j]] = f"VIF {v[j]:.2f} > vif_max {vif_max:g}"
+        live.pop(j)
+    table = pd.DataFrame({
+        "feature": names,
+        "iv": [iv[n] for n in names],
+        "selected": [n not in reason for n in names],
+        "reason": [reason.get(n, "selected") for n in names],
+    })
+    return live, table

@@ -1,0 +1,1 @@
+"""Scorecard model: logistic regression on WoE, points scaling, grades and the JSON artifact."""

@@ -1,0 +1,358 @@
+"""The scorecard estimator: binning -> WoE -> selection -> logistic regression -> points.
+
+``Scorecard`` follows the scikit-learn estimator contract: ``__init__`` only stores arguments,
+``fit`` validates and returns self, fitted attributes end in ``_``. Everything is fitted on the
+data passed to ``fit`` (the training window) only.
+"""
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import special
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
+
+from lendscore.errors import ConfigError, ModelError, SchemaError
+from lendscore.features.binning import FeatureBinning, fit_feature_binning
+from lendscore.features.rules import Rule, score_candidate_rules
+from lendscore.features.selection import select_features
+from lendscore.features.woe import woe_iv
+from lendscore.model import _points
+from lendscore.model._data import as_frame, column_kinds, encode_target
+from lendscore.model.grades import DEFAULT_PD_BOUNDS, assign_grades, master_scale
+from lendscore.model.logit import LogitFit, fit_logit
+from lendscore.model.scaling import Scaling
+from lendscore.model.threshold import choose_threshold
+
+__all__ = ["Scorecard"]
+
+_TRENDS = {"auto", "auto_monotonic", "ascending", "descending", "peak", "valley", "none"}
+
+
+class Scorecard(ClassifierMixin, BaseEstimator):
+    """Interpretable logistic-regression scorecard on binned, WoE-coded characteristics.
+
+    Parameters
+    ----------
+    categorical_features : list of column names forced to be categorical (object, string,
+        category and bool columns always are).
+    special_codes : "auto" (9s-family "not applicable" codes far above the other values, e.g.
+        96/98), None (no special codes), or a dict ``{column: [codes]}``.
+    monotonic_trend : "auto" (best of ascending, descending, peak, valley), "auto_monotonic",
+        a shape name, or a dict ``{column: shape}`` (other columns "auto").
+    max_n_bins, min_bin_size, max_prebins, min_gain : binning limits. ``min_bin_size`` is a
+        share (< 1) or a row count (>= 1); None means max(0.1 % of rows, 30 rows).
+    shape_penalty : log-likelihood a peak or valley shape must gain over the best monotone
+        binning to be chosen under "auto" (monotone shapes are preferred unless clearly worse).
+    iv_min, corr_max, vif_max : selection thresholds.
+    max_rules : interaction rules at most (0 disables them); ``rule_min_support`` is the least
+        share of rows a rule covers.
+    C : inverse L2 penalty strength (None = unpenalised maximum likelihood).
+    class_weight : None or "balanced".
+    sign_check : "refit" (drop a characteristic whose coefficient contradicts its WoE and
+        refit) or "warn".
+    woe_cv : folds for cross-fitted WoE when fitting the regression (0 or 1: in-sample WoE).
+    pdo, base_points, base_odds : points scaling (600 points at 50:1 good:bad odds, 20 pdo).
+    grade_pd_bounds : upper PD bound of each risk grade (the master scale).
+    threshold : "f1" (maximise F1 on the training predictions), "ks", or a PD in (0, 1).
+    """
+
+    def __init__(self, *, categorical_features=None, special_codes="auto", monotonic_trend="auto",
+                 max_n_bins=20, min_bin_size=None, max_prebins=50, min_gain=0.0, shape_penalty=20.0,
+                 iv_min=0.02,
+                 corr_max=0.9, vif_max=10.0, max_rules=10, rule_min_support=0.005, C=None,
+                 class_weight=None, sign_check="refit", woe_cv=5, pdo=20.0, base_points=600.0,
+                 base_odds=50.0, grade_pd_bounds=DEFAULT_PD_BOUNDS, threshold="f1"):
+        self.categorical_features = categorical_features
+        self.special_codes = special_codes
+        self.monotonic_trend = monotonic_trend
+        self.max_n_bins = max_n_bins
+        self.min_bin_size = min_bin_size
+        self.max_prebins = max_prebins
+        self.min_gain = min_gain
+        self.shape_penalty = shape_penalty
+        self.iv_min = iv_min
+        self.corr_max = corr_max
+        self.vif_max = vif_max
+        self.max_rules = max_rules
+        self.rule_min_support = rule_min_support
+        self.C = C
+        self.class_weight = class_weight
+        self.sign_check = sign_check
+        self.woe_cv = woe_cv
+        self.pdo = pdo
+        self.base_points = base_points
+        self.base_odds = base_odds
+        self.grade_pd_bounds = grade_pd_bounds
+        self.threshold = threshold
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        return tags
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self) -> None:
+        def bad(name, rule):
+            raise ConfigError(f"{name} {rule}; got {getattr(self, name)!r}")
+        if not (isinstance(self.max_n_bins, int) and self.max_n_bins >= 2):
+            bad("max_n_bins", "must be an integer >= 2")
+        if not (isinstance(self.max_prebins, int) and self.max_prebins >= 2):
+            bad("max_prebins", "must be an integer >= 2")
+        if self.min_bin_size is not None and not (0 < self.min_bin_size):
+            bad("min_bin_size", "must be None, a share in (0, 1) or a row count >= 1")
+        if not (0 <= self.iv_min):
+            bad("iv_min", "must be >= 0")
+        if not (0 < self.corr_max <= 1):
+            bad("corr_max", "must be in (0, 1]")
+        if not (self.vif_max >= 1):
+            bad("vif_max", "must be >= 1")
+        if not (isinstance(self.max_rules, int) and self.max_rules >= 0):
+            bad("max_rules", "must be an integer >= 0")
+        if self.C is not None and not (self.C > 0):
+            bad("C", "must be None or > 0")
+        if self.class_weight not in (None, "balanced"):
+            bad("class_weight", "must be None or 'balanced'")
+        if not (isinstance(self.woe_cv, int) and self.woe_cv >= 0):
+            bad("woe_cv", "must be an integer >= 0 (0 or 1: in-sample WoE)")
+        if self.sign_check not in ("refit", "warn"):
+            bad("sign_check", "must be 'refit' or 'warn'")
+        trends = self.monotonic_trend.values() if isinstance(self.monotonic_trend, dict) else [self.monotonic_trend]
+        for t in trends:
+            if t not in _TRENDS:
+                raise ConfigError(f"monotonic_trend must be one of {sorted(_TRENDS)}; got {t!r}")
+        if not (self.threshold in ("f1", "ks") or (isinstance(self.threshold, float) and 0 < self.threshold < 1)):
+            bad("threshold", "must be 'f1', 'ks' or a PD in (0, 1)")
+        try:
+            Scaling(self.pdo, self.base_points, self.base_odds)
+            master_scale(self.grade_pd_bounds)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y, sample_weight=None):
+        """Fit binning, selection, the logistic regression and the points on (X, y)."""
+        t0 = time.perf_counter()
+        self._check_params()
+        Xf = as_frame(X)
+        if Xf.shape[0] == 0 or Xf.shape[1] == 0:
+            raise ValueError(f"X must have at least one row and one column; got shape {Xf.shape}")
+        self.classes_, y01 = encode_target(y)
+        if len(y01) != len(Xf):
+            raise ValueError(f"X and y must have the same number of rows; got {len(Xf)} and {len(y01)}")
+        self.feature_names_in_ = np.asarray([str(c) for c in Xf.columns], dtype=object)
+        self.n_features_in_ = Xf.shape[1]
+        Xf = Xf.set_axis(list(self.feature_names_in_), axis=1)
+        self.kinds_ = column_kinds(Xf, self.categorical_features)
+        w = self._weights(y01, sample_weight)
+        n = float(w.sum())
+        min_bin = self.min_bin_size if self.min_bin_size is not None else max(0.001 * n, min(30.0, 0.05 * n))
+        self.binnings_ = {}
+        for c in self.feature_names_in_:
+            self.binnings_[c] = fit_feature_binning(
+                c, Xf[c], y01, kind=self.kinds_[c], trend=self._trend_of(c),
+                special_codes=self._specials_of(c), max_prebins=self.max_prebins,
+                min_bin_size=min_bin, max_n_bins=self.max_n_bins, min_gain=self.min_gain,
+                shape_penalty=self.shape_penalty,
+                sample_weight=w)
+        names = list(self.feature_names_in_)
+        index = {c: self.binnings_[c].bin_index(Xf[c]) for c in names}
+        W = self._fit_design(index, names, y01, w)
+        iv = {c: self.binnings_[c].iv for c in names}
+        selected, self.selection_ = select_features(names, iv, W, iv_min=self.iv_min,
+                                                    corr_max=self.corr_max, vif_max=self.vif_max)
+        if not selected:
+            raise ModelError(f"no characteristic passed selection (iv_min={self.iv_min}); "
+                             f"highest IV {max(iv.values()):.4f}")
+        col = {c: i for i, c in enumerate(names)}
+        fit, selected = self._fit_with_sign_check(W, col, selected, y01, w)
+        self.rules_, fit = self._add_rules(index, W, col, selected, y01, w, fit)
+        self._set_model(selected, fit)
+        p_train = self._proba_from_design(self._design(Xf))
+        self.threshold_, self.threshold_rule_ = choose_threshold(y01, p_train, self.threshold, w)
+        self.fit_seconds_ = time.perf_counter() - t0
+        return self
+
+    def _fit_design(self, index, names, y01, w) -> np.ndarray:
+        """WoE matrix the regression is fitted on.
+
+        With ``woe_cv = K >= 2`` each row's WoE comes from the bin counts of the other K - 1
+        folds (cross-fitting), so the coefficients are not inflated by the WoE having seen the
+        row's own outcome; scoring uses the WoE of all training rows. Folds are fixed by a
+        seeded generator, so fits are deterministic.
+        """
+        W = np.empty((len(y01), len(names)))
+        K = self.woe_cv
+        if K in (0, 1):
+            for j, c in enumerate(names):
+                W[:, j] = self.binnings_[c].transform_index(index[c])
+            return W
+        fold = np.random.default_rng(0).integers(0, K, len(y01))
+        for j, c in enumerate(names):
+            nb = self.binnings_[c].n_bins
+            key = fold * nb + index[c]
+            e = np.bincount(key, weights=w * y01, minlength=K * nb).reshape(K, nb)
+            t = np.bincount(key, weights=w, minlength=K * nb).reshape(K, nb)
+            e_out, t_out = e.sum(0) - e, t.sum(0) - t
+            for f in range(K):
+                woe, _, _ = woe_iv(e_out[f], t_out[f] - e_out[f])
+                m = fold == f
+                W[m, j] = woe[index[c][m]]
+        return W
+
+    def _weights(self, y01, sample_weight):
+        w = np.ones_like(y01) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        if self.class_weight == "balanced":
+            pos = y01.mean()
+            w = w * np.where(y01 == 1, 0.5 / pos, 0.5 / (1 - pos))
+        return w
+
+    def _trend_of(self, c):
+        if isinstance(self.monotonic_trend, dict):
+            return self.monotonic_trend.get(c, "auto")
+        return self.monotonic_trend
+
+    def _specials_of(self, c):
+        if self.special_codes == "auto":
+            return None
+        if self.special_codes is None:
+            return []
+        return list(self.special_codes.get(c, []))
+
+    def _fit_with_sign_check(self, W, col, selected, y01, w):
+        selected = list(selected)
+        while True:
+            fit = fit_logit(W[:, [col[c] for c in selected]], y01, sample_weight=w, C=self.C)
+            wrong = [(fit.coef[i], c) for i, c in enumerate(selected) if fit.coef[i] >= 0]
+            if not wrong:
+                return fit, selected
+            if self.sign_check == "warn" or len(selected) == 1:
+                warnings.warn(f"coefficients contradict the WoE trend for {[c for _, c in wrong]}: "
+                              "a higher WoE should lower the PD", UserWarning, stacklevel=3)
+                return fit, selected
+            _, worst = max(wrong)
+            row = self.selection_.index[self.selection_.feature == worst][0]
+            self.selection_.loc[row, ["selected", "reason"]] = (
+                False, f"coefficient {max(wrong)[0]:+.4f} contradicts its WoE trend (sign check, refit)")
+            selected.remove(worst)
+
+    def _add_rules(self, index, W, col, selected, y01, w, fit):
+        rules: list[Rule] = []
+        if self.max_rules == 0:
+            return rules, fit
+        index = {c: index[c] for c in selected}
+        n_bins = {c: self.binnings_[c].n_bins for c in selected}
+        base = W[:, [col[c] for c in selected]]
+        used: set[tuple[str, str]] = set()
+        D = base
+        for _round in range(4):
+            p = special.expit(fit.intercept + D @ fit.coef)
+            new = score_candidate_rules(index, n_bins, y01, p, w, min_support=self.rule_min_support,
+                                        exclude_pairs=used, max_new=min(4, self.max_rules - len(rules)))
+            if not new:
+                break
+            trial = rules + [r for _, r in new]
+            D = np.column_stack([base, self._rule_matrix(index, trial)])
+            init = np.concatenate([[fit.intercept], fit.coef, np.zeros(len(new))])
+            fit = fit_logit(D, y01, sample_weight=w, C=self.C, init=init)
+            rules = trial
+            used |= {(r.feature_a, r.feature_b) for _, r in new}
+            if len(rules) >= self.max_rules:
+                break
+        if rules:  # drop rules the joint fit no longer supports (Wald test at 0.1 %)
+            z = fit.inference()["z"][1 + base.shape[1]:]
+            keep = [r for r, zz in zip(rules, z) if zz * zz > 10.83]
+            if len(keep) < len(rules):
+                rules = keep
+                D = np.column_stack([base, self._rule_matrix(index, rules)]) if rules else base
+                fit = fit_logit(D, y01, sample_weight=w, C=self.C)
+        return rules, fit
+
+    def _rule_matrix(self, index, rules):
+        nb = {c: self.binnings_[c].n_bins for c in self.binnings_}
+        return np.column_stack([r.mask(index[r.feature_a], index[r.feature_b], nb[r.feature_a], nb[r.feature_b])
+                                .astype(float) for r in rules])
+
+    def _set_model(self, selected, fit: LogitFit):
+        self.selected_features_ = list(selected)
+        self.characteristics_ = list(selected) + [r.name for r in self.rules_]
+        self.intercept_ = fit.intercept
+        self.coef_ = fit.coef.copy()
+        self.n_features_used_ = len(selected)
+        self.scaling_ = Scaling(self.pdo, self.base_points, self.base_odds)
+        self.grades_ = master_scale(self.grade_pd_bounds, self.scaling_)
+        inf = fit.inference()
+        self.coef_table_ = pd.DataFrame({k: inf[k] for k in ("coef", "std_err", "z", "p_value", "ci_low", "ci_high")},
+                                        index=pd.Index(["(intercept)"] + self.characteristics_, name="term"))
+        self.coef_table_["penalised"] = fit.penalised
+        self.converged_ = fit.converged
+        _points.build(self)
+
+    # ------------------------------------------------------------------ predict
+    def _design(self, X) -> np.ndarray:
+        check_is_fitted(self, "coef_")
+        Xf = as_frame(X, list(self.feature_names_in_))
+        needed = set(self.selected_features_)
+        missing = [c for c in self.selected_features_ if c not in Xf.columns]
+        if missing:
+            raise SchemaError(f"X lacks columns the model uses: {missing}")
+        cols = [self.binnings_[c].transform(Xf[c]) for c in self.selected_features_]
+        if self.rules_:
+            index = {c: self.binnings_[c].bin_index(Xf[c]) for c in
+                     {r.feature_a for r in self.rules_} | {r.feature_b for r in self.rules_} if c in needed}
+            cols.extend(self._rule_matrix(index, self.rules_).T)
+        return np.column_stack(cols) if cols else np.empty((len(Xf), 0))
+
+    def _proba_from_design(self, D):
+        return special.expit(self.intercept_ + D @ self.coef_)
+
+    def decision_function(self, X):
+        """Log-odds of default (logit of the PD)."""
+        return self.intercept_ + self._design(X) @ self.coef_
+
+    def predict_proba(self, X):
+        """(n, 2) array: column 0 = P(non-event), column 1 = PD (P of ``classes_[1]``)."""
+        p = self._proba_from_design(self._design(X))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X):
+        """Class labels: ``classes_[1]`` (default) where PD >= ``threshold_``."""
+        p = self._proba_from_design(self._design(X))
+        return self.classes_[(p >= self.threshold_).astype(int)]
+
+    def score(self, X, y=None, sample_weight=None):
+        """Points of every row (higher = safer). With ``y``, the ROC AUC (for model selection)."""
+        if y is not None:
+            from sklearn.metrics import roc_auc_score
+            y01 = (np.asarray(y).ravel() == self.classes_[1]).astype(int)
+            return float(roc_auc_score(y01, self.predict_proba(X)[:, 1], sample_weight=sample_weight))
+        return self.scaling_.offset - self.scaling_.factor * self.decision_function(X)
+
+    def score_details(self, X) -> pd.DataFrame:
+        """PD, score, grade and the points of every characteristic, row by row."""
+        return _points.details(self, as_frame(X, list(self.feature_names_in_)))
+
+    def predict_one(self, applicant: dict) -> dict:
+        """Score one applicant given as a dict of raw values (fast path, no pandas)."""
+        return _points.one(self, applicant)
+
+    def points_table(self) -> pd.DataFrame:
+        """Points of every bin of every characteristic (and of every rule)."""
+        check_is_fitted(self, "coef_")
+        return self.points_table_.copy()
+
+    def binning_table(self, feature: str) -> pd.DataFrame:
+        check_is_fitted(self, "binnings_")
+        return self.binnings_[feature].table()
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path, **metadata) -> None:
+        """Write the model as a versioned, checksummed JSON file (no pickle)."""
+        from lendscore.model.artifact import save_model
+        save_model(self, path, **metadata)
