@@ -21,11 +21,12 @@ from lendscore.features.rules import Rule, score_candidate_rules
 from lendscore.features.selection import select_features
 from lendscore.features.woe import woe_iv
 from lendscore.model import _points
+from lendscore.model.artifact import fingerprint
 from lendscore.model._data import as_frame, column_kinds, encode_target
 from lendscore.model.grades import DEFAULT_PD_BOUNDS, assign_grades, master_scale
 from lendscore.model.logit import LogitFit, fit_logit
 from lendscore.model.scaling import Scaling
-from lendscore.model.threshold import choose_threshold
+from lendscore.validation.metrics import choose_threshold
 
 __all__ = ["Scorecard"]
 
@@ -175,7 +176,11 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.rules_, fit = self._add_rules(index, W, col, selected, y01, w, fit)
         self._set_model(selected, fit)
         p_train = self._proba_from_design(self._design(Xf))
-        self.threshold_, self.threshold_rule_ = choose_threshold(y01, p_train, self.threshold, w)
+        if isinstance(self.threshold, str):
+            self.threshold_, self.threshold_rule_ = choose_threshold(y01, p_train, self.threshold)
+        else:
+            self.threshold_, self.threshold_rule_ = choose_threshold(y01, p_train, "fixed", float(self.threshold))
+        self.data_fingerprint_ = fingerprint(Xf, y01)
         self.fit_seconds_ = time.perf_counter() - t0
         return self
 

@@ -1,0 +1,75 @@
+"""The demo's second half: score a few 2011 applicants and decide one, with its NTH breakdown."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from rich.table import Table
+
+from lendscore.cli._console import console
+
+
+def lending_club_applicant(row: dict) -> dict:
+    """A decision request from a Lending Club row: model inputs plus finances and the loan."""
+    gross = float(row["annual_inc"]) / 12.0
+    dti = row.get("dti")
+    obligations = 0.0 if dti is None or (isinstance(dti, float) and math.isnan(dti)) else float(dti) / 100 * gross
+    features = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+    return {**features,
+            "finances": {"gross_income": round(gross, 2), "existing_obligations": round(obligations, 2)},
+            "loan": {"amount": float(row["loan_amnt"]), "annual_rate": float(row["int_rate"]),
+                     "term_months": int(row["term"])}}
+
+
+def show_applicants(result, out: Path, n: int = 5) -> None:
+    from lendscore.decision import decide, load_catalogue, load_policy, scored_from_details
+
+    model = result.model
+    rows = result.X_test.head(400).to_dict(orient="records")
+    t = Table(title=f"{n} applicants from 2011, scored one at a time (predict_one)")
+    for col in ("applicant", "loan", "term", "PD", "score", "grade"):
+        t.add_column(col, justify="right")
+    for i, row in enumerate(rows[:n]):
+        s = model.predict_one(row)
+        t.add_row(str(i), f"{row['loan_amnt']:,.0f}", f"{row['term']:.0f}", f"{s['pd']:.3f}",
+                  f"{s['score']:.1f}", s["grade"])
+    console.print(t)
+    catalogue = load_catalogue()
+    policy = load_policy(None, catalogue=catalogue)
+    applicants = [lending_club_applicant(r) for r in rows]
+    import pandas as pd
+
+    details = model.score_details(pd.DataFrame(rows))
+    scored = scored_from_details(details, model_version="demo", max_points=model.max_points_)
+    decisions = [decide(a, s, policy, catalogue) for a, s in zip(applicants, scored)]
+    by_outcome = {}
+    for d, a in zip(decisions, applicants):
+        by_outcome.setdefault(d.outcome.value, (d, a))
+    console.print(f"decisions for {len(decisions)} 2011 applicants under the bundled example policy: "
+                  + ", ".join(f"{k} {sum(d.outcome.value == k for d in decisions)}" for k in ("approve", "refer", "decline")))
+    for outcome in ("decline", "refer", "approve"):
+        if outcome in by_outcome:
+            _show_decision(*by_outcome[outcome])
+    console.print(f"open [bold]{out / 'report.html'}[/] for the validation report.")
+
+
+def _show_decision(decision, applicant) -> None:
+    d = decision.to_dict()
+    console.rule(f"decision: [bold]{d['outcome'].upper()}[/]  PD {d['pd']:.3f}, score {d['score']:.1f}, grade {d['grade']}")
+    a = d.get("affordability")
+    if a:
+        t = Table(title="net take-home (NTH) after this loan, per month", show_header=False)
+        t.add_column("item")
+        t.add_column("amount", justify="right")
+        for label, key in (("gross income", "income"), ("deductions", "deductions"),
+                           ("existing obligations", "existing_obligations"),
+                           ("new instalment", "new_instalment"), ("NTH left", "nth")):
+            if a.get(key) is not None:
+                t.add_row(label, f"{a[key]:,.2f}")
+        t.add_row("NTH share of income", f"{a['nth_share']:.1%}")
+        t.add_row("verdict", "pass" if a["passed"] else "fail: " + ", ".join(a["failed_rules"]))
+        console.print(t)
+    for r in d["reasons"]:
+        console.print(f"  reason [bold]{r.get('code')}[/]: {r.get('text') or r.get('sentence') or r}")
+    if not d["reasons"]:
+        console.print("  no adverse reasons (approved)")

@@ -1,0 +1,33 @@
+"""``lendscore score``: add pd, score, grade and points to every row of a file, streamed in chunks."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lendscore.cli._app import app
+
+
+@app.command("score")
+def score_command(
+    model: Annotated[Path, typer.Option("--model", help="model.json written by `lendscore train`")],
+    input: Annotated[Path, typer.Option("--input", help="CSV, CSV.gz or Parquet file of applicants")],
+    output: Annotated[Path, typer.Option("--output", help="CSV or Parquet file to write")],
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="rows per chunk")] = 200_000,
+    points: Annotated[bool, typer.Option("--points/--no-points", help="also write points per characteristic")] = True,
+) -> None:
+    """Score a file in chunks with a progress bar; memory stays bounded by the chunk size."""
+    import lendscore
+    from lendscore.scoring import score_file
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    m = lendscore.load(model)
+    with Progress(TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),
+                  TimeElapsedColumn(), transient=False) as progress:
+        task = progress.add_task("score", total=None)
+        n = score_file(m, input, output, batch_size=batch_size, with_points=points,
+                       on_total=lambda total: progress.update(task, total=total),
+                       on_batch=lambda k: progress.advance(task, k))
+    typer.echo(f"scored {n:,} rows -> {output}")

@@ -1,0 +1,89 @@
+"""``lendscore train`` (your data) and ``lendscore demo`` (bundled Lending Club, end to end)."""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from lendscore.cli._app import app
+from lendscore.cli._console import console, metrics_table, step_printer
+
+
+def _write_outputs(result, out: Path, title: str | None = None) -> None:
+    """Write model.json, metrics.json and report.html; nothing lands in ``out`` unless all succeed."""
+    from lendscore.reports.from_training import write_training_report
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".lendscore-", dir=out.parent))
+    try:
+        result.model.save(staging / "model.json", **result.metadata)
+        (staging / "metrics.json").write_text(json.dumps(result.metrics, indent=2) + "\n", encoding="utf-8")
+        write_training_report(result, staging / "report.html", title)
+        out.mkdir(exist_ok=True)
+        for f in staging.iterdir():
+            f.replace(out / f.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+@app.command("train")
+def train_command(
+    data: Annotated[str, typer.Argument(help="CSV, CSV.gz or Parquet file, a DuckDB file, or a SQLAlchemy URL (with --sql)")],
+    out: Annotated[Path, typer.Option("--out", help="folder for model.json, report.html, metrics.json")],
+    target: Annotated[Optional[str], typer.Option("--target", help="outcome column")] = None,
+    bad: Annotated[str, typer.Option("--bad", help="value of the outcome column that means default")] = "1",
+    profile: Annotated[Optional[str], typer.Option("--profile", help="built-in dataset profile, e.g. lending_club_2007_2011")] = None,
+    sql: Annotated[Optional[str], typer.Option("--sql", help="query to run when DATA is a database")] = None,
+    time_column: Annotated[Optional[str], typer.Option("--time-column", help="date column for an out-of-time test")] = None,
+    test_from: Annotated[Optional[str], typer.Option("--test-from", help="rows dated from here on are the test set")] = None,
+    test_size: Annotated[Optional[float], typer.Option("--test-size", help="random stratified test share")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="seed of the random split")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="scorecard.toml with [scorecard] and [split]")] = None,
+) -> None:
+    """Train, validate and save a scorecard on a file of loans with known outcomes."""
+    from lendscore.config import load_config
+    from lendscore.training import train_scorecard
+
+    cfg = load_config(config)
+    result = train_scorecard(data, target=target, bad=bad, profile=profile, sql=sql, config=cfg,
+                             time_column=time_column, test_from=test_from, test_size=test_size,
+                             seed=seed, step=step_printer())
+    _write_outputs(result, out)
+    _summary(result, out)
+
+
+def _summary(result, out: Path) -> None:
+    m = result.model
+    console.print(f"[bold]data quality[/]: {result.data_quality.rows_in:,} rows in, "
+                  f"{result.data_quality.rows_out:,} kept")
+    for note in result.notes:
+        console.print(f"[yellow]note[/]: {note}")
+    console.print(f"[bold]split[/]: {result.split}")
+    console.print(f"[bold]model[/]: {len(m.selected_features_)} characteristics, {len(m.rules_)} interaction "
+                  f"rules, fitted in {result.metrics['fit_seconds']:.2f} s; cut-off PD {m.threshold_:.4f} "
+                  f"({m.threshold_rule_})")
+    console.print(metrics_table(result.metrics))
+    console.print(f"wrote [bold]{out / 'model.json'}[/], {out / 'report.html'}, {out / 'metrics.json'}")
+
+
+@app.command("demo")
+def demo_command(
+    out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("lendscore-demo"),
+) -> None:
+    """Train on the bundled Lending Club 2007-2011 data (test out of time on 2011), report, score, decide."""
+    from lendscore.data import bundled_path
+    from lendscore.training import train_scorecard
+
+    console.rule("[bold]lendscore demo: Lending Club 2007-2011, out-of-time test on 2011")
+    result = train_scorecard(bundled_path("lending_club"), profile="lending_club_2007_2011",
+                             test_from="2011-01-01", step=step_printer())
+    _write_outputs(result, out, "lendscore demo: Lending Club 2007-2011 (out-of-time test on 2011)")
+    _summary(result, out)
+    from lendscore.cli._demo import show_applicants
+
+    show_applicants(result, out)

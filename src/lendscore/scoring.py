@@ -1,0 +1,61 @@
+"""Bulk scoring of files in bounded memory (CSV, CSV.gz, Parquet in; CSV or Parquet out)."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from lendscore.data import count_rows, iter_batches
+from lendscore.errors import DataError
+
+__all__ = ["score_file"]
+
+
+def score_file(model, input: str | Path, output: str | Path, *, batch_size: int = 200_000,
+               with_points: bool = True, on_total: Callable[[int], None] = lambda n: None,
+               on_batch: Callable[[int], None] = lambda n: None) -> int:
+    """Score ``input`` chunk by chunk into ``output`` (written to a temporary file, then renamed)."""
+    output = Path(output)
+    name = output.name.lower()
+    if not name.endswith((".csv", ".csv.gz", ".parquet")):
+        raise DataError("output must end in .csv, .csv.gz or .parquet", source=str(output))
+    total = count_rows(input)
+    if total is not None:
+        on_total(total)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=".score-", suffix=output.suffix)
+    os.close(fd)
+    n = 0
+    writer = None
+    try:
+        for k, chunk in enumerate(iter_batches(input, batch_size=batch_size)):
+            details = model.score_details(chunk)
+            if not with_points:
+                details = details[["pd", "score", "grade"]]
+            out = pd.concat([chunk, details.set_axis(chunk.index)], axis=1)
+            if name.endswith(".parquet"):
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                table = pa.Table.from_pandas(out, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema)
+                writer.write_table(table.cast(writer.schema))
+            else:
+                out.to_csv(tmp, mode="w" if k == 0 else "a", header=k == 0, index=False,
+                           compression="gzip" if name.endswith(".gz") else None)
+            n += len(chunk)
+            on_batch(len(chunk))
+        if writer is not None:
+            writer.close()
+            writer = None
+        os.replace(tmp, output)
+    finally:
+        if writer is not None:
+            writer.close()
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return n
