@@ -42,7 +42,7 @@ class ScorecardConfig(_Strict):
     min_gain: float = Field(0.0, ge=0)
     shape_penalty: float = Field(20.0, ge=0)
     iv_min: float = Field(0.02, ge=0)
-    corr_max: float = Field(0.9, gt=0, le=1)
+    corr_max: float = Field(0.95, gt=0, le=1)
     vif_max: float = Field(10.0, ge=1)
     max_rules: int = Field(10, ge=0)
     rule_min_support: float = Field(0.005, gt=0, lt=0.5)

@@ -34,6 +34,8 @@ _TRENDS = {"auto", "auto_monotonic", "ascending", "descending", "peak", "valley"
 
 
 class Scorecard(ClassifierMixin, BaseEstimator):
+    _rule_rounds = 4
+    _rule_batch = 4
     """Interpretable logistic-regression scorecard on binned, WoE-coded characteristics.
 
     Parameters
@@ -64,7 +66,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
     def __init__(self, *, categorical_features=None, special_codes="auto", monotonic_trend="auto",
                  max_n_bins=20, min_bin_size=None, max_prebins=50, min_gain=0.0, shape_penalty=20.0,
                  iv_min=0.02,
-                 corr_max=0.9, vif_max=10.0, max_rules=10, rule_min_support=0.005, C=None,
+                 corr_max=0.95, vif_max=10.0, max_rules=10, rule_min_support=0.005, C=None,
                  class_weight=None, sign_check="refit", woe_cv=5, pdo=20.0, base_points=600.0,
                  base_odds=50.0, grade_pd_bounds=DEFAULT_PD_BOUNDS, threshold="f1"):
         self.categorical_features = categorical_features
@@ -205,10 +207,8 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             e = np.bincount(key, weights=w * y01, minlength=K * nb).reshape(K, nb)
             t = np.bincount(key, weights=w, minlength=K * nb).reshape(K, nb)
             e_out, t_out = e.sum(0) - e, t.sum(0) - t
-            for f in range(K):
-                woe, _, _ = woe_iv(e_out[f], t_out[f] - e_out[f])
-                m = fold == f
-                W[m, j] = woe[index[c][m]]
+            table = np.vstack([woe_iv(e_out[f], t_out[f] - e_out[f])[0] for f in range(K)])
+            W[:, j] = table.ravel()[key]
         return W
 
     def _weights(self, y01, sample_weight):
@@ -256,10 +256,10 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         base = W[:, [col[c] for c in selected]]
         used: set[tuple[str, str]] = set()
         D = base
-        for _round in range(4):
+        for _round in range(self._rule_rounds):
             p = special.expit(fit.intercept + D @ fit.coef)
             new = score_candidate_rules(index, n_bins, y01, p, w, min_support=self.rule_min_support,
-                                        exclude_pairs=used, max_new=min(4, self.max_rules - len(rules)))
+                                        exclude_pairs=used, max_new=min(self._rule_batch, self.max_rules - len(rules)))
             if not new:
                 break
             trial = rules + [r for _, r in new]
@@ -272,11 +272,13 @@ class Scorecard(ClassifierMixin, BaseEstimator):
                 break
         if rules:  # drop rules the joint fit no longer supports (Wald test at 0.1 %)
             z = fit.inference()["z"][1 + base.shape[1]:]
-            keep = [r for r, zz in zip(rules, z) if zz * zz > 10.83]
-            if len(keep) < len(rules):
-                rules = keep
+            kept = [i for i, zz in enumerate(z) if zz * zz > 10.83]
+            if len(kept) < len(rules):
+                init = np.concatenate([[fit.intercept], fit.coef[: base.shape[1]],
+                                       fit.coef[base.shape[1]:][kept]])
+                rules = [rules[i] for i in kept]
                 D = np.column_stack([base, self._rule_matrix(index, rules)]) if rules else base
-                fit = fit_logit(D, y01, sample_weight=w, C=self.C)
+                fit = fit_logit(D, y01, sample_weight=w, C=self.C, init=init)
         return rules, fit
 
     def _rule_matrix(self, index, rules):

@@ -1,0 +1,234 @@
+"""The audit store: every decision, durably, before its response is sent.
+
+:class:`AuditStore` is the boundary (a small protocol, httpx-transport style). Implementations:
+
+- :class:`lendscore.service.audit_sql.SqlAuditStore` - SQLite (default, WAL) or PostgreSQL through
+  SQLAlchemy, schema managed by Alembic migrations, one writer thread doing *group commit*;
+- :class:`InMemoryAuditStore` - a fake for tests (same semantics, nothing durable).
+
+Writes are submitted and return a :class:`concurrent.futures.Future` that completes only after
+the transaction holding the write has committed; a failed commit completes it with
+:class:`AuditUnavailable`, so the service answers 503 and never 200 for an unstored decision.
+
+Idempotency: a decision submitted with an ``idempotency_key`` that is already stored is not
+stored again; the future returns the stored record with ``replayed=True``.
+
+Monitoring reads :meth:`AuditStore.decisions_frame` and :meth:`AuditStore.outcomes_frame`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+import pandas as pd
+
+from lendscore.errors import LendscoreError
+
+__all__ = [
+    "AuditConflict", "AuditError", "AuditNotFound", "AuditStore", "AuditUnavailable",
+    "DecisionRecord", "InMemoryAuditStore", "OutcomeRecord", "DECISION_COLUMNS", "OUTCOME_COLUMNS",
+    "decisions_to_frame", "outcomes_to_frame", "open_store", "utcnow",
+]
+
+DECISION_COLUMNS = ["decision_id", "request_id", "created_at", "model_version", "policy_version",
+                    "outcome", "pd", "score", "grade"]
+OUTCOME_COLUMNS = ["decision_id", "defaulted", "reported_at", "outcome_date"]
+
+
+class AuditError(LendscoreError):
+    """An audit-store operation failed."""
+
+
+class AuditUnavailable(AuditError):
+    """The store could not commit (disk, database down); nothing from the request was stored."""
+
+
+class AuditNotFound(AuditError, LookupError):
+    """A decision id is not in the store."""
+
+
+class AuditConflict(AuditError):
+    """The write contradicts what is stored (an outcome already reported, a reused key)."""
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """One audited decision: inputs, outputs, versions, time and who asked."""
+
+    decision_id: str
+    request_id: str
+    created_at: dt.datetime
+    model_version: str
+    policy_version: str
+    outcome: str
+    pd: float
+    score: float
+    grade: str | None
+    inputs: dict[str, Any]
+    result: dict[str, Any]
+    api_key_name: str
+    applicant_id: str | None = None
+    idempotency_key: str | None = None
+    request_sha256: str | None = None
+    batch_id: str | None = None
+    replayed: bool = field(default=False, compare=False)
+
+
+@dataclass(frozen=True)
+class OutcomeRecord:
+    """The realised outcome of a decided loan, reported later (defaulted: 1 = default/bad)."""
+
+    decision_id: str
+    defaulted: int
+    reported_at: dt.datetime
+    reported_by: str
+    outcome_date: dt.date | None = None
+
+
+class AuditStore(Protocol):
+    """Where decisions and outcomes are kept. Every write is committed before its future completes."""
+
+    def start(self) -> None: ...
+    def close(self) -> None: ...
+    def ping(self) -> bool: ...
+    def submit_decisions(self, records: Sequence[DecisionRecord]) -> Future[list[DecisionRecord]]: ...
+    def submit_outcome(self, record: OutcomeRecord) -> Future[OutcomeRecord]: ...
+    def get_decision(self, decision_id: str) -> DecisionRecord | None: ...
+    def find_idempotent(self, keys: Sequence[str]) -> dict[str, DecisionRecord]: ...
+    def recent_decisions(self, limit: int) -> list[DecisionRecord]: ...
+    def decisions_frame(self, since: dt.datetime | None = None, until: dt.datetime | None = None) -> pd.DataFrame: ...
+    def outcomes_frame(self) -> pd.DataFrame: ...
+
+
+def _utc(t: dt.datetime | None) -> dt.datetime | None:
+    if t is None:
+        return None
+    return t.replace(tzinfo=dt.timezone.utc) if t.tzinfo is None else t.astimezone(dt.timezone.utc)
+
+
+def decisions_to_frame(records: Iterable[DecisionRecord]) -> pd.DataFrame:
+    """Columns :data:`DECISION_COLUMNS` then the applicant's input characteristics (NaN = missing)."""
+    rows, features = [], {}
+    for r in records:
+        applicant = r.inputs.get("applicant") or {}
+        for k in applicant:
+            features.setdefault(k, None)
+        rows.append({"decision_id": r.decision_id, "request_id": r.request_id,
+                     "created_at": _utc(r.created_at), "model_version": r.model_version,
+                     "policy_version": r.policy_version, "outcome": r.outcome, "pd": r.pd,
+                     "score": r.score, "grade": r.grade,
+                     **{f"__in__{k}": v for k, v in applicant.items()}})
+    frame = pd.DataFrame(rows, columns=DECISION_COLUMNS + [f"__in__{k}" for k in features])
+    frame = frame.rename(columns={f"__in__{k}": k for k in features})
+    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
+    frame["pd"] = frame["pd"].astype(float)
+    frame["score"] = frame["score"].astype(float)
+    for k in features:
+        col = frame[k]
+        if col.map(lambda v: v is None or isinstance(v, (int, float))).all():
+            frame[k] = col.astype(float)
+    return frame.sort_values("created_at", kind="stable").reset_index(drop=True)
+
+
+def outcomes_to_frame(records: Iterable[OutcomeRecord]) -> pd.DataFrame:
+    """Columns :data:`OUTCOME_COLUMNS`; ``defaulted`` is 0/1, dates are UTC timestamps (NaT = unknown)."""
+    rows = [{"decision_id": r.decision_id, "defaulted": int(r.defaulted), "reported_at": _utc(r.reported_at),
+             "outcome_date": None if r.outcome_date is None else pd.Timestamp(r.outcome_date)}
+            for r in records]
+    frame = pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
+    frame["defaulted"] = frame["defaulted"].astype("int64")
+    frame["reported_at"] = pd.to_datetime(frame["reported_at"], utc=True)
+    frame["outcome_date"] = pd.to_datetime(frame["outcome_date"])
+    return frame.sort_values("reported_at", kind="stable").reset_index(drop=True)
+
+
+def _done(value: Any = None, exc: BaseException | None = None) -> Future:
+    fut: Future = Future()
+    if exc is not None:
+        fut.set_exception(exc)
+    else:
+        fut.set_result(value)
+    return fut
+
+
+class InMemoryAuditStore:
+    """A fake store for tests: same rules (idempotency, one outcome per decision), nothing durable."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._decisions: dict[str, DecisionRecord] = {}
+        self._by_key: dict[str, str] = {}
+        self._outcomes: dict[str, OutcomeRecord] = {}
+        self.fail_writes = False  # tests set this to simulate a store that cannot commit
+
+    def start(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def ping(self) -> bool:
+        return not self.fail_writes
+
+    def submit_decisions(self, records: Sequence[DecisionRecord]) -> Future[list[DecisionRecord]]:
+        if self.fail_writes:
+            return _done(exc=AuditUnavailable("in-memory store set to fail"))
+        with self._lock:
+            keys = [r.idempotency_key for r in records if r.idempotency_key]
+            stored = [self._by_key[k] for k in keys if k in self._by_key]
+            if stored:
+                if len(stored) != len(records):
+                    return _done(exc=AuditConflict("idempotency key reused with a different batch"))
+                return _done([replace(self._decisions[d], replayed=True) for d in stored])
+            for r in records:
+                self._decisions[r.decision_id] = r
+                if r.idempotency_key:
+                    self._by_key[r.idempotency_key] = r.decision_id
+        return _done(list(records))
+
+    def submit_outcome(self, record: OutcomeRecord) -> Future[OutcomeRecord]:
+        with self._lock:
+            if record.decision_id not in self._decisions:
+                return _done(exc=AuditNotFound(f"decision {record.decision_id!r} is not in the audit store"))
+            if record.decision_id in self._outcomes:
+                return _done(exc=AuditConflict(f"an outcome for decision {record.decision_id!r} is already stored"))
+            self._outcomes[record.decision_id] = record
+        return _done(record)
+
+    def get_decision(self, decision_id: str) -> DecisionRecord | None:
+        return self._decisions.get(decision_id)
+
+    def find_idempotent(self, keys: Sequence[str]) -> dict[str, DecisionRecord]:
+        with self._lock:
+            return {k: self._decisions[self._by_key[k]] for k in keys if k in self._by_key}
+
+    def recent_decisions(self, limit: int) -> list[DecisionRecord]:
+        with self._lock:
+            records = list(self._decisions.values())
+        return sorted(records, key=lambda r: r.created_at, reverse=True)[:limit]
+
+    def decisions_frame(self, since=None, until=None) -> pd.DataFrame:
+        since, until = _utc(since), _utc(until)
+        return decisions_to_frame(r for r in list(self._decisions.values())
+                                  if (since is None or _utc(r.created_at) >= since)
+                                  and (until is None or _utc(r.created_at) < until))
+
+    def outcomes_frame(self) -> pd.DataFrame:
+        return outcomes_to_frame(list(self._outcomes.values()))
+
+
+def open_store(url: str, *, sqlite_synchronous: str = "FULL") -> AuditStore:
+    """The store for a settings URL: ``memory://`` (fake) or an SQLAlchemy URL (SQLite, PostgreSQL)."""
+    if url == "memory://":
+        return InMemoryAuditStore()
+    from lendscore.service.audit_sql import SqlAuditStore
+
+    return SqlAuditStore(url, sqlite_synchronous=sqlite_synchronous)
