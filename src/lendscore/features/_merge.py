@@ -91,10 +91,14 @@ def _shape_plan(e: np.ndarray, n: np.ndarray, trend: str) -> list[tuple[int, int
     return [(int(b[2]), int(b[3])) for b in best]
 
 
+def _ll1(e: float, n: float) -> float:
+    ne = n - e
+    return (e * math.log(e / n) if e > 0 else 0.0) + (ne * math.log(ne / n) if ne > 0 else 0.0)
+
+
 def _merge_cost(ea: float, na: float, eb: float, nb: float) -> float:
     """Log-likelihood lost by merging two bins (>= 0)."""
-    return (_bernoulli_ll(np.array([ea, eb]), np.array([na, nb]))
-            - _bernoulli_ll(np.array([ea + eb]), np.array([na + nb])))
+    return _ll1(ea, na) + _ll1(eb, nb) - _ll1(ea + eb, na + nb)
 
 
 def _merge_adjacent(plan, e, n, must_merge, max_bins, min_gain):

@@ -69,6 +69,8 @@ class FeatureBinning:
         self._woe = np.asarray(self.woe, dtype=float)
         if self.kind == "categorical":
             self._cat_index = {c: i for i, grp in enumerate(self.categories) for c in grp}
+            self._cat_lookup = pd.Index(list(self._cat_index), dtype=object)
+            self._cat_bins = np.fromiter(self._cat_index.values(), dtype=np.intp, count=len(self._cat_index))
 
     @property
     def n_bins(self) -> int:
@@ -86,8 +88,8 @@ class FeatureBinning:
         if self.kind == "numeric":
             x = _as_float(values, self.name)
             idx = np.searchsorted(self._splits, x, side="right")
-            if self._special.size:
-                idx[np.isin(x, self._special)] = k
+            for code in self.special_codes:
+                idx[x == code] = k
             idx[np.isnan(x)] = k + 1
             return idx
         s = pd.Series(values, copy=False)

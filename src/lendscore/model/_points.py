@@ -48,6 +48,14 @@ def build(model) -> None:
     model._lookup_lists = {c: v.tolist() for c, v in lookup.items()}
     model._rule_points = rule_points
     model._rule_sets = [(frozenset(r.bins_a), frozenset(r.bins_b)) for r in model.rules_]
+    model._contrib = {c: model.coef_[j] * model.binnings_[c]._woe for j, c in enumerate(model.selected_features_)}
+    model._rule_masks = []
+    for k, r in enumerate(model.rules_):
+        ma = np.zeros(model.binnings_[r.feature_a].n_bins, dtype=bool)
+        ma[list(r.bins_a)] = True
+        mb = np.zeros(model.binnings_[r.feature_b].n_bins, dtype=bool)
+        mb[list(r.bins_b)] = True
+        model._rule_masks.append((ma, mb, float(model.coef_[n_in + k])))
     model._grade_bounds = [g["pd_max"] for g in model.grades_[:-1]]
 
 

@@ -82,12 +82,15 @@ def fit_logit(
     tol: float = 1e-10,
     max_iter: int = 50,
     init: np.ndarray | None = None,
+    exact: bool = True,
 ) -> LogitFit:
     """Maximum-likelihood (optionally L2-penalised) logistic regression of y (0/1) on X.
 
     On large samples the first iterations run on a seeded quarter of the rows (with the
     Hessian in single precision) and the fit then finishes on all rows in double precision:
     the optimum, and so every reported number, is the full-data maximum-likelihood one.
+    ``exact=False`` stops after the sample phase (a cheap approximate fit, no covariance) for
+    intermediate steps such as screening interaction rules.
     """
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -109,7 +112,10 @@ def fit_logit(
     if n > 40_000:
         sub = np.random.default_rng(0).random(n) < 0.25
         scale = n / max(int(sub.sum()), 1)  # keeps the penalty's weight relative to the data
-        beta, n_iter, _, _ = _newton(A[sub], y[sub], w[sub] * scale, pen, beta, 1e-6, max_iter, np.float32)
+        beta, n_iter, _, ll = _newton(A[sub], y[sub], w[sub] * scale, pen, beta, 1e-6, max_iter, np.float32)
+        if not exact:
+            return LogitFit(float(beta[0]), beta[1:].copy(), np.full((p + 1, p + 1), np.nan), n_iter,
+                            False, float(ll), C is not None)
     beta, it, converged, ll = _newton(A, y, w, pen, beta, tol, max_iter, np.float64)
     n_iter += it
     mu = special.expit(A @ beta)

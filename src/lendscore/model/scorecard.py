@@ -177,7 +177,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         fit, selected = self._fit_with_sign_check(W, col, selected, y01, w)
         self.rules_, fit = self._add_rules(index, W, col, selected, y01, w, fit)
         self._set_model(selected, fit)
-        p_train = self._proba_from_design(self._design(Xf))
+        p_train = special.expit(self._logit_from_index(index))
         if isinstance(self.threshold, str):
             self.threshold_, self.threshold_rule_ = choose_threshold(y01, p_train, self.threshold)
         else:
@@ -265,12 +265,14 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             trial = rules + [r for _, r in new]
             D = np.column_stack([base, self._rule_matrix(index, trial)])
             init = np.concatenate([[fit.intercept], fit.coef, np.zeros(len(new))])
-            fit = fit_logit(D, y01, sample_weight=w, C=self.C, init=init)
+            fit = fit_logit(D, y01, sample_weight=w, C=self.C, init=init, exact=False)
             rules = trial
             used |= {(r.feature_a, r.feature_b) for _, r in new}
             if len(rules) >= self.max_rules:
                 break
         if rules:  # drop rules the joint fit no longer supports (Wald test at 0.1 %)
+            fit = fit_logit(D, y01, sample_weight=w, C=self.C,
+                            init=np.concatenate([[fit.intercept], fit.coef]))
             z = fit.inference()["z"][1 + base.shape[1]:]
             kept = [i for i, zz in enumerate(z) if zz * zz > 10.83]
             if len(kept) < len(rules):
@@ -302,35 +304,36 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         _points.build(self)
 
     # ------------------------------------------------------------------ predict
-    def _design(self, X) -> np.ndarray:
+    def _index(self, X) -> dict[str, np.ndarray]:
+        """Bin index of every characteristic the model uses (input columns checked by name)."""
         check_is_fitted(self, "coef_")
         Xf = as_frame(X, list(self.feature_names_in_))
-        needed = set(self.selected_features_)
         missing = [c for c in self.selected_features_ if c not in Xf.columns]
         if missing:
             raise SchemaError(f"X lacks columns the model uses: {missing}")
-        cols = [self.binnings_[c].transform(Xf[c]) for c in self.selected_features_]
-        if self.rules_:
-            index = {c: self.binnings_[c].bin_index(Xf[c]) for c in
-                     {r.feature_a for r in self.rules_} | {r.feature_b for r in self.rules_} if c in needed}
-            cols.extend(self._rule_matrix(index, self.rules_).T)
-        return np.column_stack(cols) if cols else np.empty((len(Xf), 0))
+        return {c: self.binnings_[c].bin_index(Xf[c]) for c in self.selected_features_}
 
-    def _proba_from_design(self, D):
-        return special.expit(self.intercept_ + D @ self.coef_)
+    def _logit_from_index(self, index: dict[str, np.ndarray]) -> np.ndarray:
+        """Log-odds of default: intercept + coef * WoE summed through per-bin lookup tables."""
+        z = np.full(len(next(iter(index.values()))), self.intercept_)
+        for c, table in self._contrib.items():
+            z += table[index[c]]
+        for r, (ma, mb, coef) in zip(self.rules_, self._rule_masks):
+            z += coef * (ma[index[r.feature_a]] & mb[index[r.feature_b]])
+        return z
 
     def decision_function(self, X):
         """Log-odds of default (logit of the PD)."""
-        return self.intercept_ + self._design(X) @ self.coef_
+        return self._logit_from_index(self._index(X))
 
     def predict_proba(self, X):
         """(n, 2) array: column 0 = P(non-event), column 1 = PD (P of ``classes_[1]``)."""
-        p = self._proba_from_design(self._design(X))
+        p = special.expit(self.decision_function(X))
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X):
         """Class labels: ``classes_[1]`` (default) where PD >= ``threshold_``."""
-        p = self._proba_from_design(self._design(X))
+        p = special.expit(self.decision_function(X))
         return self.classes_[(p >= self.threshold_).astype(int)]
 
     def score(self, X, y=None, sample_weight=None):

@@ -60,6 +60,8 @@ __all__ = [
     "period_labels",
     "bin_codes",
     "drift",
+    "input_column",
+    "DECISION_COLUMNS",
 ]
 
 PSI_MODERATE = 0.10
@@ -68,6 +70,21 @@ ZeroRule = Literal["add_half", "inf"]
 Period = Literal["D", "W", "M"]
 _ADD_HALF = 0.5
 REFERENCE_KEY = "monitoring_reference"
+#: Columns of the audit store's decisions frame; an input with one of these names (Lending Club's
+#: ``grade``) must be logged as ``input.<name>``.
+DECISION_COLUMNS = ("decision_id", "request_id", "created_at", "model_version", "policy_version", "outcome",
+                    "pd", "score", "grade")
+INPUT_PREFIX = "input."
+
+
+def input_column(frame: pd.DataFrame, name: str) -> str | None:
+    """Column of ``frame`` holding model input ``name``: ``input.<name>`` if present, else ``name``
+    unless that is a decision column (``grade``, ``score``...), else None."""
+    if INPUT_PREFIX + name in frame.columns:
+        return INPUT_PREFIX + name
+    if name in frame.columns and name not in DECISION_COLUMNS:
+        return name
+    return None
 
 
 def psi_flag(value: float) -> str:
@@ -344,7 +361,7 @@ def drift(
     ----------
     decisions
         Logged decisions or a file of applications: ``time_column`` plus the model's inputs
-        as columns, and ``score_column`` (when absent, the score is computed with ``model``).
+        as columns (``input.<name>`` when the name is a decision column, see :func:`input_column`), and ``score_column`` (when absent, the score is computed with ``model``).
         Rows of all model versions are pooled: filter ``model_version`` first to watch one model.
     model
         The fitted scorecard whose bins define the characteristics.
@@ -370,7 +387,12 @@ def drift(
         if score_column in decisions.columns:
             score = pd.to_numeric(decisions[score_column], errors="raise").to_numpy(dtype=float)
         else:
-            score = _scores_of(model, decisions)
+            cols = {c: input_column(decisions, c) for c in model.feature_names_in_}
+            absent = [c for c, col in cols.items() if col is None]
+            if absent:
+                raise SchemaError(f"no {score_column!r} column and model inputs {absent[:5]} are missing: "
+                                  "cannot score", column=absent[0])
+            score = _scores_of(model, pd.DataFrame({c: decisions[col] for c, col in cols.items()}))
             notes.append(f"no {score_column!r} column: scores computed with the model")
         edges = np.asarray(ref.score_edges, dtype=float)
         sb = np.searchsorted(edges, score, side="right")
@@ -385,24 +407,22 @@ def drift(
     # CSI per characteristic and input checks
     csi_frames, input_rows = [], []
     for c in model.selected_features_:
-        if c not in decisions.columns:
-            notes.append(f"characteristic {c!r} is not in the decisions: CSI not computed")
-            continue
-        if c not in ref.characteristics:
+        if input_column(decisions, c) is None:
+            notes.append(f"characteristic {c!r} is not in the decisions (as {c!r} or {INPUT_PREFIX + c!r}): "
+                         "CSI not computed")
+        elif c not in ref.characteristics:
             notes.append(f"characteristic {c!r} has no reference counts: CSI not computed")
-            continue
-    idx_cache: dict[str, np.ndarray] = {}
     for c, b in model.binnings_.items():
-        if c not in decisions.columns:
+        col = input_column(decisions, c)
+        if col is None:
             continue
-        idx = bin_codes(b, decisions[c])
-        idx_cache[c] = idx
+        idx = bin_codes(b, decisions[col])
         if c in model.selected_features_ and c in ref.characteristics and P:
             counts = _count(pcode, idx, P, b.n_bins)
             exp = np.asarray(ref.characteristics[c], dtype=float)
             csi_frames.append(_stability_frame(periods, c, psi_rows(exp, counts, zero_rule=zero_rule)))
             bins_frames.append(_bins_frame(periods, c, b.labels(), exp, counts))
-        input_rows.append(_input_checks(c, b, decisions[c], idx, pcode, periods, ref))
+        input_rows.append(_input_checks(c, b, decisions[col], idx, pcode, periods, ref))
     characteristics = pd.concat(csi_frames, ignore_index=True) if csi_frames else pd.DataFrame(
         columns=["period", "characteristic", "n", "psi", "flag", "smoothed", "chi2", "df", "p_value", "n_new_bin"])
     inputs = pd.concat(input_rows, ignore_index=True) if input_rows else pd.DataFrame()

@@ -72,11 +72,23 @@ def _utc(values: pd.Series) -> pd.Series:
 
 def _defaulted(values: pd.Series) -> pd.Series:
     """0/1 as Int64, <NA> when the value is not a recognised 0/1, true/false."""
-    text = values.astype(object).map(lambda v: str(v).strip().lower() if v is not None and v == v else None)
     out = pd.Series(pd.NA, index=values.index, dtype="Int64")
-    out[text.isin(_TRUE)] = 1
-    out[text.isin(_FALSE)] = 0
+    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+        num = pd.to_numeric(values, errors="coerce").astype("Float64")
+        out[num == 1] = 1
+        out[num == 0] = 0
+        return out
+    text = values.astype("string").str.strip().str.lower()
+    out[text.isin(_TRUE).fillna(False)] = 1
+    out[text.isin(_FALSE).fillna(False)] = 0
     return out
+
+
+def _ids(values: pd.Series) -> pd.Series:
+    """Decision ids as text (object dtype), None when missing or blank."""
+    text = values.astype("string").str.strip()
+    text = text.where(text.notna() & (text != ""), None)
+    return text.astype(object).where(text.notna(), None)
 
 
 def validate_outcomes(
@@ -116,8 +128,7 @@ def validate_outcomes(
         reason[m] = why
         detail[m] = text(m) if callable(text) else text
 
-    ids = o["decision_id"].astype(object)
-    ids = ids.where(ids.notna(), None).map(lambda v: None if v is None or str(v).strip() == "" else str(v))
+    ids = _ids(o["decision_id"])
     refuse(ids.isna() | o["defaulted"].isna() | o["outcome_date"].isna(), "missing_field",
            "decision_id, defaulted and outcome_date are required")
     flag = _defaulted(o["defaulted"])
@@ -129,7 +140,8 @@ def validate_outcomes(
     bad_reported = reported.isna() & o["reported_at"].notna() if "reported_at" in o.columns else reported.isna() & False
     refuse(when.isna() | bad_reported, "bad_date",
            lambda m: "outcome_date / reported_at is not a date: " + o.loc[m, "outcome_date"].astype(str))
-    known = pd.Series(decisions["created_at"].to_numpy(), index=decisions["decision_id"].astype(str).to_numpy())
+    known = _utc(decisions["created_at"].reset_index(drop=True)).set_axis(
+        pd.Index(_ids(decisions["decision_id"]).to_numpy()))
     known = known[~known.index.duplicated(keep="first")]
     refuse(~ids.isin(known.index), "unknown_decision", lambda m: "no decision " + ids[m].astype(str))
     stored = set() if existing is None or "decision_id" not in existing.columns else set(
@@ -138,7 +150,7 @@ def validate_outcomes(
     live = reason.isna()
     dup_in_batch = live & ids.where(live).duplicated(keep="first") & ids.notna()
     refuse(dup_in_batch, "duplicate", "an earlier row of this batch gives an outcome for this decision")
-    decided = _utc(pd.Series(known.reindex(ids.where(reason.isna()).to_numpy()).to_numpy(), index=o.index))
+    decided = known.reindex(ids.where(reason.isna()).to_numpy()).set_axis(o.index)
     before = when.dt.floor("D") < decided.dt.floor("D")
     refuse(before & reason.isna(), "before_decision",
            lambda m: ("outcome_date " + when[m].dt.strftime("%Y-%m-%d") + " is before the decision of "
@@ -146,9 +158,8 @@ def validate_outcomes(
     ok = reason.isna()
     accepted = pd.DataFrame({"decision_id": ids[ok].to_numpy(dtype=object),
                              "defaulted": flag[ok].to_numpy(dtype=np.int64),
-                             "outcome_date": when[ok].to_numpy(), "reported_at": reported[ok].to_numpy()})
-    accepted["outcome_date"] = pd.to_datetime(accepted["outcome_date"], utc=True)
-    accepted["reported_at"] = pd.to_datetime(accepted["reported_at"], utc=True)
+                             "outcome_date": when[ok].reset_index(drop=True),
+                             "reported_at": reported[ok].reset_index(drop=True)})
     counts = {r: int((reason == r).sum()) for r in REASONS}
     rows = pd.DataFrame({"row": o.index[~ok].to_numpy(), "decision_id": ids[~ok].to_numpy(dtype=object),
                          "reason": reason[~ok].to_numpy(dtype=object), "detail": detail[~ok].to_numpy(dtype=object)})

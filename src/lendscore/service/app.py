@@ -1,0 +1,125 @@
+"""``create_app(settings)``: the FastAPI service. Everything is built here, nothing at import.
+
+The model, policy and reason catalogue are loaded once; the request schemas are built from the
+model's input schema; the audit store is opened (and migrated) when the app starts (lifespan) and
+closed when it stops.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Callable
+from importlib import resources
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lendscore._version import __version__
+from lendscore.decision import load_catalogue, load_policy
+from lendscore.service.audit import AuditStore, open_store, utcnow
+from lendscore.service.deps import ServiceState, require
+from lendscore.service.engine import DecisionEngine, load_model_versioned
+from lendscore.service.metrics import Metrics
+from lendscore.service.middleware import ServiceMiddleware
+from lendscore.service.routes import decisions, health, models, outcomes, web
+from lendscore.service.schemas import build_request_schemas
+from lendscore.service.security import KeyRing
+from lendscore.service.settings import Settings
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("lendscore.service")
+BATCH_PATH = "/v1/decisions/batch"
+
+
+def _request_id(request: Request) -> str | None:
+    return request.scope.get("lendscore.request_id")
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        if loc and loc[0] == "body":
+            loc = loc[1:]
+        out.append({"field": ".".join(loc) or "(body)", "rule": str(err.get("type", "invalid")),
+                    "message": str(err.get("msg", "")).removeprefix("Value error, ")})
+    return out
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": "request validation failed", "errors": _field_errors(exc),
+                             "request_id": _request_id(request)}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail, "request_id": _request_id(request)},
+                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error", exc_info=exc, extra={"request_id": _request_id(request)})
+        return JSONResponse({"detail": "internal error; quote the request id to support",
+                             "request_id": _request_id(request)}, status_code=500)
+
+
+def create_app(settings: Settings, *, store: AuditStore | None = None,
+               clock: Callable[[], dt.datetime] = utcnow) -> FastAPI:
+    """Build the service for ``settings``; ``store`` replaces the one the settings name (tests)."""
+    model, model_version = load_model_versioned(settings.model_path)
+    catalogue = load_catalogue(settings.catalogue_path)
+    policy = load_policy(settings.policy_path, catalogue=catalogue)
+    engine = DecisionEngine(model, model_version, policy, catalogue)
+    schemas = build_request_schemas([str(c) for c in model.feature_names_in_], dict(model.kinds_),
+                                    settings.max_batch)
+    if store is None:
+        store = open_store(settings.audit_url, sqlite_synchronous=settings.sqlite_synchronous)
+    metrics = Metrics({"model_version": model_version, "policy_version": policy.version,
+                       "lendscore_version": __version__})
+    for attr, name, help_ in (("queue_depth", "lendscore_audit_queue_depth", "Writes waiting for the audit writer."),
+                              ("commits", "lendscore_audit_commits", "Audit transactions committed."),
+                              ("rows_committed", "lendscore_audit_rows_committed", "Decision rows committed.")):
+        if hasattr(store, attr):
+            metrics.gauges[name] = (help_, lambda a=attr: getattr(store, a))
+    state = ServiceState(settings=settings, engine=engine, schemas=schemas, store=store,
+                         keys=KeyRing(settings.api_keys), metrics=metrics, clock=clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        store.start()
+        state.started = True
+        log.info("service started", extra={"model_version": model_version, "policy_version": policy.version})
+        try:
+            yield
+        finally:
+            state.started = False
+            store.close()
+
+    app = FastAPI(title="lendscore", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None,
+                  description="Credit decisions: score, affordability (NTH), policy and reasons, each "
+                              "decision committed to an audit store before it is answered.")
+    app.state.service = state
+    app.state.templates = Jinja2Templates(directory=str(resources.files("lendscore.service") / "templates"))
+    app.include_router(decisions.make_router(schemas, settings.max_batch))
+    app.include_router(outcomes.router)
+    app.include_router(models.router)
+    app.include_router(health.router)
+    app.include_router(web.router)
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(require("scorer"))])
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    app.mount("/static", StaticFiles(directory=str(resources.files("lendscore.service") / "static")), name="static")
+    _install_error_handlers(app)
+    app.add_middleware(ServiceMiddleware, metrics=metrics, max_body=settings.max_body_bytes,
+                       max_batch_body=settings.max_batch_body_bytes, batch_path=BATCH_PATH)
+    return app

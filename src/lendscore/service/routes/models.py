@@ -1,0 +1,44 @@
+"""GET /v1/models (admin: active model and policy), GET /v1/scale (officer), GET /v1/whoami."""
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from lendscore.service.deps import Admin, AnyRole, Officer, State
+from lendscore.service.schemas import ModelsOut, ScaleOut, WhoAmIOut
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["models"])
+
+
+@router.get("/models", response_model=ModelsOut)
+def get_models(state: State, _: Admin) -> dict:
+    """The active model (version, input schema, characteristics, grades) and policy."""
+    eng = state.engine
+    m = eng.model
+    return {
+        "model": {"version": eng.model_version, "metadata": dict(getattr(m, "metadata_", {}) or {}),
+                  "training_data": getattr(m, "data_fingerprint_", None),
+                  "input_schema": [{"name": n, "kind": state.schemas.kinds.get(n, "numeric")}
+                                   for n in state.schemas.field_names],
+                  "characteristics": list(m.characteristics_), "max_points": eng.max_points,
+                  "grades": m.grades_, "scaling": m.scaling_.to_dict(),
+                  "score_min": eng.score_min, "score_max": eng.score_max},
+        "policy": eng.policy.model_dump(mode="json"),
+        "catalogue_version": eng.catalogue.version,
+    }
+
+
+@router.get("/scale", response_model=ScaleOut)
+def get_scale(state: State, _: Officer) -> dict:
+    """The score range and the policy bands, to place a score on the scale."""
+    eng = state.engine
+    return {"basis": eng.policy.basis, "score_min": eng.score_min, "score_max": eng.score_max,
+            "bands": [b.model_dump(include={"outcome", "min", "max"}) for b in eng.policy.bands],
+            "grades": eng.model.grades_}
+
+
+@router.get("/whoami", response_model=WhoAmIOut)
+def whoami(principal: AnyRole) -> dict:
+    """The name and role of the caller's key (the web page checks the key with it)."""
+    return {"name": principal.name, "role": principal.role}

@@ -1,0 +1,206 @@
+"""Request and response schemas (separate in/out models).
+
+The applicant's characteristics are built at start-up from the loaded model's input schema
+(:func:`build_request_schemas`): a numeric input becomes ``float | None``, a categorical one
+``str | None``; every field is optional (absent or null = missing) and unknown fields are refused.
+Field names are the model's column names (pydantic aliases, so any column name works).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from lendscore.decision import Finances, LoanRequest
+
+__all__ = [
+    "AffordabilityOut", "BatchOut", "CounterOfferOut", "DecisionOut", "DecisionSummary", "ErrorOut",
+    "FieldError", "ModelsOut", "OutcomeIn", "OutcomeOut", "ReasonOut", "RequestSchemas", "ScaleOut",
+    "StepOut", "ValidationErrorOut", "WhoAmIOut", "build_request_schemas",
+]
+
+MAX_CATEGORY_LENGTH = 200
+_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+@dataclass(frozen=True)
+class RequestSchemas:
+    """The request models built for one loaded model."""
+
+    applicant: type[BaseModel]
+    decision_in: type[BaseModel]
+    batch_in: type[BaseModel]
+    field_names: tuple[str, ...]
+    kinds: dict[str, str]
+
+
+def _py_name(i: int, name: str) -> str:
+    clean = re.sub(r"\W", "_", name)
+    return f"f{i}_{clean}"
+
+
+def build_request_schemas(feature_names: list[str], kinds: dict[str, str], max_batch: int) -> RequestSchemas:
+    """Applicant, single-decision and batch request models for a model's input schema."""
+    fields: dict[str, Any] = {}
+    for i, name in enumerate(feature_names):
+        if kinds.get(name) == "categorical":
+            fields[_py_name(i, name)] = (str | None, Field(default=None, alias=name, max_length=MAX_CATEGORY_LENGTH,
+                                                           description="categorical characteristic"))
+        else:
+            fields[_py_name(i, name)] = (float | None, Field(default=None, alias=name,
+                                                             description="numeric characteristic"))
+    applicant = create_model("Applicant", __base__=_In, __doc__="The model's input characteristics "
+                             "(all optional: absent or null = missing).", **fields)
+    decision_in = create_model(
+        "DecisionIn", __base__=_In, __doc__="One application.",
+        applicant=(applicant, Field(description="the applicant's characteristics")),
+        finances=(Finances | None, Field(default=None, description="monthly finances for the NTH check")),
+        loan=(LoanRequest | None, Field(default=None, description="the loan asked for")),
+        applicant_id=(str | None, Field(default=None, pattern=_ID_PATTERN,
+                                        description="the origination system's reference (not personal data)")),
+    )
+    batch_in = create_model(
+        "BatchIn", __base__=_In, __doc__=f"Up to {max_batch} applications.",
+        applications=(list[decision_in], Field(min_length=1, max_length=max_batch)),
+    )
+    return RequestSchemas(applicant, decision_in, batch_in, tuple(feature_names), dict(kinds))
+
+
+class ReasonOut(_Out):
+    code: str
+    text: str
+    kind: Literal["score", "policy"]
+    characteristic: str | None = None
+    shortfall: float | None = None
+
+
+class CounterOfferOut(_Out):
+    max_amount: float
+    min_term: int | None
+
+
+class AffordabilityOut(_Out):
+    """The NTH breakdown, monthly: income - deductions = net income; net income - existing
+    obligations - new instalment = nth (what is left)."""
+
+    income: float
+    deductions: float
+    net_income: float
+    existing_obligations: float
+    new_instalment: float
+    nth: float
+    nth_share: float
+    foir: float
+    floor: float
+    passed: bool
+    failed_rules: list[str]
+    margin: float
+    counter_offer: CounterOfferOut
+
+
+class StepOut(_Out):
+    stage: str
+    outcome: Literal["approve", "refer", "decline"]
+
+
+class DecisionOut(_Out):
+    decision_id: str
+    request_id: str
+    created_at: dt.datetime
+    applicant_id: str | None = None
+    outcome: Literal["approve", "refer", "decline"]
+    pd: float
+    score: float
+    grade: str | None
+    affordability: AffordabilityOut | None
+    reasons: list[ReasonOut]
+    steps: list[StepOut]
+    points: dict[str, float]
+    model_version: str
+    policy_version: str
+
+
+class BatchOut(_Out):
+    batch_id: str
+    decisions: list[DecisionOut]
+
+
+class DecisionSummary(_Out):
+    decision_id: str
+    created_at: dt.datetime
+    applicant_id: str | None
+    outcome: Literal["approve", "refer", "decline"]
+    pd: float
+    score: float
+    grade: str | None
+    model_version: str
+
+
+class OutcomeIn(_In):
+    """The realised outcome of a decided loan."""
+
+    decision_id: str = Field(min_length=1, max_length=64)
+    defaulted: bool = Field(description="true if the loan defaulted (event = bad)")
+    outcome_date: dt.date | None = Field(default=None, description="when the outcome was observed")
+
+
+class OutcomeOut(_Out):
+    decision_id: str
+    defaulted: bool
+    outcome_date: dt.date | None
+    reported_at: dt.datetime
+
+
+class WhoAmIOut(_Out):
+    name: str
+    role: Literal["scorer", "officer", "admin"]
+
+
+class BandOut(_Out):
+    outcome: Literal["approve", "refer", "decline"]
+    min: float
+    max: float
+
+
+class ScaleOut(_Out):
+    """Where a score can sit: the model's score range and the policy's bands."""
+
+    basis: Literal["score", "pd"]
+    score_min: float
+    score_max: float
+    bands: list[BandOut]
+    grades: list[dict[str, Any]]
+
+
+class ModelsOut(_Out):
+    model: dict[str, Any]
+    policy: dict[str, Any]
+    catalogue_version: str
+
+
+class FieldError(_Out):
+    field: str = Field(description="dotted path of the invalid field, e.g. applicant.dti")
+    rule: str = Field(description="the rule broken (pydantic error type), e.g. float_parsing")
+    message: str
+
+
+class ValidationErrorOut(_Out):
+    detail: str
+    errors: list[FieldError]
+    request_id: str | None = None
+
+
+class ErrorOut(_Out):
+    detail: str
+    request_id: str | None = None
