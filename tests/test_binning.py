@@ -174,10 +174,6 @@ def test_categorical_bin_index_agrees_with_index_of(categorical_binning, values)
     assert list(vec) == [b.index_of(v) for v in values]
 
 
-@pytest.mark.xfail(strict=True, raises=(AssertionError, TypeError), reason=(
-    "BUG (binning.py index_of, and model/_points.py _index_of): pd.NA is Missing in bin_index "
-    "but index_of(pd.NA) returns the Unseen bin k for a categorical binning and raises TypeError "
-    "(predict_one: ValueError 'must be numeric') for a numeric one"))
 def test_pd_na_is_missing_in_both_paths(numeric_binning, categorical_binning):
     for b in (categorical_binning, numeric_binning):
         k = b.n_bins - 2

@@ -141,9 +141,6 @@ def test_missing_column_at_predict_time_is_named(lc_model, lending_club, method)
         getattr(lc_model, method)(lending_club.X_test.head(5).drop(columns=[c]))
 
 
-@pytest.mark.xfail(strict=True, raises=KeyError, reason=(
-    "BUG (model/_points.py details, called by Scorecard.score_details): a column the model uses "
-    "missing raises a bare KeyError, not SchemaError naming it"))
 def test_missing_column_in_score_details_is_named(lc_model, lending_club):
     c = lc_model.selected_features_[0]
     with pytest.raises(SchemaError, match=re.escape(c)):
@@ -167,10 +164,6 @@ def test_grid_search(small):
     assert np.all((gs.cv_results_["mean_test_score"] > 0.5) & (gs.cv_results_["mean_test_score"] < 1))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (model/scorecard.py fit, min_bin = max(0.001 n, min(30, 0.05 n))): with fewer than 20 "
-    "rows the default min bin size is a row count < 1, which fit_feature_binning reads as a SHARE "
-    "of rows (e.g. 16 rows -> 0.8 -> 80 % of rows), so every feature gets a single bin"))
 def test_tiny_data_default_min_bin_size_allows_splits():
     x = np.arange(16, dtype=float)
     y = (x >= 8).astype(int)
@@ -179,10 +172,6 @@ def test_tiny_data_default_min_bin_size_allows_splits():
     assert m.binnings_["x"].n_bins > 3
 
 
-@pytest.mark.xfail(strict=True, raises=SchemaError, reason=(
-    "BUG (model/scorecard.py fit/_design): a DataFrame with non-string column names (e.g. "
-    "pd.DataFrame(array), columns 0, 1) fits (names stored as '0', '1') but predicting on the same "
-    "frame raises SchemaError 'X lacks columns the model uses: ['0', '1']'"))
 def test_frame_with_integer_column_names():
     rng = np.random.default_rng(0)
     X = pd.DataFrame(rng.normal(size=(500, 2)))
@@ -198,32 +187,19 @@ _BY_DESIGN = {
     "check_classifier_not_supporting_multiclass": "binary only (by design); TargetError says "
                                                   "'target must be binary (two classes)', not sklearn's wording",
 }
-_BUGS = {  # reported to the lead; each is a real gap in input validation
-    "check_n_features_in_after_fitting": "BUG: predict does not check the number of features of an array",
-    "check_all_zero_sample_weights_error": "BUG: all-zero sample_weight not refused with a clear message",
-    "check_sample_weights_shape": "BUG: sample_weight of the wrong length raises IndexError, not ValueError",
-    "check_sample_weight_equivalence_on_dense_data": "BUG: fit_logit lets scipy's LinAlgWarning "
-                                                     "(ill-conditioned Hessian, separated data) escape",
-    "check_complex_data": "BUG: complex X gives numpy ComplexWarning instead of a ValueError",
-    "check_estimators_empty_data_messages": "BUG: empty X error message lacks sklearn's wording "
-                                            "('0 sample(s)' / '0 feature(s)')",
-    "check_estimator_sparse_tag": "BUG: sparse X not refused with an explicit 'sparse' message",
-    "check_estimator_sparse_array": "BUG: sparse X not refused with an explicit 'sparse' message",
-    "check_estimator_sparse_matrix": "BUG: sparse X not refused with an explicit 'sparse' message",
-    "check_classifier_data_not_an_array": "BUG: integer column names stored as strings at fit, "
-                                          "then predict says 'X lacks columns the model uses: ['0', '1']'",
-    "check_classifiers_regression_target": "BUG: continuous y gives TargetError '200 classes', "
-                                           "message should say 'continuous'",
-    "check_supervised_y_2d": "BUG: a column-vector y is accepted without DataConversionWarning",
-    "check_fit2d_predict1d": "BUG: a 1-d X at predict gives 'X must be 2-dimensional' without "
-                             "sklearn's 'Reshape your data' hint",
-    "check_requires_y_none": "BUG: fit(X, None) message does not say that y is required",
+_BUGS: dict[str, str] = {}
+_TOY_DATA = {
+    "check_sample_weight_equivalence_on_dense_data":
+        "the check's toy data are separable, so the unpenalised maximum-likelihood fit does not "
+        "exist and weighted and repeated-row fits stop at different points of a diverging path; "
+        "also the correlation and VIF screens of selection are unweighted (known limitation)",
 }
 
 
 @parametrize_with_checks(
     [Scorecard(iv_min=0.0, max_rules=0, woe_cv=0, min_bin_size=2)],
-    expected_failed_checks=lambda est: {**_BY_DESIGN, **_BUGS},
+    expected_failed_checks=lambda est: {**_BY_DESIGN, **_BUGS, **_TOY_DATA},
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lendscore.features.woe import WOE_RULE_EXACT, WOE_RULE_HALDANE, WOE_RULE_UNSEEN, woe_iv
+from lendscore.features.woe import WOE_RULE_EXACT, WOE_RULE_PSEUDO, WOE_RULE_UNSEEN, woe_iv
 
 # Hand-worked table (3 bins; N_event = 60, N_nonevent = 200):
 #   bin  n_event  n_nonevent  share_event  share_nonevent  WoE = ln(share_ne / share_e)   IV_i = (sh_ne - sh_e) * WoE
@@ -31,32 +31,26 @@ def test_hand_worked_table():
     assert list(rule) == [WOE_RULE_EXACT] * 3
 
 
-# Zero-count (Haldane-Anscombe) rule: 0.5 is added to the bin's counts only, totals unchanged.
-#   bin  n_event  n_nonevent  (N_event = 10, N_nonevent = 100)
-#   0    0        50          WoE = ln((50.5/100) / (0.5/10)) = ln(10.1) =  2.3125354   IV = (0.5 - 0) * 2.3125354 = 1.1562677
+# Zero-count rule: one pseudo-observation at the average rate (N_event/N events, N_nonevent/N
+# non-events) is added to the bin's counts only, totals unchanged.
+#   bin  n_event  n_nonevent  (N_event = 10, N_nonevent = 100, N = 110)
+#   0    0        50          e' = 10/110 = 0.0909091, ne' = 50 + 100/110 = 50.9090909
+#                             WoE = ln((50.9090909/100) / (0.0909091/10)) = ln(56) = 4.0253517
+#                             IV = (0.5 - 0) * 4.0253517 = 2.0126758
 #   1    10       50          WoE = ln((50/100)  / (10/10))  = ln(0.5)  = -0.6931472   IV = (0.5 - 1) * -0.6931472 = 0.3465736
-def test_zero_count_bin_uses_haldane_on_that_bin_only():
+def test_zero_count_bin_uses_pseudo_count_on_that_bin_only():
     woe, iv, rule = woe_iv(np.array([0, 10]), np.array([50, 50]))
-    np.testing.assert_allclose(woe, [2.3125354, -0.6931472], atol=1e-7)
-    np.testing.assert_allclose(iv, [1.1562677, 0.3465736], atol=1e-7)
-    assert list(rule) == [WOE_RULE_HALDANE, WOE_RULE_EXACT]
+    np.testing.assert_allclose(woe, [4.0253517, -0.6931472], atol=1e-7)
+    np.testing.assert_allclose(iv, [2.0126758, 0.3465736], atol=1e-7)
+    assert list(rule) == [WOE_RULE_PSEUDO, WOE_RULE_EXACT]
 
 
-def test_zero_nonevent_bin_uses_haldane():
-    # bin 0: 5 events, 0 non-events (N_event = 10, N_nonevent = 40): WoE = ln((0.5/40) / (5.5/10)) = ln(1/44)
+def test_zero_nonevent_bin_uses_pseudo_count():
+    # bin 0: 5 events, 0 non-events (N_event = 10, N_nonevent = 40, N = 50):
+    # e' = 5 + 10/50 = 5.2, ne' = 40/50 = 0.8, WoE = ln((0.8/40) / (5.2/10)) = ln(1/26)
     woe, _, rule = woe_iv(np.array([5, 5]), np.array([0, 40]))
-    assert woe[0] == pytest.approx(math.log(1 / 44))
-    assert list(rule) == [WOE_RULE_HALDANE, WOE_RULE_EXACT]
-
-
-def test_unseen_bin_gets_zero_woe_and_zero_iv():
-    woe, iv, rule = woe_iv(np.array([5, 5, 0]), np.array([45, 15, 0]))
-    assert woe[2] == 0.0 and iv[2] == 0.0
-    assert list(rule) == [WOE_RULE_EXACT, WOE_RULE_EXACT, WOE_RULE_UNSEEN]
-    # the empty bin changes nothing else: same as the table without it
-    woe2, iv2, _ = woe_iv(np.array([5, 5]), np.array([45, 15]))
-    np.testing.assert_allclose(woe[:2], woe2)
-    np.testing.assert_allclose(iv[:2], iv2)
+    assert woe[0] == pytest.approx(math.log(1 / 26))
+    assert list(rule) == [WOE_RULE_PSEUDO, WOE_RULE_EXACT]
 
 
 def test_sign_convention_positive_woe_is_safer():
@@ -87,10 +81,6 @@ def test_exact_bins_iv_nonnegative_and_woe_orders_like_event_rate(table):
     assert set(rule) == {WOE_RULE_EXACT}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (woe.py:46-49): Haldane WoE of a zero-event bin can be negative. With 0 events and 2 "
-    "non-events out of N_event=10, N_nonevent=1000 the bin is safer than average, but "
-    "WoE = ln((2.5/1000)/(0.5/10)) = ln(0.05) < 0 and its IV contribution is negative"))
 def test_zero_event_bin_is_never_riskier_than_average():
     woe, iv, _ = woe_iv(np.array([0, 10]), np.array([2, 998]))
     assert woe[0] > 0

@@ -15,9 +15,16 @@ __all__ = ["score_file"]
 
 
 def score_file(model, input: str | Path, output: str | Path, *, batch_size: int = 200_000,
-               with_points: bool = True, on_total: Callable[[int], None] = lambda n: None,
-               on_batch: Callable[[int], None] = lambda n: None) -> int:
-    """Score ``input`` chunk by chunk into ``output`` (written to a temporary file, then renamed)."""
+               with_points: bool = True, prefix: str | None = None,
+               on_total: Callable[[int], None] = lambda n: None,
+               on_batch: Callable[[int], None] = lambda n: None,
+               on_note: Callable[[str], None] = lambda msg: None) -> int:
+    """Score ``input`` chunk by chunk into ``output`` (written to a temporary file, then renamed).
+
+    The added columns are ``pd``, ``score``, ``grade`` and ``points_<characteristic>``; when the
+    input already has a column of one of those names (Lending Club has its own ``grade``), every
+    added column is prefixed with ``lendscore_`` (or ``prefix`` when given) and ``on_note`` says so.
+    """
     output = Path(output)
     name = output.name.lower()
     if not name.endswith((".csv", ".csv.gz", ".parquet")):
@@ -35,6 +42,13 @@ def score_file(model, input: str | Path, output: str | Path, *, batch_size: int 
             details = model.score_details(chunk)
             if not with_points:
                 details = details[["pd", "score", "grade"]]
+            if prefix is None:
+                clash = sorted(set(details.columns) & set(map(str, chunk.columns)))
+                prefix = "lendscore_" if clash else ""
+                if clash:
+                    on_note(f"input already has {clash}: added columns are prefixed with {prefix!r}")
+            if prefix:
+                details = details.add_prefix(prefix)
             out = pd.concat([chunk, details.set_axis(chunk.index)], axis=1)
             if name.endswith(".parquet"):
                 import pyarrow as pa

@@ -6,6 +6,7 @@ Errors that lendscore raises on purpose are printed as one clear message (no tra
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 from lendscore.cli._app import app
@@ -43,4 +44,10 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(exc.exit_code)
         if isinstance(exc, click.exceptions.Abort):
             sys.exit(1)
-        raise
+        if os.environ.get("LENDSCORE_DEBUG"):
+            raise
+        Console(stderr=True).print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
+            "(this is a bug in lendscore; set LENDSCORE_DEBUG=1 to see the traceback)",
+            markup=True, highlight=False)
+        sys.exit(3)

@@ -16,6 +16,7 @@ def score_command(
     output: Annotated[Path, typer.Option("--output", help="CSV or Parquet file to write")],
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="rows per chunk")] = 200_000,
     points: Annotated[bool, typer.Option("--points/--no-points", help="also write points per characteristic")] = True,
+    prefix: Annotated[str | None, typer.Option("--prefix", help="prefix of the added columns (default: none, or lendscore_ on a name clash)")] = None,
 ) -> None:
     """Score a file in chunks with a progress bar; memory stays bounded by the chunk size."""
     import lendscore
@@ -27,7 +28,8 @@ def score_command(
     with Progress(TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),
                   TimeElapsedColumn(), transient=False) as progress:
         task = progress.add_task("score", total=None)
-        n = score_file(m, input, output, batch_size=batch_size, with_points=points,
+        n = score_file(m, input, output, batch_size=batch_size, with_points=points, prefix=prefix,
                        on_total=lambda total: progress.update(task, total=total),
-                       on_batch=lambda k: progress.advance(task, k))
+                       on_batch=lambda k: progress.advance(task, k),
+                       on_note=lambda msg: progress.console.print(f"note: {msg}"))
     typer.echo(f"scored {n:,} rows -> {output}")

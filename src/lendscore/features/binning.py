@@ -87,14 +87,20 @@ class FeatureBinning:
         k = self.n_bins - 2
         if self.kind == "numeric":
             x = _as_float(values, self.name)
-            idx = np.searchsorted(self._splits, x, side="right")
+            # count of splits <= x, i.e. searchsorted(splits, x, "right"), accumulated one split at
+            # a time in a small integer type: several times faster than a binary search per value
+            idx = np.zeros(x.shape, dtype=np.int8 if k < 120 else np.int32)
+            for s in self._splits:
+                np.add(idx, x >= s, out=idx, casting="unsafe")
             for code in self.special_codes:
                 idx[x == code] = k
             idx[np.isnan(x)] = k + 1
-            return idx
+            return idx.astype(np.intp)
         s = pd.Series(values, copy=False)
         miss = s.isna().to_numpy()
-        idx = np.array(s.astype(object).map(lambda v: self._cat_index.get(str(v), k)), dtype=np.int64)
+        vals = s.to_numpy(dtype=object) if s.dtype == object else s.astype(str).to_numpy(dtype=object)
+        pos = self._cat_lookup.get_indexer(vals)
+        idx = np.where(pos >= 0, self._cat_bins[pos], k)
         idx[miss] = k + 1
         return idx
 
@@ -109,7 +115,7 @@ class FeatureBinning:
     def index_of(self, value) -> int:
         """Bin index of a single Python value (fast path for one applicant)."""
         k = len(self._woe) - 2
-        if value is None or (isinstance(value, float) and value != value):
+        if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
             return k + 1
         if self.kind == "numeric":
             v = float(value)
@@ -188,12 +194,21 @@ def _as_float(values, name: str) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- fitting
-def _prebin_numeric(x: np.ndarray, y: np.ndarray, w: np.ndarray, max_prebins: int):
+def _quantiles(x: np.ndarray, w: np.ndarray, probs: np.ndarray, weighted: bool) -> np.ndarray:
+    if not weighted:
+        return np.quantile(x, probs, method="inverted_cdf")
+    order = np.argsort(x, kind="mergesort")
+    cw = np.cumsum(w[order])
+    pos = np.searchsorted(cw, probs * cw[-1], side="left")
+    return x[order][np.minimum(pos, len(x) - 1)]
+
+
+def _prebin_numeric(x: np.ndarray, y: np.ndarray, w: np.ndarray, max_prebins: int, weighted: bool):
     u = np.unique(x)
     if u.size <= max_prebins:
         splits = u[1:]
     else:
-        q = np.quantile(x, np.linspace(0.0, 1.0, max_prebins + 1)[1:-1], method="inverted_cdf")
+        q = _quantiles(x, w, np.linspace(0.0, 1.0, max_prebins + 1)[1:-1], weighted)
         splits = np.unique(q)
         splits = splits[splits > u[0]]
     idx = np.searchsorted(splits, x, side="right")
@@ -240,6 +255,11 @@ def fit_feature_binning(
     """
     y = np.asarray(y, dtype=float)
     w = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    weighted = sample_weight is not None
+    if weighted and (w == 0).any():  # rows of weight zero are as good as absent
+        keep = w > 0
+        values = values[keep] if isinstance(values, np.ndarray) else pd.Series(values).reset_index(drop=True)[keep]
+        y, w = y[keep], w[keep]
     n_rows = w.sum()
     min_rows = min_bin_size * n_rows if min_bin_size < 1 else float(min_bin_size)
     if kind == "numeric":
@@ -249,7 +269,7 @@ def fit_feature_binning(
         spec = np.isin(x, specials) if specials else np.zeros_like(miss)
         reg = ~miss & ~spec
         if reg.any():
-            splits, e, n = _prebin_numeric(x[reg], y[reg], w[reg], max_prebins)
+            splits, e, n = _prebin_numeric(x[reg], y[reg], w[reg], max_prebins, weighted)
             trend, plan = _choose_trend(e, n, trend, min_rows, max_n_bins, min_gain, shape_penalty)
             final_splits = [float(splits[a - 1]) for a, _ in plan[1:]]
             be = [float(e[a:b].sum()) for a, b in plan]

@@ -63,11 +63,9 @@ def details(model, Xf: pd.DataFrame) -> pd.DataFrame:
     """pd, score, grade and points_<characteristic> for every row of a raw frame."""
     from sklearn.utils.validation import check_is_fitted
 
-    check_is_fitted(model, "coef_")
+    index = model._index(Xf)
     cols: dict[str, np.ndarray] = {}
-    index = {}
     for c in model.selected_features_:
-        index[c] = model.binnings_[c].bin_index(Xf[c])
         cols["points_" + c] = model._lookup[c][index[c]]
     for r, on in zip(model.rules_, model._rule_points):
         hit = r.mask(index[r.feature_a], index[r.feature_b], model.binnings_[r.feature_a].n_bins,
@@ -82,7 +80,7 @@ def details(model, Xf: pd.DataFrame) -> pd.DataFrame:
 
 def _index_of(b, value) -> int:
     k = len(b.woe) - 2
-    if value is None:
+    if value is None or value is pd.NA or value is pd.NaT:
         return k + 1
     if b.kind == "numeric":
         try:

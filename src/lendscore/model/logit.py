@@ -11,6 +11,7 @@ approximation that the coefficient table says it is.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,7 +56,9 @@ def _newton(A, y, w, pen, beta, tol, max_iter, hess_dtype):
         v = (w * mu * (1.0 - mu)).astype(hess_dtype, copy=False)
         H = (Ah.T @ (Ah * v[:, None])).astype(float) + np.diag(pen)
         try:
-            step = linalg.solve(H, grad, assume_a="pos")
+            with warnings.catch_warnings():  # near-separation: the step halving handles it
+                warnings.simplefilter("ignore", linalg.LinAlgWarning)
+                step = linalg.solve(H, grad, assume_a="pos")
         except (linalg.LinAlgError, ValueError):
             step = linalg.lstsq(H, grad)[0]
         decrement = float(grad @ step)  # Newton decrement: twice the expected gain
@@ -121,7 +124,9 @@ def fit_logit(
     mu = special.expit(A @ beta)
     H = A.T @ (A * (w * mu * (1.0 - mu))[:, None]) + np.diag(pen)
     try:
-        cov = linalg.inv(H)
+        with warnings.catch_warnings():  # an ill-conditioned Hessian shows as huge standard errors
+            warnings.simplefilter("ignore", linalg.LinAlgWarning)
+            cov = linalg.inv(H)
     except linalg.LinAlgError:
         cov = linalg.pinv(H)
     return LogitFit(float(beta[0]), beta[1:].copy(), cov, n_iter, converged, float(ll), C is not None)

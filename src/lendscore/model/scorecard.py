@@ -22,7 +22,7 @@ from lendscore.features.selection import select_features
 from lendscore.features.woe import woe_iv
 from lendscore.model import _points
 from lendscore.model.artifact import fingerprint
-from lendscore.model._data import as_frame, column_kinds, encode_target
+from lendscore.model._data import as_frame, check_sample_weight, column_kinds, encode_target
 from lendscore.model.grades import DEFAULT_PD_BOUNDS, assign_grades, master_scale
 from lendscore.model.logit import LogitFit, fit_logit
 from lendscore.model.scaling import Scaling
@@ -47,7 +47,8 @@ class Scorecard(ClassifierMixin, BaseEstimator):
     monotonic_trend : "auto" (best of ascending, descending, peak, valley), "auto_monotonic",
         a shape name, or a dict ``{column: shape}`` (other columns "auto").
     max_n_bins, min_bin_size, max_prebins, min_gain : binning limits. ``min_bin_size`` is a
-        share (< 1) or a row count (>= 1); None means max(0.1 % of rows, 30 rows).
+        share (< 1) or a row count (>= 1); None means max(0.1 % of rows, 30 rows), but at most
+        5 % of the rows on small samples.
     shape_penalty : log-likelihood a peak or valley shape must gain over the best monotone
         binning to be chosen under "auto" (monotone shapes are preferred unless clearly worse).
     iv_min, corr_max, vif_max : selection thresholds.
@@ -155,7 +156,10 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.kinds_ = column_kinds(Xf, self.categorical_features)
         w = self._weights(y01, sample_weight)
         n = float(w.sum())
-        min_bin = self.min_bin_size if self.min_bin_size is not None else max(0.001 * n, min(30.0, 0.05 * n))
+        if self.min_bin_size is not None:
+            min_bin = self.min_bin_size
+        else:  # a row count: 30 rows or 0.1 % of the rows, but at most 5 % of a tiny sample
+            min_bin = max(1.0, 0.001 * n, min(30.0, 0.05 * n))
         self.binnings_ = {}
         for c in self.feature_names_in_:
             self.binnings_[c] = fit_feature_binning(
@@ -212,7 +216,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         return W
 
     def _weights(self, y01, sample_weight):
-        w = np.ones_like(y01) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        w = check_sample_weight(sample_weight, len(y01))
         if self.class_weight == "balanced":
             pos = y01.mean()
             w = w * np.where(y01 == 1, 0.5 / pos, 0.5 / (1 - pos))

@@ -7,6 +7,7 @@ closed when it stops.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -35,6 +36,13 @@ __all__ = ["create_app"]
 
 log = logging.getLogger("lendscore.service")
 BATCH_PATH = "/v1/decisions/batch"
+
+
+# FastAPI >= 0.16x traces requests with OpenTelemetry when a provider is configured, checking the
+# global providers on every request and logging validation failures *with the input values*.
+# The service keeps its own logs and metrics without personal data, so that is switched off.
+_NO_TELEMETRY = ({"telemetry": {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}}
+                 if "telemetry" in inspect.signature(FastAPI).parameters else {})
 
 
 def _request_id(request: Request) -> str | None:
@@ -103,7 +111,7 @@ def create_app(settings: Settings, *, store: AuditStore | None = None,
             store.close()
 
     app = FastAPI(title="lendscore", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=None,
+                  openapi_url=None, **_NO_TELEMETRY,
                   description="Credit decisions: score, affordability (NTH), policy and reasons, each "
                               "decision committed to an audit store before it is answered.")
     app.state.service = state

@@ -18,7 +18,10 @@ Monitoring reads :meth:`AuditStore.decisions_frame` and :meth:`AuditStore.outcom
 from __future__ import annotations
 
 import datetime as dt
+import os
+import random
 import threading
+import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
@@ -31,7 +34,7 @@ from lendscore.errors import LendscoreError
 __all__ = [
     "AuditConflict", "AuditError", "AuditNotFound", "AuditStore", "AuditUnavailable",
     "DecisionRecord", "InMemoryAuditStore", "OutcomeRecord", "DECISION_COLUMNS", "OUTCOME_COLUMNS",
-    "decisions_to_frame", "outcomes_to_frame", "open_store", "utcnow",
+    "decisions_to_frame", "new_id", "outcomes_to_frame", "open_store", "utcnow",
 ]
 
 DECISION_COLUMNS = ["decision_id", "request_id", "created_at", "model_version", "policy_version",
@@ -53,6 +56,21 @@ class AuditNotFound(AuditError, LookupError):
 
 class AuditConflict(AuditError):
     """The write contradicts what is stored (an outcome already reported, a reused key)."""
+
+
+_ids = random.Random(os.urandom(32))
+_ids_lock = threading.Lock()
+
+
+def new_id() -> str:
+    """A random (version 4) UUID string from a generator seeded once from ``os.urandom``.
+
+    ``uuid.uuid4()`` calls ``os.urandom`` per id, which costs tens of microseconds on some VMs;
+    ids need uniqueness, not secrecy (access is controlled by API keys).
+    """
+    with _ids_lock:
+        bits = _ids.getrandbits(128)
+    return str(uuid.UUID(int=bits, version=4))
 
 
 def utcnow() -> dt.datetime:
@@ -80,6 +98,9 @@ class DecisionRecord:
     request_sha256: str | None = None
     batch_id: str | None = None
     replayed: bool = field(default=False, compare=False)
+    result_json: str | None = field(default=None, compare=False, repr=False)
+    """``result`` as compact JSON when already serialised (stored and sent as is)."""
+    inputs_json: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -115,26 +136,34 @@ def _utc(t: dt.datetime | None) -> dt.datetime | None:
 
 
 def decisions_to_frame(records: Iterable[DecisionRecord]) -> pd.DataFrame:
-    """Columns :data:`DECISION_COLUMNS` then the applicant's input characteristics (NaN = missing)."""
-    rows, features = [], {}
+    """Columns :data:`DECISION_COLUMNS`, then one column per applicant input characteristic.
+
+    Numeric characteristics are float (NaN = missing). A characteristic named like a decision
+    column (e.g. Lending Club's own ``grade``) is given as ``applicant.<name>``;
+    ``frame.attrs["characteristics"]`` maps every characteristic to its column.
+    """
+    rows, columns = [], {}
     for r in records:
         applicant = r.inputs.get("applicant") or {}
         for k in applicant:
-            features.setdefault(k, None)
-        rows.append({"decision_id": r.decision_id, "request_id": r.request_id,
-                     "created_at": _utc(r.created_at), "model_version": r.model_version,
-                     "policy_version": r.policy_version, "outcome": r.outcome, "pd": r.pd,
-                     "score": r.score, "grade": r.grade,
-                     **{f"__in__{k}": v for k, v in applicant.items()}})
-    frame = pd.DataFrame(rows, columns=DECISION_COLUMNS + [f"__in__{k}" for k in features])
-    frame = frame.rename(columns={f"__in__{k}": k for k in features})
-    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
-    frame["pd"] = frame["pd"].astype(float)
-    frame["score"] = frame["score"].astype(float)
-    for k in features:
-        col = frame[k]
-        if col.map(lambda v: v is None or isinstance(v, (int, float))).all():
-            frame[k] = col.astype(float)
+            if k not in columns:
+                columns[k] = f"applicant.{k}" if k in DECISION_COLUMNS else k
+        rows.append([r.decision_id, r.request_id, _utc(r.created_at), r.model_version, r.policy_version,
+                     r.outcome, r.pd, r.score, r.grade, applicant])
+    base = pd.DataFrame([row[:-1] for row in rows], columns=DECISION_COLUMNS)
+    base["created_at"] = pd.to_datetime(base["created_at"], utc=True)
+    base["pd"] = base["pd"].astype(float)
+    base["score"] = base["score"].astype(float)
+    feats = {}
+    for k, col in columns.items():
+        values = [row[-1].get(k) for row in rows]
+        if all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values):
+            feats[col] = pd.array([float("nan") if v is None else float(v) for v in values], dtype="float64")
+        else:
+            feats[col] = pd.Series(values, dtype="object").astype("str").where(
+                pd.Series([v is not None for v in values]))
+    frame = pd.concat([base, pd.DataFrame(feats, index=base.index)], axis=1) if feats else base
+    frame.attrs["characteristics"] = dict(columns)
     return frame.sort_values("created_at", kind="stable").reset_index(drop=True)
 
 

@@ -82,18 +82,21 @@ def _dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), allow_nan=False)
 
 
+_COLUMNS = [c.name for c in decisions_table.columns]
+
+
 def _row_of(r: DecisionRecord) -> dict[str, Any]:
     return {"decision_id": r.decision_id, "request_id": r.request_id, "created_at": _naive_utc(r.created_at),
             "model_version": r.model_version, "policy_version": r.policy_version, "outcome": r.outcome,
             "pd": r.pd, "score": r.score, "grade": r.grade, "applicant_id": r.applicant_id,
             "api_key_name": r.api_key_name, "idempotency_key": r.idempotency_key,
             "request_sha256": r.request_sha256, "batch_id": r.batch_id,
-            "inputs": _dumps(r.inputs), "result": _dumps(r.result)}
+            "inputs": r.inputs_json or _dumps(r.inputs), "result": r.result_json or _dumps(r.result)}
 
 
 def _record_of(row: Any) -> DecisionRecord:
     m = row._mapping
-    return DecisionRecord(
+    return DecisionRecord(result_json=m["result"], inputs_json=m["inputs"],
         decision_id=m["decision_id"], request_id=m["request_id"], created_at=_aware(m["created_at"]),
         model_version=m["model_version"], policy_version=m["policy_version"], outcome=m["outcome"],
         pd=float(m["pd"]), score=float(m["score"]), grade=m["grade"], inputs=json.loads(m["inputs"]),
@@ -273,7 +276,12 @@ class SqlAuditStore:
             else:
                 rec: OutcomeRecord = w.payload
                 results.append(self._check_outcome(conn, rec, new_ids, outcome_rows))
-        if rows:
+        if rows and self.is_sqlite:  # plain executemany: no statement compilation per row
+            sql = f"INSERT INTO decisions ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+            for r in rows:  # SQLAlchemy's SQLite DateTime storage format
+                r["created_at"] = r["created_at"].strftime("%Y-%m-%d %H:%M:%S.%f")
+            conn.exec_driver_sql(sql, [tuple(r[c] for c in _COLUMNS) for r in rows])
+        elif rows:
             conn.execute(decisions_table.insert(), rows)
         if outcome_rows:
             conn.execute(outcomes_table.insert(), outcome_rows)

@@ -33,7 +33,7 @@ class ServiceState:
     started: bool = False
 
 
-def get_state(request: Request) -> ServiceState:
+async def get_state(request: Request) -> ServiceState:
     return request.app.state.service
 
 
@@ -46,7 +46,7 @@ _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
 def require(role: Role) -> Callable[..., Principal]:
     """A dependency that admits callers whose key has ``role`` or a higher one."""
 
-    def dependency(request: Request, state: State,
+    async def dependency(request: Request, state: State,
                    key: Annotated[str | None, Security(_api_key_header)] = None) -> Principal:
         if not key:
             auth = request.headers.get("authorization", "")
@@ -67,6 +67,9 @@ def require(role: Role) -> Callable[..., Principal]:
 
     dependency.__name__ = f"require_{role}"
     return dependency
+
+
+# async dependencies run on the event loop; sync ones would each cost a thread-pool hop
 
 
 def _log_fields(request: Request) -> dict[str, Any]:

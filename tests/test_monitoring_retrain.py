@@ -1,0 +1,97 @@
+"""Retraining: the rules (strict pydantic), the comparison steps and the registry outcome."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pydantic
+import pytest
+
+import lendscore
+from lendscore.errors import ConfigError
+from lendscore.monitoring import Registry, RetrainRules, compare_models, retrain
+
+PARAMS = {"max_rules": 0, "woe_cv": 0}
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(3)
+    n = 6000
+    time = pd.Series(pd.to_datetime("2020-01-01") + pd.to_timedelta(np.sort(rng.uniform(0, 730, n)), "D"))
+    x1 = rng.normal(size=n)
+    x2 = rng.choice(["a", "b", "c"], n)
+    late = (time >= "2021-01-01").to_numpy()
+    beta = np.where(late, 1.4, 0.3)  # the relation changes in 2021: a model refit on 2021 data ranks better
+    y = (rng.random(n) < 1 / (1 + np.exp(2.0 - beta * x1 - 0.5 * (x2 == "c")))).astype(int)
+    return pd.DataFrame({"x1": x1, "x2": x2}), pd.Series(y), time
+
+
+def test_rules_are_strict():
+    with pytest.raises(pydantic.ValidationError):
+        RetrainRules(max_auc_dorp=0.02)
+    with pytest.raises(pydantic.ValidationError):
+        RetrainRules(max_auc_drop=-0.1)
+    assert RetrainRules().max_csi == 0.25
+
+
+def test_retrain_promotes_and_records(data, tmp_path):
+    X, y, t = data
+    reg = Registry(tmp_path / "reg")
+    old = (t < "2020-07-01").to_numpy()
+    champ_path = tmp_path / "champ.json"
+    lendscore.Scorecard(**PARAMS).fit(X[old], y[old]).save(champ_path)
+    reg.register(champ_path, by="t")
+    reg.promote("v1", by="t")
+    rules = RetrainRules(calibration_tolerance=0.05, min_oot_rows=200)
+    res = retrain(X, y, t, train_window=("2021-01-01", "2021-09-30"), oot_window=("2021-10-01", "2021-12-31"),
+                  model_path=tmp_path / "challenger.json", registry=reg, rules=rules, params=PARAMS, by="robot")
+    steps = {s["step"]: s for s in res.decision.steps}
+    assert list(steps) == ["oot_sample", "auc", "calibration", "stability"]
+    assert steps["auc"]["value"] > 0  # challenger ranks better on the new relation
+    assert res.decision.promote and res.promoted and res.version == "v2"
+    assert reg.champion()[0] == "v2" and reg.get("v1")["state"] == "retired"
+    entry = reg.get("v2")
+    assert entry["retrain"]["steps"] == res.decision.steps
+    assert entry["training_window"] == {"start": "2021-01-01", "end": "2021-09-30"}
+    assert "retrain:" in reg.history()[-1]["why"]
+    # the challenger file carries its monitoring reference
+    assert "monitoring_reference" in lendscore.load(tmp_path / "challenger.json").metadata_
+
+
+def test_failed_rule_keeps_champion(data, tmp_path):
+    X, y, t = data
+    reg = Registry(tmp_path / "reg")
+    champ = tmp_path / "champ.json"
+    lendscore.Scorecard(**PARAMS).fit(X[(t < "2021-07-01").to_numpy()], y[(t < "2021-07-01").to_numpy()]).save(champ)
+    reg.register(champ)
+    reg.promote("v1")
+    rules = RetrainRules(calibration_tolerance=1e-9, min_oot_rows=200)
+    res = retrain(X, y, t, train_window=("2020-01-01", "2020-06-30"), oot_window=("2021-10-01", "2021-12-31"),
+                  model_path=tmp_path / "c.json", registry=reg, rules=rules, params=PARAMS)
+    assert not res.promoted and not res.decision.promote
+    assert "calibration" in res.decision.summary
+    assert reg.champion()[0] == "v1" and reg.get("v2")["state"] == "candidate"
+
+
+def test_compare_small_sample_and_unexplained_shift(data):
+    X, y, t = data
+    early = (t < "2020-07-01").to_numpy()
+    m = lendscore.Scorecard(**PARAMS).fit(X[early], y[early])
+    d = compare_models(m, m, X.head(50), y.head(50), RetrainRules())
+    assert not d.promote and d.steps[0]["step"] == "oot_sample" and d.steps[0]["passed"] is False
+    shifted = X.assign(x1=X["x1"] + 3)
+    rules = RetrainRules(min_oot_rows=100, calibration_tolerance=1.0)
+    d = compare_models(m, m, shifted, y, rules)
+    stab = d.steps[-1]
+    assert stab["step"] == "stability" and stab["passed"] is False and "x1" in stab["detail"]
+    d = compare_models(m, m, shifted, y, rules.model_copy(update={"explained_shifts": ["x1"]}))
+    assert d.steps[-1]["passed"] is True and d.promote
+    d = compare_models(None, m, X, y, rules)
+    assert d.steps[1]["passed"] is None and "no champion" in d.steps[1]["detail"]
+
+
+def test_windows_must_not_overlap(data, tmp_path):
+    X, y, t = data
+    with pytest.raises(ConfigError, match="oot_window"):
+        retrain(X, y, t, train_window=("2020-01-01", "2021-06-30"), oot_window=("2021-03-01", "2021-12-31"),
+                model_path=tmp_path / "c.json", params=PARAMS)

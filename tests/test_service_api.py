@@ -1,0 +1,209 @@
+"""The decision service's HTTP API, end to end in process (TestClient) on SQLite and the fake store."""
+from __future__ import annotations
+
+import pytest
+
+from lendscore.decision import Decision, ScoredApplicant, decide
+from lendscore.service import InMemoryAuditStore, create_app, load_settings
+from lendscore.service.engine import decision_dict
+from lendscore.service.schemas import BatchOut, DecisionOut
+from lendscore.service.testing import cached_demo_model, demo_keys, sample_applications, test_client, write_settings
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory):
+    return cached_demo_model(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture(scope="module")
+def keys():
+    return demo_keys()
+
+
+@pytest.fixture(scope="module")
+def apps():
+    return sample_applications(40, seed=3)
+
+
+def _settings(tmp_path, model_path, keys, url, **extra):
+    return load_settings(write_settings(tmp_path / "settings.toml", model=model_path, audit_url=url, keys=keys, **extra),
+                         environ={})
+
+
+@pytest.fixture(params=["sqlite", "memory"])
+def client(request, tmp_path, model_path, keys):
+    url = f"sqlite:///{tmp_path / 'audit.db'}" if request.param == "sqlite" else "memory://"
+    app = create_app(_settings(tmp_path, model_path, keys, url, max_batch=50))
+    with test_client(app) as c:
+        c.app_state = app.state.service
+        yield c
+
+
+def h(keys, role):
+    return {"X-API-Key": keys[role]}
+
+
+def test_single_decision_is_stored_and_readable(client, keys, apps):
+    r = client.post("/v1/decisions", json=apps[0], headers=h(keys, "scorer"))
+    assert r.status_code == 200, r.text
+    d = DecisionOut.model_validate(r.json())
+    assert d.outcome in ("approve", "refer", "decline") and 0 < d.pd < 1
+    assert d.model_version.startswith("lendscore-demo-model.json#sha256:")
+    assert d.policy_version == "2026.1-example"
+    assert d.affordability is not None and d.affordability.income == apps[0]["finances"]["gross_income"]
+    assert d.request_id == r.headers["x-request-id"]
+    assert abs(sum(d.points.values()) - d.score) < 1e-6
+    got = client.get(f"/v1/decisions/{d.decision_id}", headers=h(keys, "officer"))
+    assert got.status_code == 200 and got.json() == r.json()
+    frame = client.app_state.store.decisions_frame()
+    assert list(frame["decision_id"]) == [d.decision_id]
+    assert frame.loc[0, "dti"] == apps[0]["applicant"]["dti"]
+    assert frame.attrs["characteristics"]["grade"] == "applicant.grade"  # the input named like the output
+
+
+def test_decision_matches_the_decision_package(client, apps):
+    """The service's serialiser gives exactly ``Decision.to_dict()``."""
+    eng = client.app_state.engine
+    for body in apps[:20]:
+        s = eng.model.predict_one(body["applicant"])
+        scored = ScoredApplicant(pd=s["pd"], score=s["score"], grade=s["grade"], points=s["points"],
+                                 model_version=eng.model_version, max_points=eng.max_points)
+        applicant = {**body["applicant"], "finances": body["finances"], "loan": body["loan"]}
+        ref: Decision = decide(applicant, scored, eng.policy, eng.catalogue)
+        ours = eng.decide(body["applicant"], body["finances"], body["loan"])
+        assert decision_dict(ref) == ref.to_dict()
+        assert {k: v for k, v in ours.items() if k != "points"} == ref.to_dict()
+
+
+def test_batch_is_stored_in_one_go(client, keys, apps):
+    r = client.post("/v1/decisions/batch", json={"applications": apps[:25]}, headers=h(keys, "scorer"))
+    assert r.status_code == 200, r.text
+    out = BatchOut.model_validate(r.json())
+    assert len(out.decisions) == 25 and len({d.decision_id for d in out.decisions}) == 25
+    assert [d.applicant_id for d in out.decisions] == [a["applicant_id"] for a in apps[:25]]
+    frame = client.app_state.store.decisions_frame()
+    assert set(frame["decision_id"]) == {d.decision_id for d in out.decisions}
+
+
+def test_batch_over_the_limit_is_refused(client, keys, apps):
+    r = client.post("/v1/decisions/batch", json={"applications": (apps * 2)[:51]}, headers=h(keys, "scorer"))
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "applications" and r.json()["errors"][0]["rule"] == "too_long"
+    assert len(client.app_state.store.decisions_frame()) == 0
+
+
+@pytest.mark.parametrize("mutate, field, rule", [
+    (lambda b: b["applicant"].update(dti="high"), "applicant.dti", "float_parsing"),
+    (lambda b: b["applicant"].update(favourite_colour="blue"), "applicant.favourite_colour", "extra_forbidden"),
+    (lambda b: b.update(extra=1), "extra", "extra_forbidden"),
+    (lambda b: b["loan"].update(term_months=0), "loan.term_months", "greater_than_equal"),
+    (lambda b: b["loan"].update(annual_rate=3.0), "loan.annual_rate", "less_than_equal"),
+    (lambda b: b["finances"].update(gross_income=-5), "finances.gross_income", "greater_than"),
+    (lambda b: b["finances"].update(net_income=10**9), "finances", "value_error"),
+    (lambda b: b.pop("applicant"), "applicant", "missing"),
+    (lambda b: b["applicant"].update(purpose="x" * 500), "applicant.purpose", "string_too_long"),
+])
+def test_bad_input_names_field_and_rule_and_stores_nothing(client, keys, apps, mutate, field, rule):
+    import copy
+
+    body = copy.deepcopy(apps[1])
+    mutate(body)
+    r = client.post("/v1/decisions", json=body, headers=h(keys, "scorer"))
+    assert r.status_code == 422
+    errors = r.json()["errors"]
+    assert {"field": field, "rule": rule} in [{"field": e["field"], "rule": e["rule"]} for e in errors], errors
+    assert "Traceback" not in r.text
+    assert len(client.app_state.store.decisions_frame()) == 0
+
+
+def test_malformed_json_is_422(client, keys):
+    r = client.post("/v1/decisions", content=b"{not json", headers={**h(keys, "scorer"), "Content-Type": "application/json"})
+    assert r.status_code == 422 and r.json()["errors"][0]["rule"] == "json_invalid"
+
+
+def test_idempotency_key_returns_the_stored_decision(client, keys, apps):
+    hdr = {**h(keys, "scorer"), "Idempotency-Key": "order-77"}
+    first = client.post("/v1/decisions", json=apps[2], headers=hdr)
+    again = client.post("/v1/decisions", json=apps[2], headers=hdr)
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json() and again.headers.get("idempotent-replayed") == "true"
+    assert "idempotent-replayed" not in first.headers
+    clash = client.post("/v1/decisions", json=apps[3], headers=hdr)
+    assert clash.status_code == 409
+    assert len(client.app_state.store.decisions_frame()) == 1
+    # the same key from another client is another request
+    other = client.post("/v1/decisions", json=apps[2], headers={**h(keys, "admin"), "Idempotency-Key": "order-77"})
+    assert other.status_code == 200 and other.json()["decision_id"] != first.json()["decision_id"]
+
+
+def test_batch_idempotency(client, keys, apps):
+    hdr = {**h(keys, "scorer"), "Idempotency-Key": "batch-1"}
+    first = client.post("/v1/decisions/batch", json={"applications": apps[:3]}, headers=hdr)
+    again = client.post("/v1/decisions/batch", json={"applications": apps[:3]}, headers=hdr)
+    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    assert len(client.app_state.store.decisions_frame()) == 3
+
+
+def test_outcomes_are_recorded_once(client, keys, apps):
+    d = client.post("/v1/decisions", json=apps[4], headers=h(keys, "scorer")).json()
+    body = {"decision_id": d["decision_id"], "defaulted": True, "outcome_date": "2026-10-01"}
+    r = client.post("/v1/outcomes", json=body, headers=h(keys, "admin"))
+    assert r.status_code == 201, r.text
+    assert r.json()["defaulted"] is True
+    assert client.post("/v1/outcomes", json=body, headers=h(keys, "admin")).status_code == 409
+    missing = client.post("/v1/outcomes", json={**body, "decision_id": "nope"}, headers=h(keys, "admin"))
+    assert missing.status_code == 404
+    frame = client.app_state.store.outcomes_frame()
+    assert list(frame.columns) == ["decision_id", "defaulted", "reported_at", "outcome_date"]
+    assert frame.loc[0, "defaulted"] == 1 and str(frame.loc[0, "outcome_date"].date()) == "2026-10-01"
+
+
+def test_models_scale_health_and_metrics(client, keys, apps):
+    client.post("/v1/decisions", json=apps[5], headers=h(keys, "scorer"))
+    m = client.get("/v1/models", headers=h(keys, "admin")).json()
+    assert m["policy"]["version"] == "2026.1-example"
+    assert {f["name"] for f in m["model"]["input_schema"]} >= {"dti", "purpose"}
+    scale = client.get("/v1/scale", headers=h(keys, "officer")).json()
+    assert scale["score_min"] < scale["score_max"] and scale["bands"][0]["outcome"] == "decline"
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").status_code == 200
+    text = client.get("/metrics", headers=h(keys, "admin")).text
+    assert 'lendscore_http_requests_total{method="POST",route="/v1/decisions",status="200"} 1' in text
+    assert "lendscore_decisions_total{outcome=" in text
+    assert "lendscore_http_request_duration_seconds_bucket" in text
+    recent = client.get("/v1/decisions?limit=5", headers=h(keys, "officer")).json()
+    assert len(recent) == 1 and recent[0]["applicant_id"] == apps[5]["applicant_id"]
+
+
+def test_openapi_schema_describes_the_api(client, keys):
+    schema = client.get("/openapi.json", headers=h(keys, "scorer")).json()
+    for path in ("/v1/decisions", "/v1/decisions/batch", "/v1/decisions/{decision_id}", "/v1/outcomes",
+                 "/v1/models", "/healthz", "/readyz", "/metrics"):
+        assert path in schema["paths"], path
+    applicant = schema["components"]["schemas"]["Applicant"]
+    assert applicant["additionalProperties"] is False
+    assert "dti" in applicant["properties"] and "purpose" in applicant["properties"]
+
+
+def test_store_failure_is_503_and_nothing_is_answered(tmp_path, model_path, keys, apps):
+    store = InMemoryAuditStore()
+    app = create_app(_settings(tmp_path, model_path, keys, "memory://"), store=store)
+    with test_client(app) as c:
+        store.fail_writes = True
+        r = c.post("/v1/decisions", json=apps[0], headers=h(keys, "scorer"))
+        assert r.status_code == 503 and "decision_id" not in r.json()
+        assert c.get("/readyz").status_code == 503
+    assert len(store.decisions_frame()) == 0
+
+
+def test_clock_is_injected(tmp_path, model_path, keys, apps):
+    import datetime as dt
+
+    fixed = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    app = create_app(_settings(tmp_path, model_path, keys, "memory://"), clock=lambda: fixed)
+    with test_client(app) as c:
+        r = c.post("/v1/decisions", json=apps[0], headers=h(keys, "scorer"))
+        assert r.json()["created_at"] == fixed.isoformat()
+        frame = app.state.service.store.decisions_frame(since=fixed, until=fixed + dt.timedelta(seconds=1))
+        assert len(frame) == 1
+        assert len(app.state.service.store.decisions_frame(since=fixed + dt.timedelta(seconds=1))) == 0
