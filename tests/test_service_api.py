@@ -101,6 +101,9 @@ def test_batch_over_the_limit_is_refused(client, keys, apps):
     (lambda b: b["finances"].update(gross_income=-5), "finances.gross_income", "greater_than"),
     (lambda b: b["finances"].update(net_income=10**9), "finances", "value_error"),
     (lambda b: b.pop("applicant"), "applicant", "missing"),
+    (lambda b: b["finances"].update(gross_income=1e300), "finances.gross_income", "less_than_equal"),
+    (lambda b: b["loan"].update(amount=1e300), "loan.amount", "less_than_equal"),
+    (lambda b: b["applicant"].update(dti=float("inf")), "applicant.dti", "finite_number"),
     (lambda b: b["applicant"].update(purpose="x" * 500), "applicant.purpose", "string_too_long"),
 ])
 def test_bad_input_names_field_and_rule_and_stores_nothing(client, keys, apps, mutate, field, rule):

@@ -110,6 +110,9 @@ def one(model, applicant: dict) -> dict:
         points[c] = p
         score += p
     for r, on, (sa, sb) in zip(model.rules_, model._rule_points, model._rule_sets):
+        for c in (r.feature_a, r.feature_b):
+            if c not in index:
+                index[c] = _index_of(binnings[c], applicant.get(c))
         p = on if (index[r.feature_a] in sa and index[r.feature_b] in sb) else 0.0
         points[r.name] = p
         score += p

@@ -92,8 +92,9 @@ def fit_logit(
     On large samples the first iterations run on a seeded quarter of the rows (with the
     Hessian in single precision) and the fit then finishes on all rows in double precision:
     the optimum, and so every reported number, is the full-data maximum-likelihood one.
-    ``exact=False`` stops after the sample phase (a cheap approximate fit, no covariance) for
-    intermediate steps such as screening interaction rules.
+    ``exact=False`` stops after the sample phase (a cheap approximate fit whose covariance is the
+    full-data one at that point) for intermediate steps such as screening interaction rules; a
+    warm-started exact fit (``init`` given) skips the sample phase.
     """
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -112,16 +113,17 @@ def fit_logit(
     else:
         beta = np.asarray(init, dtype=float).copy()
     n_iter = 0
-    if n > 40_000:
+    converged = False
+    if n > 40_000 and not (exact and init is not None):
         sub = np.random.default_rng(0).random(n) < 0.25
         scale = n / max(int(sub.sum()), 1)  # keeps the penalty's weight relative to the data
         beta, n_iter, _, ll = _newton(A[sub], y[sub], w[sub] * scale, pen, beta, 1e-6, max_iter, np.float32)
-        if not exact:
-            return LogitFit(float(beta[0]), beta[1:].copy(), np.full((p + 1, p + 1), np.nan), n_iter,
-                            False, float(ll), C is not None)
-    beta, it, converged, ll = _newton(A, y, w, pen, beta, tol, max_iter, np.float64)
-    n_iter += it
+    if exact or n <= 40_000:
+        beta, it, converged, ll = _newton(A, y, w, pen, beta, tol, max_iter, np.float64)
+        n_iter += it
     mu = special.expit(A @ beta)
+    if not converged:  # approximate fit: the full-data log-likelihood at the sample optimum
+        ll = float(np.sum(w * (y * np.log(np.clip(mu, 1e-300, 1)) + (1 - y) * np.log(np.clip(1 - mu, 1e-300, 1)))))
     H = A.T @ (A * (w * mu * (1.0 - mu))[:, None]) + np.diag(pen)
     try:
         with warnings.catch_warnings():  # an ill-conditioned Hessian shows as huge standard errors

@@ -34,6 +34,9 @@ _TRENDS = {"auto", "auto_monotonic", "ascending", "descending", "peak", "valley"
 
 
 class Scorecard(ClassifierMixin, BaseEstimator):
+    # interaction rules enter in at most 4 rounds of at most 4 (one per pair of characteristics);
+    # each enters by a Bonferroni-corrected score test and stays only if its Wald test in the
+    # joint fit holds at 0.1 %
     _rule_rounds = 4
     _rule_batch = 4
     """Interpretable logistic-regression scorecard on binned, WoE-coded characteristics.
@@ -179,7 +182,8 @@ class Scorecard(ClassifierMixin, BaseEstimator):
                              f"highest IV {max(iv.values()):.4f}")
         col = {c: i for i, c in enumerate(names)}
         fit, selected = self._fit_with_sign_check(W, col, selected, y01, w)
-        self.rules_, fit = self._add_rules(index, W, col, selected, y01, w, fit)
+        rules, fit = self._add_rules(index, W, col, selected, y01, w, fit)
+        fit, selected, self.rules_ = self._final_fit(index, W, col, selected, rules, y01, w, fit)
         self._set_model(selected, fit)
         p_train = special.expit(self._logit_from_index(index))
         if isinstance(self.threshold, str):
@@ -234,22 +238,45 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             return []
         return list(self.special_codes.get(c, []))
 
+    def _wrong_signs(self, fit, selected):
+        """Characteristics whose coefficient contradicts the WoE trend (should be < 0)."""
+        return [(fit.coef[i], c) for i, c in enumerate(selected) if fit.coef[i] >= 0]
+
+    def _drop_for_sign(self, wrong, selected) -> bool:
+        """Drop the worst offender (True), or warn and keep all (False)."""
+        if self.sign_check == "warn" or len(selected) == 1:
+            warnings.warn(f"coefficients contradict the WoE trend for {[c for _, c in wrong]}: "
+                          "a higher WoE should lower the PD", UserWarning, stacklevel=4)
+            return False
+        coef, worst = max(wrong)
+        row = self.selection_.index[self.selection_.feature == worst][0]
+        self.selection_.loc[row, ["selected", "reason"]] = (
+            False, f"coefficient {coef:+.4f} contradicts its WoE trend (sign check, refit)")
+        selected.remove(worst)
+        return True
+
     def _fit_with_sign_check(self, W, col, selected, y01, w):
+        """Fits while characteristics with a wrong sign are dropped."""
         selected = list(selected)
         while True:
             fit = fit_logit(W[:, [col[c] for c in selected]], y01, sample_weight=w, C=self.C)
-            wrong = [(fit.coef[i], c) for i, c in enumerate(selected) if fit.coef[i] >= 0]
-            if not wrong:
+            wrong = self._wrong_signs(fit, selected)
+            if not wrong or not self._drop_for_sign(wrong, selected):
                 return fit, selected
-            if self.sign_check == "warn" or len(selected) == 1:
-                warnings.warn(f"coefficients contradict the WoE trend for {[c for _, c in wrong]}: "
-                              "a higher WoE should lower the PD", UserWarning, stacklevel=3)
-                return fit, selected
-            _, worst = max(wrong)
-            row = self.selection_.index[self.selection_.feature == worst][0]
-            self.selection_.loc[row, ["selected", "reason"]] = (
-                False, f"coefficient {max(wrong)[0]:+.4f} contradicts its WoE trend (sign check, refit)")
-            selected.remove(worst)
+
+    def _final_fit(self, index, W, col, selected, rules, y01, w, fit):
+        """The exact maximum-likelihood fit, warm-started, with the sign check repeated on it."""
+        selected = list(selected)
+        init = np.concatenate([[fit.intercept], fit.coef])
+        while True:
+            D = W[:, [col[c] for c in selected]]
+            if rules:
+                D = np.column_stack([D, self._rule_matrix(index, rules)])
+            fit = fit_logit(D, y01, sample_weight=w, C=self.C, init=init)
+            wrong = self._wrong_signs(fit, selected)
+            if not wrong or not self._drop_for_sign(wrong, selected):
+                return fit, selected, rules
+            init = None  # rules stay: they read their characteristics' bins, used or not
 
     def _add_rules(self, index, W, col, selected, y01, w, fit):
         rules: list[Rule] = []
@@ -269,14 +296,14 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             trial = rules + [r for _, r in new]
             D = np.column_stack([base, self._rule_matrix(index, trial)])
             init = np.concatenate([[fit.intercept], fit.coef, np.zeros(len(new))])
-            fit = fit_logit(D, y01, sample_weight=w, C=self.C, init=init, exact=False)
+            # exact fits: the next round's score tests read the residuals of this fit, and an
+            # approximate fit's residuals would propose rules that only correct the approximation
+            fit = fit_logit(D, y01, sample_weight=w, C=self.C, init=init)
             rules = trial
             used |= {(r.feature_a, r.feature_b) for _, r in new}
             if len(rules) >= self.max_rules:
                 break
         if rules:  # drop rules the joint fit no longer supports (Wald test at 0.1 %)
-            fit = fit_logit(D, y01, sample_weight=w, C=self.C,
-                            init=np.concatenate([[fit.intercept], fit.coef]))
             z = fit.inference()["z"][1 + base.shape[1]:]
             kept = [i for i, zz in enumerate(z) if zz * zz > 10.83]
             if len(kept) < len(rules):
@@ -312,10 +339,12 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         """Bin index of every characteristic the model uses (input columns checked by name)."""
         check_is_fitted(self, "coef_")
         Xf = as_frame(X, list(self.feature_names_in_))
-        missing = [c for c in self.selected_features_ if c not in Xf.columns]
+        needed = list(self.selected_features_)
+        needed += [c for r in self.rules_ for c in (r.feature_a, r.feature_b) if c not in needed]
+        missing = [c for c in needed if c not in Xf.columns]
         if missing:
             raise SchemaError(f"X lacks columns the model uses: {missing}")
-        return {c: self.binnings_[c].bin_index(Xf[c]) for c in self.selected_features_}
+        return {c: self.binnings_[c].bin_index(Xf[c]) for c in needed}
 
     def _logit_from_index(self, index: dict[str, np.ndarray]) -> np.ndarray:
         """Log-odds of default: intercept + coef * WoE summed through per-bin lookup tables."""

@@ -50,6 +50,28 @@ def _py_name(i: int, name: str) -> str:
     return f"f{i}_{clean}"
 
 
+MAX_MONTHLY_AMOUNT = 1e9
+"""Largest monthly income, deduction or obligation accepted (far above any real one; larger values
+make the affordability search lose float precision)."""
+MAX_LOAN_AMOUNT = 1e10
+
+
+class FinancesIn(Finances):
+    """The applicant's monthly finances (the decision package's model, with upper bounds)."""
+
+    gross_income: float = Field(gt=0, le=MAX_MONTHLY_AMOUNT, description="gross monthly income")
+    net_income: float | None = Field(default=None, ge=0, le=MAX_MONTHLY_AMOUNT, description="net monthly income")
+    deductions: float | None = Field(default=None, ge=0, le=MAX_MONTHLY_AMOUNT, description="statutory deductions")
+    existing_obligations: float = Field(default=0.0, ge=0, le=MAX_MONTHLY_AMOUNT,
+                                        description="existing monthly instalments")
+
+
+class LoanRequestIn(LoanRequest):
+    """The loan asked for (the decision package's model, with an upper bound on the amount)."""
+
+    amount: float = Field(gt=0, le=MAX_LOAN_AMOUNT, description="principal requested")
+
+
 def build_request_schemas(feature_names: list[str], kinds: dict[str, str], max_batch: int) -> RequestSchemas:
     """Applicant, single-decision and batch request models for a model's input schema."""
     fields: dict[str, Any] = {}
@@ -65,8 +87,8 @@ def build_request_schemas(feature_names: list[str], kinds: dict[str, str], max_b
     decision_in = create_model(
         "DecisionIn", __base__=_In, __doc__="One application.",
         applicant=(applicant, Field(description="the applicant's characteristics")),
-        finances=(Finances | None, Field(default=None, description="monthly finances for the NTH check")),
-        loan=(LoanRequest | None, Field(default=None, description="the loan asked for")),
+        finances=(FinancesIn | None, Field(default=None, description="monthly finances for the NTH check")),
+        loan=(LoanRequestIn | None, Field(default=None, description="the loan asked for")),
         applicant_id=(str | None, Field(default=None, pattern=_ID_PATTERN,
                                         description="the origination system's reference (not personal data)")),
     )

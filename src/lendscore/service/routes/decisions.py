@@ -8,6 +8,7 @@ Every decision is committed to the audit store before the response is sent. With
 import asyncio
 import hashlib
 import json
+import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response, status
@@ -30,6 +31,16 @@ def _dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), allow_nan=False)
 
 
+def _non_finite(obj: Any, path: str = "") -> list[str]:
+    if isinstance(obj, float):
+        return [] if math.isfinite(obj) else [path]
+    if isinstance(obj, dict):
+        return [p for k, v in obj.items() for p in _non_finite(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(obj, list):
+        return [p for i, v in enumerate(obj) for p in _non_finite(v, f"{path}.{i}")]
+    return []
+
+
 def _record(state, item, request_id: str, principal, key: str | None, batch_id: str | None,
             where: str) -> DecisionRecord:
     inputs = item.applicant.model_dump(by_alias=True)
@@ -39,6 +50,13 @@ def _record(state, item, request_id: str, principal, key: str | None, batch_id: 
         out = state.engine.decide(inputs, fin, loan)
     except PolicyError as exc:
         raise HTTPException(422, f"{where}: {exc}") from exc
+    except ArithmeticError as exc:  # overflow in the affordability arithmetic
+        raise HTTPException(422, f"{where}: the amounts are too large to compute with "
+                                 f"({type(exc).__name__})") from exc
+    bad = _non_finite(out)
+    if bad:
+        raise HTTPException(422, f"{where}: the amounts are too large to compute with; "
+                                 f"{', '.join(bad)} came out non-finite")
     decision_id = new_id()
     created = state.clock()
     stored_inputs = {"applicant": inputs, "finances": fin, "loan": loan, "applicant_id": item.applicant_id}
