@@ -11,7 +11,8 @@ import os
 import pwd
 import shutil
 import subprocess
-import time
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -47,25 +48,27 @@ def pg_url(tmp_path_factory):
     except ImportError:
         pytest.fail(INSTALL)
     initdb, pg_ctl = _bin("initdb"), _bin("pg_ctl")
-    base = tmp_path_factory.mktemp("pg")
+    # a directory of its own under the system temp dir, so the postgres user can reach it
+    base = Path(tempfile.mkdtemp(prefix="lendscore-pg-"))
     data, sock, log = base / "data", base / "sock", base / "pg.log"
     sock.mkdir()
     if os.geteuid() == 0:
-        os.chmod(base, 0o777)
-        for p in (base.parent, base.parent.parent):
-            os.chmod(p, os.stat(p).st_mode | 0o711)
+        shutil.chown(base, "postgres")
         shutil.chown(sock, "postgres")
     port = free_port()
-    subprocess.run(_as_postgres([initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                                 "--no-sync"]), check=True, capture_output=True)
-    subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o",
-                                 f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=on", "start"]),
-                   check=True, capture_output=True)
+    for cmd in ([initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
+                [pg_ctl, "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o",
+                 f"-p {port} -k {sock} -c listen_addresses=127.0.0.1", "start"]):
+        done = subprocess.run(_as_postgres(cmd), capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.fail(f"{' '.join(cmd[:1])} failed ({done.returncode}): {done.stderr[-2000:]}"
+                        + (log.read_text()[-2000:] if log.exists() else ""))
     url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
     try:
         yield url
     finally:
         subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

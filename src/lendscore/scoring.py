@@ -11,7 +11,36 @@ import pandas as pd
 from lendscore.data import count_rows, iter_batches
 from lendscore.errors import DataError
 
-__all__ = ["score_file"]
+__all__ = ["score_file", "inputs_for_model"]
+
+
+def inputs_for_model(model, frame: pd.DataFrame) -> pd.DataFrame:
+    """Raw applicant rows -> the model's input columns, derived as in training.
+
+    A model trained through a dataset profile (``metadata_["profile"]``) may use features the
+    profile derives (Lending Club: ``credit_age_months`` from ``earliest_cr_line`` and the
+    application date, ``nth`` and ``nth_ratio`` from income, debt-to-income and the instalment).
+    When those columns are absent, the same derivation runs here, so a file of raw applications
+    scores exactly as the training rows did.
+    """
+    from lendscore.data import PROFILES
+
+    name = (getattr(model, "metadata_", None) or {}).get("profile")
+    needed = set(model.selected_features_) | {c for r in model.rules_ for c in (r.feature_a, r.feature_b)}
+    if not needed - set(map(str, frame.columns)) or name not in PROFILES or PROFILES[name].derive is None:
+        return frame
+    prof = PROFILES[name]
+    out = frame.copy()
+    for col in prof.date_columns:
+        if col in out.columns and not pd.api.types.is_datetime64_any_dtype(out[col]):
+            parsed = pd.to_datetime(out[col], errors="coerce", format="mixed")
+            bad = parsed.isna() & out[col].notna()
+            if bad.any():
+                row = int(bad.to_numpy().nonzero()[0][0])
+                raise DataError(f"{col} must be a date; got {out[col].iloc[row]!r} in {int(bad.sum())} rows "
+                                f"(first: row {row})", column=col)
+            out[col] = parsed
+    return prof.derive(out, prof)
 
 
 def score_file(model, input: str | Path, output: str | Path, *, batch_size: int = 200_000,
@@ -39,7 +68,7 @@ def score_file(model, input: str | Path, output: str | Path, *, batch_size: int 
     writer = None
     try:
         for k, chunk in enumerate(iter_batches(input, batch_size=batch_size)):
-            details = model.score_details(chunk)
+            details = model.score_details(inputs_for_model(model, chunk))
             if not with_points:
                 details = details[["pd", "score", "grade"]]
             if prefix is None:

@@ -108,6 +108,7 @@ def train_scorecard(
                                for name, (yy, d) in samples.items()}
     metrics["fit_seconds"] = fit_seconds
     notes = [f"{prof.name}: {prof.missing_factors_message}"] if prof.missing_factors else []
+    from lendscore.monitoring.drift import REFERENCE_KEY, build_reference
     metadata = {
         "source": label,
         "profile": prof.name,
@@ -118,5 +119,7 @@ def train_scorecard(
         "n_train": int(len(ytr)),
         "n_test": int(len(yte)),
         "metrics": metrics,
+        # the training distribution, so monitoring needs no training data later
+        REFERENCE_KEY: build_reference(model, Xtr).to_dict(),
     }
     return TrainingResult(model, metrics, dq, split, samples, Xte, notes, metadata)

@@ -73,8 +73,10 @@ def _decide_all(model: Any, version: str, applicants: list[dict[str, Any]], poli
 
     catalogue = load_catalogue()
     policy = load_policy(policy_path, catalogue=catalogue)
+    from lendscore.scoring import inputs_for_model
+
     features = pd.DataFrame([{k: v for k, v in a.items() if k not in _NESTED} for a in applicants])
-    details = model.score_details(features)
+    details = model.score_details(inputs_for_model(model, features))
     scored = scored_from_details(details, model_version=version, max_points=getattr(model, "max_points_", None))
     return [decide(a, s, policy, catalogue).to_dict() for a, s in zip(applicants, scored, strict=True)]
 

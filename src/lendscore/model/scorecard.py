@@ -274,9 +274,12 @@ class Scorecard(ClassifierMixin, BaseEstimator):
                 D = np.column_stack([D, self._rule_matrix(index, rules)])
             fit = fit_logit(D, y01, sample_weight=w, C=self.C, init=init)
             wrong = self._wrong_signs(fit, selected)
+            before = list(selected)
             if not wrong or not self._drop_for_sign(wrong, selected):
                 return fit, selected, rules
-            init = None  # rules stay: they read their characteristics' bins, used or not
+            # warm start without the dropped column; rules stay (they read bins, used or not)
+            gone = 1 + before.index(next(c for c in before if c not in selected))
+            init = np.delete(np.concatenate([[fit.intercept], fit.coef]), gone)
 
     def _add_rules(self, index, W, col, selected, y01, w, fit):
         rules: list[Rule] = []
@@ -296,9 +299,10 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             trial = rules + [r for _, r in new]
             D = np.column_stack([base, self._rule_matrix(index, trial)])
             init = np.concatenate([[fit.intercept], fit.coef, np.zeros(len(new))])
-            # exact fits: the next round's score tests read the residuals of this fit, and an
-            # approximate fit's residuals would propose rules that only correct the approximation
-            fit = fit_logit(D, y01, sample_weight=w, C=self.C, init=init)
+            # full-data Newton steps from the warm start: the next round's score tests read this
+            # fit's residuals, which must not carry a subsample's noise (it proposes rules that
+            # only correct the approximation); two steps from a warm start are near-exact
+            fit = fit_logit(D, y01, sample_weight=w, C=self.C, init=init, max_iter=2)
             rules = trial
             used |= {(r.feature_a, r.feature_b) for _, r in new}
             if len(rules) >= self.max_rules:
