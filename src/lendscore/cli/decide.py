@@ -160,9 +160,12 @@ def cutoff_command(
     for col in [target] + ([exposure_col] if exposure_col else []):
         if col not in frame.columns:
             raise DataError(f"column {col!r} is missing", source=str(data), column=col)
+    from lendscore.scoring import inputs_for_model
+
     scorecard, _ = _load_model(model)
     y = frame[target].astype(str).isin(bad).astype(int).to_numpy()
-    details = scorecard.score_details(frame.drop(columns=[target]))
+    # raw application rows: derive the profile's features (nth, credit age, ...) as `score` and `decide` do
+    details = scorecard.score_details(inputs_for_model(scorecard, frame.drop(columns=[target])))
     expo = frame[exposure_col].to_numpy(dtype=float) if exposure_col else exposure
     table = profit_table(details["score"].to_numpy(), y, lgd=lgd, margin=margin, exposure=expo,
                          cost_per_application=cost)

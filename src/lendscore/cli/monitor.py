@@ -47,13 +47,15 @@ def models_list(registry: RegistryOpt = None) -> None:
 
     reg = _registry(registry)
     table = Table(title=f"models in {reg.root}")
-    for h in ("version", "state", "registered", "by", "training window", "auc (oot)"):
+    for h in ("version", "state", "registered", "by", "training window", "auc (oot/test)"):
         table.add_column(h)
     for m in reg.list():
+        # `lendscore retrain` records start/end and "oot" metrics; `lendscore train` records from/to and "test"
         tw = m.get("training_window") or {}
-        oot = ((m.get("metrics") or {}).get("oot") or {}).get("auc")
+        metrics = m.get("metrics") or {}
+        oot = (metrics.get("oot") or metrics.get("test") or {}).get("auc")
         table.add_row(m["version"], m["state"], m["registered_at"], m["registered_by"],
-                      f"{tw.get('start', '?')} .. {tw.get('end', '?')}" if tw else "-",
+                      f"{tw.get('start', tw.get('from', '?'))} .. {tw.get('end', tw.get('to', '?'))}" if tw else "-",
                       f"{oot:.4f}" if isinstance(oot, float) else "-")
     Console(width=120).print(table)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-__all__ = ["Rule", "score_candidate_rules", "bonferroni_z2"]
+__all__ = ["Rule", "RuleSearch", "bonferroni_z2", "conditions"]
 
 
 @dataclass(frozen=True)
@@ -71,47 +71,58 @@ def bonferroni_z2(n_candidates: int, alpha: float = 0.05) -> float:
     return float(stats.chi2.isf(alpha / max(n_candidates, 1), df=1))
 
 
-def score_candidate_rules(
-    index: dict[str, np.ndarray],
-    n_bins: dict[str, int],
-    y: np.ndarray,
-    p: np.ndarray,
-    w: np.ndarray,
-    *,
-    min_support: float,
-    exclude_pairs: set[tuple[str, str]],
-    max_new: int,
-    alpha: float = 0.05,
-) -> list[tuple[float, Rule]]:
-    """Best new rules (at most one per pair of characteristics), strongest first."""
-    names = list(index)
-    r = w * (y - p)
-    v = w * p * (1.0 - p)
-    total = w.sum()
-    present = {c: np.bincount(index[c], minlength=n_bins[c]) > 0 for c in names}
-    conds = {c: conditions(n_bins[c], present[c]) for c in names}
-    mats = {}
-    for c in names:
-        M = np.zeros((len(conds[c]), n_bins[c]))
-        for i, cond in enumerate(conds[c]):
-            M[i, list(cond)] = 1.0
-        mats[c] = M
-    best: list[tuple[float, Rule]] = []
-    n_cand = 0
-    for ia, a in enumerate(names):
-        for b in names[ia + 1:]:
-            if (a, b) in exclude_pairs or not conds[a] or not conds[b]:
+class RuleSearch:
+    """Candidate rules over all pairs of characteristics, scored against a model's residuals.
+
+    The pairs' cell codes, row-count tables and condition matrices depend only on the bins, so
+    they are built once and reused in every round; a round then costs two weighted bincounts
+    per pair.
+    """
+
+    def __init__(self, index: dict[str, np.ndarray], n_bins: dict[str, int], w: np.ndarray,
+                 *, min_support: float, alpha: float = 0.05):
+        self.names = list(index)
+        self.n_bins = n_bins
+        self.w = w
+        self.alpha = alpha
+        total = w.sum()
+        self.conds, self.mats = {}, {}
+        for c in self.names:
+            present = np.bincount(index[c], minlength=n_bins[c]) > 0
+            self.conds[c] = conditions(n_bins[c], present)
+            M = np.zeros((len(self.conds[c]), n_bins[c]))
+            for i, cond in enumerate(self.conds[c]):
+                M[i, list(cond)] = 1.0
+            self.mats[c] = M
+        self.pairs = []
+        for ia, a in enumerate(self.names):
+            for b in self.names[ia + 1:]:
+                if not self.conds[a] or not self.conds[b]:
+                    continue
+                na, nb = n_bins[a], n_bins[b]
+                cell = (index[a] * nb + index[b]).astype(np.int32)
+                N = self.mats[a] @ np.bincount(cell, weights=w, minlength=na * nb).reshape(na, nb) @ self.mats[b].T
+                ok = (N >= min_support * total) & (N <= (1 - min_support) * total)
+                self.pairs.append((a, b, cell, ok))
+
+    def best(self, y: np.ndarray, p: np.ndarray, *, exclude_pairs: set[tuple[str, str]],
+             max_new: int) -> list[tuple[float, Rule]]:
+        """Best new rules (at most one per pair), strongest first, above the Bonferroni threshold."""
+        r = self.w * (y - p)
+        v = self.w * p * (1.0 - p)
+        best: list[tuple[float, Rule]] = []
+        n_cand = 0
+        for a, b, cell, ok in self.pairs:
+            if (a, b) in exclude_pairs:
                 continue
-            na, nb = n_bins[a], n_bins[b]
-            cell = index[a] * nb + index[b]
-            tables = [np.bincount(cell, weights=x, minlength=na * nb).reshape(na, nb) for x in (r, v, w)]
-            R, V, N = (mats[a] @ T @ mats[b].T for T in tables)
+            na, nb = self.n_bins[a], self.n_bins[b]
+            R, V = (self.mats[a] @ np.bincount(cell, weights=x, minlength=na * nb).reshape(na, nb)
+                    @ self.mats[b].T for x in (r, v))
             n_cand += R.size
-            ok = (N >= min_support * total) & (N <= (1 - min_support) * total) & (V > 0)
-            z2 = np.where(ok, R * R / np.where(V > 0, V, 1.0), 0.0)
+            z2 = np.where(ok & (V > 0), R * R / np.where(V > 0, V, 1.0), 0.0)
             i, j = np.unravel_index(int(np.argmax(z2)), z2.shape)
-            best.append((float(z2[i, j]), Rule(a, conds[a][i], b, conds[b][j])))
-    threshold = bonferroni_z2(n_cand, alpha)
-    out = [t for t in best if t[0] > threshold]
-    out.sort(key=lambda t: (-t[0], t[1].name))
-    return out[:max_new]
+            best.append((float(z2[i, j]), Rule(a, self.conds[a][i], b, self.conds[b][j])))
+        threshold = bonferroni_z2(n_cand, self.alpha)
+        out = [t for t in best if t[0] > threshold]
+        out.sort(key=lambda t: (-t[0], t[1].name))
+        return out[:max_new]

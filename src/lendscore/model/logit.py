@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg, special, stats
 
-__all__ = ["LogitFit", "fit_logit"]
+__all__ = ["LogitFit", "fit_logit", "with_covariance"]
 
 
 @dataclass(frozen=True)
@@ -45,15 +45,22 @@ class LogitFit:
                 "ci_low": beta - q * se, "ci_high": beta + q * se}
 
 
-def _newton(A, y, w, pen, beta, tol, max_iter, hess_dtype):
-    """Newton-Raphson with step halving; returns (beta, n_iter, converged, loglik)."""
-    Ah = A.astype(hess_dtype, copy=False)
+def _newton(A, y, w, pen, beta, tol, max_iter, hess_dtype, hess_rows=None):
+    """Newton-Raphson with step halving; returns (beta, n_iter, converged, loglik).
+
+    With ``hess_rows`` (a boolean mask), the Hessian is estimated on those rows only (scaled to
+    the whole sample): the gradient stays exact, so the fixed point is the exact optimum, and
+    the cheaper, slightly inexact Newton direction costs at most an iteration or two.
+    """
+    rows = slice(None) if hess_rows is None else hess_rows
+    scale = 1.0 if hess_rows is None else len(y) / max(int(hess_rows.sum()), 1)
+    Ah = A[rows].astype(hess_dtype, copy=False)
     eta = A @ beta
     ll = float(np.sum(w * (y * eta - np.logaddexp(0.0, eta))) - 0.5 * np.sum(pen * beta * beta))
     for it in range(1, max_iter + 1):
         mu = special.expit(eta)
         grad = A.T @ (w * (y - mu)) - pen * beta
-        v = (w * mu * (1.0 - mu)).astype(hess_dtype, copy=False)
+        v = (scale * (w * mu * (1.0 - mu))[rows]).astype(hess_dtype, copy=False)
         H = (Ah.T @ (Ah * v[:, None])).astype(float) + np.diag(pen)
         try:
             with warnings.catch_warnings():  # near-separation: the step halving handles it
@@ -86,6 +93,7 @@ def fit_logit(
     max_iter: int = 50,
     init: np.ndarray | None = None,
     exact: bool = True,
+    with_cov: bool = True,
 ) -> LogitFit:
     """Maximum-likelihood (optionally L2-penalised) logistic regression of y (0/1) on X.
 
@@ -114,21 +122,41 @@ def fit_logit(
         beta = np.asarray(init, dtype=float).copy()
     n_iter = 0
     converged = False
-    if n > 40_000 and not (exact and init is not None):
-        sub = np.random.default_rng(0).random(n) < 0.25
+    sub = np.random.default_rng(0).random(n) < 0.25 if n > 40_000 else None
+    if sub is not None and not (exact and init is not None):
         scale = n / max(int(sub.sum()), 1)  # keeps the penalty's weight relative to the data
         beta, n_iter, _, ll = _newton(A[sub], y[sub], w[sub] * scale, pen, beta, 1e-6, max_iter, np.float32)
     if exact or n <= 40_000:
-        beta, it, converged, ll = _newton(A, y, w, pen, beta, tol, max_iter, np.float64)
+        # the Hessian only sets the step direction; the gradient, and so the optimum, stay exact
+        beta, it, converged, ll = _newton(A, y, w, pen, beta, tol, max_iter, np.float32, hess_rows=sub)
         n_iter += it
     mu = special.expit(A @ beta)
     if not converged:  # approximate fit: the full-data log-likelihood at the sample optimum
         ll = float(np.sum(w * (y * np.log(np.clip(mu, 1e-300, 1)) + (1 - y) * np.log(np.clip(1 - mu, 1e-300, 1)))))
+    cov = _covariance(A, mu, w, pen) if with_cov else np.full((p + 1, p + 1), np.nan)
+    return LogitFit(float(beta[0]), beta[1:].copy(), cov, n_iter, converged, float(ll), C is not None)
+
+
+def _covariance(A, mu, w, pen) -> np.ndarray:
+    """Inverse of the (penalised) Hessian at the fitted probabilities mu."""
     H = A.T @ (A * (w * mu * (1.0 - mu))[:, None]) + np.diag(pen)
     try:
         with warnings.catch_warnings():  # an ill-conditioned Hessian shows as huge standard errors
             warnings.simplefilter("ignore", linalg.LinAlgWarning)
-            cov = linalg.inv(H)
+            return linalg.inv(H)
     except linalg.LinAlgError:
-        cov = linalg.pinv(H)
-    return LogitFit(float(beta[0]), beta[1:].copy(), cov, n_iter, converged, float(ll), C is not None)
+        return linalg.pinv(H)
+
+
+def with_covariance(fit: LogitFit, X: np.ndarray, *, sample_weight: np.ndarray | None = None,
+                    C: float | None = None) -> LogitFit:
+    """The same fit with its covariance computed on (X, weights): for fits made with ``with_cov=False``."""
+    X = np.asarray(X, dtype=float)
+    A = np.column_stack([np.ones(len(X)), X])
+    w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    pen = np.zeros(A.shape[1])
+    if C is not None:
+        pen[1:] = 1.0 / C
+    mu = special.expit(fit.intercept + X @ fit.coef)
+    return LogitFit(fit.intercept, fit.coef, _covariance(A, mu, w, pen), fit.n_iter, fit.converged,
+                    fit.log_likelihood, fit.penalised)

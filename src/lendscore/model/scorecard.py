@@ -17,14 +17,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from lendscore.errors import ConfigError, ModelError, SchemaError
 from lendscore.features.binning import FeatureBinning, fit_feature_binning
-from lendscore.features.rules import Rule, score_candidate_rules
+from lendscore.features.rules import Rule, RuleSearch
 from lendscore.features.selection import select_features
 from lendscore.features.woe import woe_iv
 from lendscore.model import _points
 from lendscore.model.artifact import fingerprint
 from lendscore.model._data import as_frame, check_sample_weight, column_kinds, encode_target
 from lendscore.model.grades import DEFAULT_PD_BOUNDS, assign_grades, master_scale
-from lendscore.model.logit import LogitFit, fit_logit
+from lendscore.model.logit import LogitFit, fit_logit, with_covariance
 from lendscore.model.scaling import Scaling
 from lendscore.validation.metrics import choose_threshold
 
@@ -170,7 +170,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
                 special_codes=self._specials_of(c), max_prebins=self.max_prebins,
                 min_bin_size=min_bin, max_n_bins=self.max_n_bins, min_gain=self.min_gain,
                 shape_penalty=self.shape_penalty,
-                sample_weight=w)
+                sample_weight=None if sample_weight is None and self.class_weight is None else w)
         names = list(self.feature_names_in_)
         index = {c: self.binnings_[c].bin_index(Xf[c]) for c in names}
         W = self._fit_design(index, names, y01, w)
@@ -184,6 +184,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         fit, selected = self._fit_with_sign_check(W, col, selected, y01, w)
         rules, fit = self._add_rules(index, W, col, selected, y01, w, fit)
         fit, selected, self.rules_ = self._final_fit(index, W, col, selected, rules, y01, w, fit)
+        self.__dict__.pop("_rule_cols", None)
         self._set_model(selected, fit)
         p_train = special.expit(self._logit_from_index(index))
         if isinstance(self.threshold, str):
@@ -259,7 +260,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         """Fits while characteristics with a wrong sign are dropped."""
         selected = list(selected)
         while True:
-            fit = fit_logit(W[:, [col[c] for c in selected]], y01, sample_weight=w, C=self.C)
+            fit = fit_logit(W[:, [col[c] for c in selected]], y01, sample_weight=w, C=self.C, with_cov=False)
             wrong = self._wrong_signs(fit, selected)
             if not wrong or not self._drop_for_sign(wrong, selected):
                 return fit, selected
@@ -290,10 +291,11 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         base = W[:, [col[c] for c in selected]]
         used: set[tuple[str, str]] = set()
         D = base
+        search = RuleSearch(index, n_bins, w, min_support=self.rule_min_support)
         for _round in range(self._rule_rounds):
             p = special.expit(fit.intercept + D @ fit.coef)
-            new = score_candidate_rules(index, n_bins, y01, p, w, min_support=self.rule_min_support,
-                                        exclude_pairs=used, max_new=min(self._rule_batch, self.max_rules - len(rules)))
+            new = search.best(y01, p, exclude_pairs=used,
+                              max_new=min(self._rule_batch, self.max_rules - len(rules)))
             if not new:
                 break
             trial = rules + [r for _, r in new]
@@ -302,12 +304,13 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             # full-data Newton steps from the warm start: the next round's score tests read this
             # fit's residuals, which must not carry a subsample's noise (it proposes rules that
             # only correct the approximation); two steps from a warm start are near-exact
-            fit = fit_logit(D, y01, sample_weight=w, C=self.C, init=init, max_iter=2)
+            fit = fit_logit(D, y01, sample_weight=w, C=self.C, init=init, max_iter=2, with_cov=False)
             rules = trial
             used |= {(r.feature_a, r.feature_b) for _, r in new}
             if len(rules) >= self.max_rules:
                 break
         if rules:  # drop rules the joint fit no longer supports (Wald test at 0.1 %)
+            fit = with_covariance(fit, D, sample_weight=w, C=self.C)
             z = fit.inference()["z"][1 + base.shape[1]:]
             kept = [i for i, zz in enumerate(z) if zz * zz > 10.83]
             if len(kept) < len(rules):
@@ -315,13 +318,19 @@ class Scorecard(ClassifierMixin, BaseEstimator):
                                        fit.coef[base.shape[1]:][kept]])
                 rules = [rules[i] for i in kept]
                 D = np.column_stack([base, self._rule_matrix(index, rules)]) if rules else base
-                fit = fit_logit(D, y01, sample_weight=w, C=self.C, init=init)
+                fit = fit_logit(D, y01, sample_weight=w, C=self.C, init=init, with_cov=False)
         return rules, fit
 
     def _rule_matrix(self, index, rules):
-        nb = {c: self.binnings_[c].n_bins for c in self.binnings_}
-        return np.column_stack([r.mask(index[r.feature_a], index[r.feature_b], nb[r.feature_a], nb[r.feature_b])
-                                .astype(float) for r in rules])
+        """Indicator columns of the rules (cached per rule within one fit)."""
+        cache = self.__dict__.setdefault("_rule_cols", {})
+        cols = []
+        for r in rules:
+            if r not in cache:
+                cache[r] = r.mask(index[r.feature_a], index[r.feature_b], self.binnings_[r.feature_a].n_bins,
+                                  self.binnings_[r.feature_b].n_bins).astype(float)
+            cols.append(cache[r])
+        return np.column_stack(cols)
 
     def _set_model(self, selected, fit: LogitFit):
         self.selected_features_ = list(selected)

@@ -53,17 +53,18 @@ def _record(state, item, request_id: str, principal, key: str | None, batch_id: 
     except ArithmeticError as exc:  # overflow in the affordability arithmetic
         raise HTTPException(422, f"{where}: the amounts are too large to compute with "
                                  f"({type(exc).__name__})") from exc
-    bad = _non_finite(out)
-    if bad:
-        raise HTTPException(422, f"{where}: the amounts are too large to compute with; "
-                                 f"{', '.join(bad)} came out non-finite")
     decision_id = new_id()
     created = state.clock()
     stored_inputs = {"applicant": inputs, "finances": fin, "loan": loan, "applicant_id": item.applicant_id}
     result = {"decision_id": decision_id, "request_id": request_id,
               "created_at": created.isoformat(), "applicant_id": item.applicant_id, **out}
     inputs_json = _dumps(stored_inputs)  # field order is fixed by the schema, so this is canonical
-    return DecisionRecord(result_json=_dumps(result), inputs_json=inputs_json,
+    try:
+        result_json = _dumps(result)
+    except ValueError as exc:  # a non-finite number: refuse rather than store something unreadable
+        raise HTTPException(422, f"{where}: the amounts are too large to compute with; "
+                                 f"{', '.join(_non_finite(out))} came out non-finite") from exc
+    return DecisionRecord(result_json=result_json, inputs_json=inputs_json,
         decision_id=decision_id, request_id=request_id, created_at=created,
         model_version=out["model_version"], policy_version=out["policy_version"], outcome=out["outcome"],
         pd=out["pd"], score=out["score"], grade=out["grade"], inputs=stored_inputs, result=result,
