@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> dict:
         headers = {"X-API-Key": keys["scorer"]}
         server = ServerProcess(settings, tmp / "server.log").start()
         try:
-            asyncio.run(closed_loop(server.port, bodies, headers, 4, 1.0, 500))  # warm-up
+            warm = asyncio.run(closed_loop(server.port, bodies, headers, 4, 1.0, 500))  # warm-up
             single_open = asyncio.run(open_loop(server.port, bodies, headers, args.rate, args.duration, args.connections))
             single_closed = asyncio.run(closed_loop(server.port, bodies, headers, args.concurrency, args.duration,
                                                     int(args.duration * 20000)))
@@ -162,7 +162,6 @@ def main(argv: list[str] | None = None) -> dict:
             server.stop()
         with sqlite3.connect(db) as conn:
             stored = conn.execute("SELECT COUNT(*) FROM decisions").fetchone()[0]
-        answered = (500 if True else 0)  # warm-up requests are not counted below
         result = {
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
             "audit_store": f"SQLite WAL, synchronous={args.synchronous}, group commit",
@@ -170,11 +169,15 @@ def main(argv: list[str] | None = None) -> dict:
             "single_closed_loop": single_closed,
             "batch_1000": batch,
             "audit_rows": stored,
+            "answered_200": warm["requests_ok"] + single_open["requests_ok"] + single_closed["requests_ok"]
+                            + 1000 * batch["requests_ok"],
         }
-        del answered
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
+    if result["audit_rows"] != result["answered_200"]:
+        print(f"MISMATCH: {result['answered_200']} answered 200, {result['audit_rows']} stored", file=sys.stderr)
+        return {}
     return result
 
 

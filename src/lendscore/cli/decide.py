@@ -154,8 +154,9 @@ def cutoff_command(
     from rich.console import Console
     from rich.table import Table
 
-    from lendscore.decision import choose_cutoff, profit_table, write_cutoff
+    from lendscore.decision import choose_cutoff, load_policy, profit_table, write_cutoff
 
+    load_policy(policy)  # refuse a bad policy file before any work or output (plot)
     frame = _read_table(data)
     for col in [target] + ([exposure_col] if exposure_col else []):
         if col not in frame.columns:
