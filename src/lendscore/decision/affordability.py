@@ -47,6 +47,7 @@ __all__ = [
 MAX_ANNUAL_RATE = 1.0
 """Largest annual rate accepted (100% a year); above this a request is refused as impossible."""
 MAX_TERM_MONTHS = 600
+MAX_AMOUNT = 1e12  # larger money amounts are data errors, and would overflow the search
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -58,7 +59,7 @@ class _Strict(BaseModel):
 class LoanRequest(_Strict):
     """The loan asked for: amount, annual interest rate (fraction) and term in months."""
 
-    amount: float = Field(gt=0, description="principal requested")
+    amount: float = Field(gt=0, le=MAX_AMOUNT, description="principal requested")
     annual_rate: float = Field(ge=0, le=MAX_ANNUAL_RATE, description="annual rate as a fraction")
     term_months: int = Field(ge=1, le=MAX_TERM_MONTHS, description="term in months")
 
@@ -66,10 +67,10 @@ class LoanRequest(_Strict):
 class Finances(_Strict):
     """The applicant's monthly finances. Obligations larger than income are allowed (they fail)."""
 
-    gross_income: float = Field(gt=0, description="gross monthly income")
-    net_income: float | None = Field(default=None, ge=0, description="net monthly income, if known")
-    deductions: float | None = Field(default=None, ge=0, description="statutory deductions, monthly")
-    existing_obligations: float = Field(default=0.0, ge=0, description="existing monthly instalments")
+    gross_income: float = Field(gt=0, le=MAX_AMOUNT, description="gross monthly income")
+    net_income: float | None = Field(default=None, ge=0, le=MAX_AMOUNT, description="net monthly income, if known")
+    deductions: float | None = Field(default=None, ge=0, le=MAX_AMOUNT, description="statutory deductions, monthly")
+    existing_obligations: float = Field(default=0.0, ge=0, le=MAX_AMOUNT, description="existing monthly instalments")
     dependants: int = Field(default=0, ge=0, le=30)
     employer_undertaking: bool = False
 
@@ -212,21 +213,51 @@ def _evaluate(fin: Finances, amount: float, rate: float, term: int, rule: Afford
     }
 
 
+def _min_term_guess(amount: float, rate: float, room: float) -> int:
+    """Smallest term whose instalment fits in ``room`` (closed form; checked by the caller)."""
+    r = rate / 12.0
+    if r == 0.0:
+        return math.ceil(amount / room)
+    x = r * amount / room
+    if x >= 1.0:  # the interest alone exceeds the room: no term is long enough
+        return MAX_TERM_MONTHS + 1
+    return math.ceil(-math.log1p(-x) / math.log1p(r))
+
+
 def _counter_offer(fin: Finances, loan: LoanRequest, rule: AffordabilityRule, margin: float) -> CounterOffer:
+    """Largest amount (at the requested term) and shortest term (for the requested amount) that pass.
+
+    Every rule is a bound on the new instalment, so both have closed forms from the room left for
+    the instalment (the requested one plus the margin); the closed forms are then checked against
+    the rules themselves a step either side, which absorbs rounding at the edge.
+    """
     def passes(amount: float, term: int) -> bool:
         return not _evaluate(fin, amount, loan.annual_rate, term, rule)["failed_rules"]
 
-    room = instalment(loan.amount, loan.annual_rate, loan.term_months) + margin
+    rate, term = loan.annual_rate, loan.term_months
+    room = instalment(loan.amount, rate, term) + margin
     step = rule.amount_step
-    best = math.floor(max_principal(room, loan.annual_rate, loan.term_months) / step) * step
-    while best > 0 and not passes(best, loan.term_months):  # guard against rounding at the edge
-        best -= step
-    while passes(best + step, loan.term_months):
-        best += step
-    # Instalments fall as the term grows (at any rate >= 0), so bisect on the term.
-    lo, hi = 1, MAX_TERM_MONTHS
-    if not passes(loan.amount, hi):
+    best = 0.0
+    if room > 0:
+        best = math.floor(max_principal(room, rate, term) / step) * step
+        for _ in range(3):  # rounding at the edge: a step or two at most
+            if best > 0 and not passes(best, term):
+                best -= step
+        for _ in range(3):
+            if best + step > best and passes(best + step, term):
+                best += step
+            else:
+                break
+    if room <= 0 or not passes(loan.amount, MAX_TERM_MONTHS):
         return CounterOffer(max_amount=max(best, 0.0), min_term=None)
+    # Instalments fall as the term grows (at any rate >= 0): start from the closed form, then
+    # bisect within a few months of it if rounding put it on the wrong side.
+    guess = min(max(_min_term_guess(loan.amount, rate, room), 1), MAX_TERM_MONTHS)
+    lo, hi = max(guess - 2, 1), min(guess + 2, MAX_TERM_MONTHS)
+    if passes(loan.amount, lo):
+        lo = 1
+    if not passes(loan.amount, hi):
+        hi = MAX_TERM_MONTHS
     while lo < hi:
         mid = (lo + hi) // 2
         if passes(loan.amount, mid):

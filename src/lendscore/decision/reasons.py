@@ -90,7 +90,17 @@ class Catalogue:
             raise PolicyError(f"reason code {code!r} is not in the catalogue (version {self.version})") from None
 
     def code_for(self, characteristic: str) -> ReasonCode:
-        """The code of a characteristic: exact name first, then patterns in file order, then fallback."""
+        """The code of a characteristic: exact name first, then patterns in file order, then fallback.
+
+        Answers are memoised per catalogue (a catalogue is immutable), so the pattern scan runs
+        once per characteristic, not once per decision.
+        """
+        memo = self.__dict__.setdefault("_memo", {})
+        if characteristic not in memo:
+            memo[characteristic] = self._lookup(characteristic)
+        return memo[characteristic]
+
+    def _lookup(self, characteristic: str) -> ReasonCode:
         for pattern, code in self.patterns:
             if pattern == characteristic:
                 return self.codes[code]
