@@ -85,3 +85,10 @@ def test_zero_event_bin_is_never_riskier_than_average():
     woe, iv, _ = woe_iv(np.array([0, 10]), np.array([2, 998]))
     assert woe[0] > 0
     assert iv[0] >= 0
+
+
+def test_empty_bin_is_unseen_with_neutral_woe():
+    # a Missing bin never seen in training: WoE 0 (average risk), no IV, flagged "unseen"
+    woe, iv, rule = woe_iv(np.array([10, 20, 0]), np.array([90, 80, 0]))
+    assert woe[2] == 0.0 and iv[2] == 0.0
+    assert list(rule) == [WOE_RULE_EXACT, WOE_RULE_EXACT, WOE_RULE_UNSEEN]

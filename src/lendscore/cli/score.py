@@ -33,3 +33,16 @@ def score_command(
                        on_batch=lambda k: progress.advance(task, k),
                        on_note=lambda msg: progress.console.print(f"note: {msg}"))
     typer.echo(f"scored {n:,} rows -> {output}")
+
+
+@app.command("export-sql")
+def export_sql_command(
+    model: Annotated[Path, typer.Option("--model", help="model.json written by `lendscore train`")],
+    table: Annotated[str, typer.Option("--table", help="table holding the raw applicant columns")] = "applicants",
+    dialect: Annotated[str, typer.Option("--dialect", help="duckdb or sqlite")] = "duckdb",
+    id_column: Annotated[str | None, typer.Option("--id-column", help="column to carry into the output")] = None,
+) -> None:
+    """Print the scorecard as one SQL query (points per characteristic, score, grade)."""
+    import lendscore
+
+    typer.echo(lendscore.load(model).to_sql(table, dialect=dialect, id_column=id_column))

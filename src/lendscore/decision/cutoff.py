@@ -87,7 +87,7 @@ def profit_table(
     n = s.size
     n_app = n - k
     bad_app, good_app = bad[-1] - bad[k], good[-1] - good[k]
-    bad_dec, good_dec = bad[k], good[k]
+    bad_dec = bad[k]
     revenue = margin * (good_exp[-1] - good_exp[k])
     loss = lgd * (bad_exp[-1] - bad_exp[k])
     cost = np.full(c.shape, cost_per_application * n)

@@ -61,7 +61,6 @@ def build(model) -> None:
 
 def details(model, Xf: pd.DataFrame) -> pd.DataFrame:
     """pd, score, grade and points_<characteristic> for every row of a raw frame."""
-    from sklearn.utils.validation import check_is_fitted
 
     index = model._index(Xf)
     cols: dict[str, np.ndarray] = {}
