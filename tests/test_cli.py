@@ -122,3 +122,22 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     assert code == 0, text
     assert "validation metrics" in text and "net take-home" in text
     assert (tmp_path / "demo" / "report.html").stat().st_size > 100_000
+
+
+def test_score_parquet_keeps_input_columns_and_matches_python(trained, lc_csv, tmp_path, capsys):
+    src = tmp_path / "applicants.parquet"
+    raw = pd.read_csv(lc_csv)
+    raw.to_parquet(src, index=False)
+    out = tmp_path / "scored.parquet"
+    code, text = run(["score", "--model", str(trained / "model.json"), "--input", str(src),
+                      "--output", str(out), "--batch-size", "4000"], capsys)
+    assert code == 0, text
+    scored = pd.read_parquet(out)
+    assert list(scored.columns[: raw.shape[1]]) == list(raw.columns)  # inputs kept, in order
+    assert scored["loan_amnt"].tolist() == raw["loan_amnt"].tolist()
+    from lendscore.data import get_profile, prepare
+
+    X, _, _, _ = prepare(raw, get_profile("lending_club_2007_2011"))
+    expected = lendscore.load(trained / "model.json").score_details(X)
+    assert scored.loc[X.index, "lendscore_score"].to_numpy() == pytest.approx(expected["score"].to_numpy(), abs=1e-9)
+    assert scored.loc[X.index, "lendscore_grade"].tolist() == expected["grade"].tolist()

@@ -43,7 +43,22 @@ def inputs_for_model(model, frame: pd.DataFrame) -> pd.DataFrame:
     return prof.derive(out, prof)
 
 
-def score_file(model, input: str | Path, output: str | Path, *, batch_size: int = 200_000,
+def _batches(input: str | Path, batch_size: int):
+    """(pandas chunk, the same rows as an Arrow table or None) for each batch of the input."""
+    if str(input).lower().endswith((".parquet", ".pq")):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from lendscore.data.io import _normalise
+
+        for batch in pq.ParquetFile(input).iter_batches(batch_size=batch_size):
+            yield _normalise(batch.to_pandas()), pa.Table.from_batches([batch])
+    else:
+        for chunk in iter_batches(input, batch_size=batch_size):
+            yield chunk, None
+
+
+def score_file(model, input: str | Path, output: str | Path, *, batch_size: int = 100_000,
                with_points: bool = True, prefix: str | None = None,
                on_total: Callable[[int], None] = lambda n: None,
                on_batch: Callable[[int], None] = lambda n: None,
@@ -53,6 +68,8 @@ def score_file(model, input: str | Path, output: str | Path, *, batch_size: int 
     The added columns are ``pd``, ``score``, ``grade`` and ``points_<characteristic>``; when the
     input already has a column of one of those names (Lending Club has its own ``grade``), every
     added column is prefixed with ``lendscore_`` (or ``prefix`` when given) and ``on_note`` says so.
+    Parquet to Parquet keeps the input columns in Arrow (never round-tripped through pandas), so
+    memory stays bounded by a batch whatever the file size.
     """
     output = Path(output)
     name = output.name.lower()
@@ -67,7 +84,7 @@ def score_file(model, input: str | Path, output: str | Path, *, batch_size: int 
     n = 0
     writer = None
     try:
-        for k, chunk in enumerate(iter_batches(input, batch_size=batch_size)):
+        for k, (chunk, arrow) in enumerate(_batches(input, batch_size)):
             details = model.score_details(inputs_for_model(model, chunk))
             if not with_points:
                 details = details[["pd", "score", "grade"]]
@@ -78,16 +95,21 @@ def score_file(model, input: str | Path, output: str | Path, *, batch_size: int 
                     on_note(f"input already has {clash}: added columns are prefixed with {prefix!r}")
             if prefix:
                 details = details.add_prefix(prefix)
-            out = pd.concat([chunk, details.set_axis(chunk.index)], axis=1)
             if name.endswith(".parquet"):
                 import pyarrow as pa
                 import pyarrow.parquet as pq
 
-                table = pa.Table.from_pandas(out, preserve_index=False)
+                if arrow is None:
+                    arrow = pa.Table.from_pandas(chunk, preserve_index=False)
+                table = arrow
+                for col in details.columns:
+                    values = details[col].to_numpy()
+                    table = table.append_column(col, pa.array(values.astype(str) if values.dtype == object else values))
                 if writer is None:
                     writer = pq.ParquetWriter(tmp, table.schema)
                 writer.write_table(table.cast(writer.schema))
             else:
+                out = pd.concat([chunk, details.set_axis(chunk.index)], axis=1)
                 out.to_csv(tmp, mode="w" if k == 0 else "a", header=k == 0, index=False,
                            compression="gzip" if name.endswith(".gz") else None)
             n += len(chunk)

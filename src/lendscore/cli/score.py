@@ -14,7 +14,7 @@ def score_command(
     model: Annotated[Path, typer.Option("--model", help="model.json written by `lendscore train`")],
     input: Annotated[Path, typer.Option("--input", help="CSV, CSV.gz or Parquet file of applicants")],
     output: Annotated[Path, typer.Option("--output", help="CSV or Parquet file to write")],
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="rows per chunk")] = 200_000,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="rows per chunk")] = 100_000,
     points: Annotated[bool, typer.Option("--points/--no-points", help="also write points per characteristic")] = True,
     prefix: Annotated[str | None, typer.Option("--prefix", help="prefix of the added columns (default: none, or lendscore_ on a name clash)")] = None,
 ) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -60,7 +61,8 @@ def _normalise(df: pd.DataFrame) -> pd.DataFrame:
     for col in df.columns[df.dtypes == object]:
         values = df[col].dropna()
         if len(values) and values.map(type).eq(str).all():
-            df[col] = df[col].astype("str")
+            # pandas 2.x keeps object dtype here, and None would not equal read_csv's NaN
+            df[col] = df[col].astype("str").where(df[col].notna(), np.nan)
     return df
 
 
@@ -145,7 +147,7 @@ def read_table(
         else:
             if cols:
                 _select(pd.DataFrame(columns=pq.read_schema(path).names), cols, label)
-            df = pq.read_table(path, columns=cols).to_pandas()
+            df = _normalise(pq.read_table(path, columns=cols).to_pandas())
     except SchemaError:
         raise
     except _READ_ERRORS as e:
@@ -177,7 +179,7 @@ def iter_batches(
                 yield from reader
         else:
             for batch in pq.ParquetFile(p).iter_batches(batch_size=batch_size, columns=cols):
-                yield batch.to_pandas()
+                yield _normalise(batch.to_pandas())
     except _READ_ERRORS as e:
         raise DataError(f"cannot read {kind} file: {e}", source=str(p)) from e
 
