@@ -5,7 +5,10 @@ Starts ``lendscore serve`` (uvicorn, one process, SQLite audit store in WAL mode
 
 1. single decisions at a fixed offered rate (open loop, default 1,000/s for 5 s);
 2. single decisions as fast as ``--concurrency`` keep-alive connections allow (closed loop);
-3. batches of 1,000 applications, one after another.
+3. batches of 1,000 applications, one after another;
+4. phase 2 again while another client requests the admins' monitoring page in a loop (the page
+   recomputed on every request: ``monitoring_cache_seconds = 0``, the worst case), against a run
+   of phase 2 just before it, to see what monitoring costs the decision path.
 
 Every loop is bounded in both count and time. At the end it checks that the audit store holds
 exactly the decisions answered with 200. Results are printed and written as JSON.
@@ -108,6 +111,33 @@ async def closed_loop(port: int, bodies: list[bytes], headers: dict, concurrency
     return {"concurrency": concurrency, **summary(lat, time.perf_counter() - start, len(lat), errors)}
 
 
+async def monitoring_loop(port: int, headers: dict, stop: asyncio.Event, max_requests: int) -> dict:
+    """GET /ui/monitoring one after another until ``stop`` is set (bounded by ``max_requests``)."""
+    client = await RawClient("127.0.0.1", port).connect()
+    lat, errors = [], 0
+    start = time.perf_counter()
+    while not stop.is_set() and len(lat) + errors < max_requests:
+        t0 = time.perf_counter()
+        status, _ = await client.request("GET", "/ui/monitoring", b"", headers)
+        if status == 200:
+            lat.append(time.perf_counter() - t0)
+        else:
+            errors += 1
+    await client.close()
+    return summary(lat, time.perf_counter() - start, len(lat), errors)
+
+
+async def closed_loop_with_monitoring(port: int, bodies: list[bytes], headers: dict, admin: dict, concurrency: int,
+                                      duration: float, max_requests: int) -> dict:
+    stop = asyncio.Event()
+    monitor = asyncio.create_task(monitoring_loop(port, admin, stop, 10_000))
+    await asyncio.sleep(0.5)  # let the first computation start
+    decisions = await closed_loop(port, bodies, headers, concurrency, duration, max_requests)
+    stop.set()
+    page = await asyncio.wait_for(monitor, timeout=120)
+    return {**decisions, "monitoring_page": page}
+
+
 async def batches(port: int, body: bytes, headers: dict, count: int, max_seconds: float) -> dict:
     client = await RawClient("127.0.0.1", port).connect()
     lat, errors = [], 0
@@ -146,7 +176,8 @@ def main(argv: list[str] | None = None) -> dict:
         keys = demo_keys()
         db = tmp / "audit.db"
         settings = write_settings(tmp / "settings.toml", model=model, audit_url=f"sqlite:///{db}", keys=keys,
-                                  sqlite_synchronous=args.synchronous, log_level="WARNING")
+                                  sqlite_synchronous=args.synchronous, log_level="WARNING",
+                                  monitoring_cache_seconds=0)
         apps = sample_applications(2000, seed=1)
         bodies = [json.dumps(a).encode() for a in apps]
         batch_body = json.dumps({"applications": apps[:1000]}).encode()
@@ -158,6 +189,10 @@ def main(argv: list[str] | None = None) -> dict:
             single_closed = asyncio.run(closed_loop(server.port, bodies, headers, args.concurrency, args.duration,
                                                     int(args.duration * 20000)))
             batch = asyncio.run(batches(server.port, batch_body, headers, args.batches, 60.0))
+            quiet = asyncio.run(closed_loop(server.port, bodies, headers, args.concurrency, args.duration,
+                                            int(args.duration * 20000)))
+            busy = asyncio.run(closed_loop_with_monitoring(server.port, bodies, headers, {"X-API-Key": keys["admin"]},
+                                                           args.concurrency, args.duration, int(args.duration * 20000)))
         finally:
             server.stop()
         with sqlite3.connect(db) as conn:
@@ -168,9 +203,14 @@ def main(argv: list[str] | None = None) -> dict:
             "single_open_loop": single_open,
             "single_closed_loop": single_closed,
             "batch_1000": batch,
+            "monitoring_off": quiet,
+            "monitoring_running": busy,
+            "monitoring_p50_ratio": round(busy["p50_ms"] / quiet["p50_ms"], 3),
+            "monitoring_p99_ratio": round(busy["p99_ms"] / quiet["p99_ms"], 3),
+            "monitoring_throughput_ratio": round(busy["throughput_per_s"] / quiet["throughput_per_s"], 3),
             "audit_rows": stored,
             "answered_200": warm["requests_ok"] + single_open["requests_ok"] + single_closed["requests_ok"]
-                            + 1000 * batch["requests_ok"],
+                            + 1000 * batch["requests_ok"] + quiet["requests_ok"] + busy["requests_ok"],
         }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -152,16 +152,27 @@ def test_batch_idempotency(client, keys, apps):
 
 def test_outcomes_are_recorded_once(client, keys, apps):
     d = client.post("/v1/decisions", json=apps[4], headers=h(keys, "scorer")).json()
-    body = {"decision_id": d["decision_id"], "defaulted": True, "outcome_date": "2026-10-01"}
+    day = d["created_at"][:10]  # an outcome is dated on or after its decision's (UTC) day
+    body = {"decision_id": d["decision_id"], "defaulted": True, "outcome_date": day}
     r = client.post("/v1/outcomes", json=body, headers=h(keys, "admin"))
     assert r.status_code == 201, r.text
     assert r.json()["defaulted"] is True
     assert client.post("/v1/outcomes", json=body, headers=h(keys, "admin")).status_code == 409
     missing = client.post("/v1/outcomes", json={**body, "decision_id": "nope"}, headers=h(keys, "admin"))
-    assert missing.status_code == 404
+    assert missing.status_code == 404 and missing.json()["detail"].startswith("unknown_decision")
+    early = client.post("/v1/outcomes", json={**body, "outcome_date": "2000-01-01"}, headers=h(keys, "admin"))
+    assert early.status_code in (409, 422)  # the duplicate rule comes first
     frame = client.app_state.store.outcomes_frame()
     assert list(frame.columns) == ["decision_id", "defaulted", "reported_at", "outcome_date"]
-    assert frame.loc[0, "defaulted"] == 1 and str(frame.loc[0, "outcome_date"].date()) == "2026-10-01"
+    assert frame.loc[0, "defaulted"] == 1 and str(frame.loc[0, "outcome_date"].date()) == day
+    d2 = client.post("/v1/decisions", json=apps[6], headers=h(keys, "scorer")).json()
+    before = client.post("/v1/outcomes", json={**body, "decision_id": d2["decision_id"], "outcome_date": "2000-01-01"},
+                         headers=h(keys, "admin"))
+    assert before.status_code == 422 and before.json()["detail"].startswith("before_decision")
+    assert len(client.app_state.store.outcomes_frame()) == 1
+    text = client.get("/metrics", headers=h(keys, "admin")).text
+    for result, n in (("accepted", 1), ("duplicate", 2), ("unknown_decision", 1), ("before_decision", 1)):
+        assert f'lendscore_outcomes_total{{result="{result}"}} {n}' in text
 
 
 def test_models_scale_health_and_metrics(client, keys, apps):
@@ -213,3 +224,13 @@ def test_clock_is_injected(tmp_path, model_path, keys, apps):
         frame = app.state.service.store.decisions_frame(since=fixed, until=fixed + dt.timedelta(seconds=1))
         assert len(frame) == 1
         assert len(app.state.service.store.decisions_frame(since=fixed + dt.timedelta(seconds=1))) == 0
+
+
+def test_batch_path_gives_the_single_path_decisions(client, keys, apps):
+    """The vectorised batch (one ``score_details`` call) decides exactly as the single path."""
+    singles = [client.post("/v1/decisions", json=a, headers=h(keys, "scorer")).json() for a in apps[:30]]
+    batch = client.post("/v1/decisions/batch", json={"applications": apps[:30]}, headers=h(keys, "scorer")).json()
+    for one, many in zip(singles, batch["decisions"], strict=True):
+        drop = ("decision_id", "request_id", "created_at", "pd")
+        assert {k: v for k, v in one.items() if k not in drop} == {k: v for k, v in many.items() if k not in drop}
+        assert many["pd"] == pytest.approx(one["pd"], rel=1e-12)  # numpy.exp against math.exp: last bit at most

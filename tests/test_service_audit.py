@@ -102,7 +102,7 @@ def test_concurrent_writers_share_commits(tmp_path):
     assert sum(not r.replayed for r in results) == 8 * 25  # the repeated keys were replayed, not stored
     with sqlite3.connect(tmp_path / "g.db") as conn:
         assert conn.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 200
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0002"
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert s.commits < len(futures)
 
@@ -155,5 +155,46 @@ def test_alembic_downgrade_and_upgrade(tmp_path):
     assert "decisions" not in sa.inspect(engine).get_table_names()
     with engine.begin() as conn:
         upgrade(conn)
-    assert {"decisions", "outcomes"} <= set(sa.inspect(engine).get_table_names())
+    assert {"decisions", "outcomes", "shadow_scores"} <= set(sa.inspect(engine).get_table_names())
     engine.dispose()
+
+
+def test_a_0001_store_is_upgraded_to_0002_keeping_its_rows(tmp_path):
+    import sqlalchemy as sa
+
+    from lendscore.service.audit_sql import upgrade
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        upgrade(conn, "0001")
+        assert "shadow_scores" not in sa.inspect(conn).get_table_names()
+    engine.dispose()
+    old = record(3)
+    s = SqlAuditStore(url)
+    s.start()  # upgrades to head
+    s.submit_decisions([old]).result(timeout=10)
+    shadowed = DecisionRecord(**{**record(4).__dict__, "shadow": {"model_version": "v2", "pd": 0.2, "score": 555.0,
+                                                                  "grade": "E"}})
+    s.submit_decisions([shadowed]).result(timeout=10)
+    frame = s.shadow_frame()
+    s.close()
+    assert list(frame.columns) == ["decision_id", "created_at", "champion_version", "challenger_version", "pd",
+                                   "score", "grade"]
+    assert frame["decision_id"].tolist() == [shadowed.decision_id] and frame.loc[0, "challenger_version"] == "v2"
+    assert frame.loc[0, "champion_version"] == "m1" and frame.loc[0, "score"] == 555.0
+
+
+def test_outcome_batches_are_checked_in_the_writer(store):
+    recs = [record(i) for i in range(3)]
+    store.submit_decisions(recs).result(timeout=10)
+    batch = [OutcomeRecord(recs[0].decision_id, 1, T0, "admin-client", dt.date(2026, 9, 1)),
+             OutcomeRecord("nope", 0, T0, "admin-client"),
+             OutcomeRecord(recs[0].decision_id, 0, T0, "admin-client"),
+             OutcomeRecord(recs[1].decision_id, 0, T0, "admin-client")]
+    got = store.submit_outcomes(batch).result(timeout=10)
+    assert [type(g).__name__ for g in got] == ["OutcomeRecord", "AuditNotFound", "AuditConflict", "OutcomeRecord"]
+    assert sorted(store.stored_outcome_ids([r.decision_id for r in recs])) == sorted(
+        [recs[0].decision_id, recs[1].decision_id])
+    times = store.decision_times([recs[2].decision_id, "nope"])
+    assert times["decision_id"].tolist() == [recs[2].decision_id] and times.loc[0, "created_at"] == recs[2].created_at

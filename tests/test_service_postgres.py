@@ -122,7 +122,8 @@ def test_api_on_postgres(pg_url, tmp_path, model_path):
         assert b.status_code == 200 and len(b.json()["decisions"]) == 29
         got = c.get(f"/v1/decisions/{r.json()['decision_id']}", headers={"X-API-Key": keys["officer"]})
         assert got.json() == r.json()
-        o = c.post("/v1/outcomes", json={"decision_id": r.json()["decision_id"], "defaulted": False},
+        o = c.post("/v1/outcomes", json={"decision_id": r.json()["decision_id"], "defaulted": False,
+                                         "outcome_date": r.json()["created_at"][:10]},
                    headers={"X-API-Key": keys["admin"]})
         assert o.status_code == 201
         store = app.state.service.store

@@ -241,8 +241,9 @@ def _counter_offer(fin: Finances, loan: LoanRequest, rule: AffordabilityRule, ma
     if room > 0:
         best = math.floor(max_principal(room, rate, term) / step) * step
         for _ in range(3):  # rounding at the edge: a step or two at most
-            if best > 0 and not passes(best, term):
-                best -= step
+            if best <= 0 or passes(best, term):
+                break
+            best -= step
         for _ in range(3):
             if best + step > best and passes(best + step, term):
                 best += step
@@ -253,6 +254,8 @@ def _counter_offer(fin: Finances, loan: LoanRequest, rule: AffordabilityRule, ma
     # Instalments fall as the term grows (at any rate >= 0): start from the closed form, then
     # bisect within a few months of it if rounding put it on the wrong side.
     guess = min(max(_min_term_guess(loan.amount, rate, room), 1), MAX_TERM_MONTHS)
+    if passes(loan.amount, guess) and (guess == 1 or not passes(loan.amount, guess - 1)):
+        return CounterOffer(max_amount=max(best, 0.0), min_term=guess)  # the usual case
     lo, hi = max(guess - 2, 1), min(guess + 2, MAX_TERM_MONTHS)
     if passes(loan.amount, lo):
         lo = 1

@@ -24,10 +24,11 @@ from lendscore._version import __version__
 from lendscore.decision import load_catalogue, load_policy
 from lendscore.service.audit import AuditStore, open_store, utcnow
 from lendscore.service.deps import ServiceState, require
-from lendscore.service.engine import DecisionEngine, load_model_versioned
+from lendscore.service.engine import DecisionEngine, load_from_registry, load_model_versioned
 from lendscore.service.metrics import Metrics
 from lendscore.service.middleware import ServiceMiddleware
-from lendscore.service.routes import decisions, health, models, outcomes, web
+from lendscore.service.monitor import MonitoringPage
+from lendscore.service.routes import decisions, health, models, monitoring, outcomes, web
 from lendscore.service.schemas import build_request_schemas
 from lendscore.service.security import KeyRing
 from lendscore.service.settings import Settings
@@ -35,7 +36,7 @@ from lendscore.service.settings import Settings
 __all__ = ["create_app"]
 
 log = logging.getLogger("lendscore.service")
-BATCH_PATH = "/v1/decisions/batch"
+BATCH_PATHS = ("/v1/decisions/batch", "/v1/outcomes/batch")
 
 
 # FastAPI >= 0.16x traces requests with OpenTelemetry when a provider is configured, checking the
@@ -81,10 +82,13 @@ def _install_error_handlers(app: FastAPI) -> None:
 def create_app(settings: Settings, *, store: AuditStore | None = None,
                clock: Callable[[], dt.datetime] = utcnow) -> FastAPI:
     """Build the service for ``settings``; ``store`` replaces the one the settings name (tests)."""
-    model, model_version = load_model_versioned(settings.model_path)
+    if settings.registry_dir is not None:
+        model, model_version, challenger = load_from_registry(settings.registry_dir)
+    else:
+        (model, model_version), challenger = load_model_versioned(settings.model_path), None
     catalogue = load_catalogue(settings.catalogue_path)
     policy = load_policy(settings.policy_path, catalogue=catalogue)
-    engine = DecisionEngine(model, model_version, policy, catalogue)
+    engine = DecisionEngine(model, model_version, policy, catalogue, challenger)
     schemas = build_request_schemas([str(c) for c in model.feature_names_in_], dict(model.kinds_),
                                     settings.max_batch)
     if store is None:
@@ -97,17 +101,22 @@ def create_app(settings: Settings, *, store: AuditStore | None = None,
         if hasattr(store, attr):
             metrics.gauges[name] = (help_, lambda a=attr: getattr(store, a))
     state = ServiceState(settings=settings, engine=engine, schemas=schemas, store=store,
-                         keys=KeyRing(settings.api_keys), metrics=metrics, clock=clock)
+                         keys=KeyRing(settings.api_keys), metrics=metrics, clock=clock,
+                         monitoring=MonitoringPage(engine, store, clock=clock, period=settings.monitoring_period,
+                                                   cache_seconds=settings.monitoring_cache_seconds,
+                                                   outcome_counts=metrics.outcome_counts))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         store.start()
         state.started = True
-        log.info("service started", extra={"model_version": model_version, "policy_version": policy.version})
+        log.info("service started", extra={"model_version": model_version, "policy_version": policy.version,
+                                           "challenger_version": None if challenger is None else challenger.version})
         try:
             yield
         finally:
             state.started = False
+            state.monitoring.close()
             store.close()
 
     app = FastAPI(title="lendscore", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
@@ -121,6 +130,7 @@ def create_app(settings: Settings, *, store: AuditStore | None = None,
     app.include_router(models.router)
     app.include_router(health.router)
     app.include_router(web.router)
+    app.include_router(monitoring.router)
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(require("scorer"))])
     def openapi() -> JSONResponse:
@@ -129,5 +139,5 @@ def create_app(settings: Settings, *, store: AuditStore | None = None,
     app.mount("/static", StaticFiles(directory=str(resources.files("lendscore.service") / "static")), name="static")
     _install_error_handlers(app)
     app.add_middleware(ServiceMiddleware, metrics=metrics, max_body=settings.max_body_bytes,
-                       max_batch_body=settings.max_batch_body_bytes, batch_path=BATCH_PATH)
+                       max_batch_body=settings.max_batch_body_bytes, batch_paths=BATCH_PATHS)
     return app

@@ -13,6 +13,12 @@ the transaction holding the write has committed; a failed commit completes it wi
 Idempotency: a decision submitted with an ``idempotency_key`` that is already stored is not
 stored again; the future returns the stored record with ``replayed=True``.
 
+Shadow scores: a decision may carry the challenger's pd, score and grade (``DecisionRecord.shadow``);
+they are stored in the same transaction, in their own table, and read with :meth:`AuditStore.shadow_frame`.
+
+Outcomes: :meth:`AuditStore.submit_outcomes` stores a validated batch in one transaction; a row that
+a concurrent write made unknown or duplicate comes back as its :class:`AuditError`, the others are stored.
+
 Monitoring reads :meth:`AuditStore.decisions_frame` and :meth:`AuditStore.outcomes_frame`.
 """
 from __future__ import annotations
@@ -34,12 +40,13 @@ from lendscore.errors import LendscoreError
 __all__ = [
     "AuditConflict", "AuditError", "AuditNotFound", "AuditStore", "AuditUnavailable",
     "DecisionRecord", "InMemoryAuditStore", "OutcomeRecord", "DECISION_COLUMNS", "OUTCOME_COLUMNS",
-    "decisions_to_frame", "new_id", "outcomes_to_frame", "open_store", "utcnow",
+    "SHADOW_COLUMNS", "decisions_to_frame", "shadow_to_frame", "new_id", "outcomes_to_frame", "open_store", "utcnow",
 ]
 
 DECISION_COLUMNS = ["decision_id", "request_id", "created_at", "model_version", "policy_version",
                     "outcome", "pd", "score", "grade"]
 OUTCOME_COLUMNS = ["decision_id", "defaulted", "reported_at", "outcome_date"]
+SHADOW_COLUMNS = ["decision_id", "created_at", "champion_version", "challenger_version", "pd", "score", "grade"]
 
 
 class AuditError(LendscoreError):
@@ -101,6 +108,8 @@ class DecisionRecord:
     result_json: str | None = field(default=None, compare=False, repr=False)
     """``result`` as compact JSON when already serialised (stored and sent as is)."""
     inputs_json: str | None = field(default=None, compare=False, repr=False)
+    shadow: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    """The challenger's ``model_version, pd, score, grade`` (never part of the decision)."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +131,10 @@ class AuditStore(Protocol):
     def ping(self) -> bool: ...
     def submit_decisions(self, records: Sequence[DecisionRecord]) -> Future[list[DecisionRecord]]: ...
     def submit_outcome(self, record: OutcomeRecord) -> Future[OutcomeRecord]: ...
+    def submit_outcomes(self, records: Sequence[OutcomeRecord]) -> Future[list[OutcomeRecord | AuditError]]: ...
+    def decision_times(self, decision_ids: Sequence[str]) -> pd.DataFrame: ...
+    def stored_outcome_ids(self, decision_ids: Sequence[str]) -> set[str]: ...
+    def shadow_frame(self) -> pd.DataFrame: ...
     def get_decision(self, decision_id: str) -> DecisionRecord | None: ...
     def find_idempotent(self, keys: Sequence[str]) -> dict[str, DecisionRecord]: ...
     def recent_decisions(self, limit: int) -> list[DecisionRecord]: ...
@@ -165,6 +178,22 @@ def decisions_to_frame(records: Iterable[DecisionRecord]) -> pd.DataFrame:
     frame = pd.concat([base, pd.DataFrame(feats, index=base.index)], axis=1) if feats else base
     frame.attrs["characteristics"] = dict(columns)
     return frame.sort_values("created_at", kind="stable").reset_index(drop=True)
+
+
+def shadow_to_frame(rows: Iterable[tuple]) -> pd.DataFrame:
+    """Columns :data:`SHADOW_COLUMNS` from tuples in that order (``created_at`` of the decision, UTC)."""
+    frame = pd.DataFrame(list(rows), columns=SHADOW_COLUMNS)
+    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
+    frame["pd"] = frame["pd"].astype(float)
+    frame["score"] = frame["score"].astype(float)
+    return frame.sort_values("created_at", kind="stable").reset_index(drop=True)
+
+
+def times_frame(pairs: Iterable[tuple[str, dt.datetime]]) -> pd.DataFrame:
+    """``decision_id, created_at`` (UTC) for :func:`lendscore.monitoring.validate_outcomes`."""
+    frame = pd.DataFrame([(d, _utc(t)) for d, t in pairs], columns=["decision_id", "created_at"])
+    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
+    return frame
 
 
 def outcomes_to_frame(records: Iterable[OutcomeRecord]) -> pd.DataFrame:
@@ -231,6 +260,36 @@ class InMemoryAuditStore:
                 return _done(exc=AuditConflict(f"an outcome for decision {record.decision_id!r} is already stored"))
             self._outcomes[record.decision_id] = record
         return _done(record)
+
+    def submit_outcomes(self, records: Sequence[OutcomeRecord]) -> Future[list[OutcomeRecord | AuditError]]:
+        if self.fail_writes:
+            return _done(exc=AuditUnavailable("in-memory store set to fail"))
+        out: list[OutcomeRecord | AuditError] = []
+        with self._lock:
+            for r in records:
+                if r.decision_id not in self._decisions:
+                    out.append(AuditNotFound(f"decision {r.decision_id!r} is not in the audit store"))
+                elif r.decision_id in self._outcomes:
+                    out.append(AuditConflict(f"an outcome for decision {r.decision_id!r} is already stored"))
+                else:
+                    self._outcomes[r.decision_id] = r
+                    out.append(r)
+        return _done(out)
+
+    def decision_times(self, decision_ids: Sequence[str]) -> pd.DataFrame:
+        with self._lock:
+            return times_frame((d, self._decisions[d].created_at) for d in dict.fromkeys(decision_ids)
+                               if d in self._decisions)
+
+    def stored_outcome_ids(self, decision_ids: Sequence[str]) -> set[str]:
+        with self._lock:
+            return {d for d in decision_ids if d in self._outcomes}
+
+    def shadow_frame(self) -> pd.DataFrame:
+        with self._lock:
+            records = [r for r in self._decisions.values() if r.shadow]
+        return shadow_to_frame((r.decision_id, r.created_at, r.model_version, r.shadow["model_version"],
+                                r.shadow["pd"], r.shadow["score"], r.shadow["grade"]) for r in records)
 
     def get_decision(self, decision_id: str) -> DecisionRecord | None:
         return self._decisions.get(decision_id)

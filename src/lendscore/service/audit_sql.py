@@ -9,7 +9,8 @@ survives a process kill *and* a power cut); ``NORMAL`` survives a process kill b
 last commits on a power cut. A transaction that fails is retried item by item, so one bad write
 cannot sink its neighbours; an item that still fails completes with :class:`AuditUnavailable`.
 
-The schema is created and upgraded by the Alembic migrations in ``service/migrations`` when the
+Shadow scores (the challenger's pd, score, grade) go to table ``shadow_scores`` in the transaction
+of their decision. The schema is created and upgraded by the Alembic migrations in ``service/migrations`` when the
 store starts (``alembic upgrade head`` on the same URL does the same from the command line).
 """
 from __future__ import annotations
@@ -30,10 +31,11 @@ import sqlalchemy as sa
 
 from lendscore.service.audit import (
     AuditConflict, AuditNotFound, AuditUnavailable, DecisionRecord, OutcomeRecord,
-    decisions_to_frame, outcomes_to_frame,
+    decisions_to_frame, outcomes_to_frame, shadow_to_frame, times_frame,
 )
+from lendscore.service._json import loads as _loads
 
-__all__ = ["SqlAuditStore", "metadata", "decisions_table", "outcomes_table", "upgrade"]
+__all__ = ["SqlAuditStore", "metadata", "decisions_table", "outcomes_table", "shadow_table", "upgrade"]
 
 log = logging.getLogger("lendscore.service.audit")
 
@@ -64,6 +66,14 @@ outcomes_table = sa.Table(
     sa.Column("outcome_date", sa.Date(), nullable=True),
     sa.Column("reported_at", sa.DateTime(), nullable=False),  # UTC
     sa.Column("reported_by", sa.String(64), nullable=False),
+)
+shadow_table = sa.Table(
+    "shadow_scores", metadata,
+    sa.Column("decision_id", sa.String(36), sa.ForeignKey("decisions.decision_id"), primary_key=True),
+    sa.Column("challenger_version", sa.String(200), nullable=False),
+    sa.Column("pd", sa.Float(), nullable=False),
+    sa.Column("score", sa.Float(), nullable=False),
+    sa.Column("grade", sa.String(16), nullable=True),
 )
 
 _STOP = object()
@@ -99,9 +109,23 @@ def _record_of(row: Any) -> DecisionRecord:
     return DecisionRecord(result_json=m["result"], inputs_json=m["inputs"],
         decision_id=m["decision_id"], request_id=m["request_id"], created_at=_aware(m["created_at"]),
         model_version=m["model_version"], policy_version=m["policy_version"], outcome=m["outcome"],
-        pd=float(m["pd"]), score=float(m["score"]), grade=m["grade"], inputs=json.loads(m["inputs"]),
-        result=json.loads(m["result"]), api_key_name=m["api_key_name"], applicant_id=m["applicant_id"],
+        pd=float(m["pd"]), score=float(m["score"]), grade=m["grade"], inputs=_loads(m["inputs"]),
+        result=_loads(m["result"]), api_key_name=m["api_key_name"], applicant_id=m["applicant_id"],
         idempotency_key=m["idempotency_key"], request_sha256=m["request_sha256"], batch_id=m["batch_id"])
+
+
+_FRAME_COLUMNS = ("decision_id", "request_id", "created_at", "model_version", "policy_version", "outcome",
+                  "pd", "score", "grade", "inputs")
+
+
+def _frame_record(row) -> DecisionRecord:
+    """A record with what :func:`decisions_to_frame` reads (the result JSON is not parsed)."""
+    m = row._mapping
+    return DecisionRecord(decision_id=m["decision_id"], request_id=m["request_id"],
+                          created_at=_aware(m["created_at"]), model_version=m["model_version"],
+                          policy_version=m["policy_version"], outcome=m["outcome"], pd=float(m["pd"]),
+                          score=float(m["score"]), grade=m["grade"], inputs=_loads(m["inputs"]), result={},
+                          api_key_name="")
 
 
 def upgrade(connection: sa.Connection, revision: str = "head") -> None:
@@ -206,6 +230,9 @@ class SqlAuditStore:
     def submit_outcome(self, record: OutcomeRecord) -> Future[OutcomeRecord]:
         return self._submit("outcome", record)
 
+    def submit_outcomes(self, records: Sequence[OutcomeRecord]) -> Future[list[Any]]:
+        return self._submit("outcomes", list(records))
+
     def _run(self) -> None:
         stop = False
         while not stop:
@@ -227,7 +254,7 @@ class SqlAuditStore:
 
     @staticmethod
     def _size(w: _Write) -> int:
-        return len(w.payload) if w.kind == "decisions" else 1
+        return len(w.payload) if w.kind in ("decisions", "outcomes") else 1
 
     def _write_group(self, group: list[_Write]) -> None:
         try:
@@ -257,6 +284,7 @@ class SqlAuditStore:
         stored = self._fetch_keys(conn, keys)
         results: list[Any] = []
         rows: list[dict[str, Any]] = []
+        shadows: list[tuple] = []
         new_ids: set[str] = set()
         outcome_rows: list[dict[str, Any]] = []
         for w in group:
@@ -272,7 +300,11 @@ class SqlAuditStore:
                         stored[r.idempotency_key] = r
                     new_ids.add(r.decision_id)
                 rows.extend(_row_of(r) for r in recs)
+                shadows.extend((r.decision_id, r.shadow["model_version"], r.shadow["pd"], r.shadow["score"],
+                                r.shadow["grade"]) for r in recs if r.shadow)
                 results.append(recs)
+            elif w.kind == "outcomes":
+                results.append(self._check_outcomes(conn, w.payload, new_ids, outcome_rows))
             else:
                 rec: OutcomeRecord = w.payload
                 results.append(self._check_outcome(conn, rec, new_ids, outcome_rows))
@@ -283,6 +315,9 @@ class SqlAuditStore:
             conn.exec_driver_sql(sql, [tuple(r[c] for c in _COLUMNS) for r in rows])
         elif rows:
             conn.execute(decisions_table.insert(), rows)
+        if shadows:
+            cols = ("decision_id", "challenger_version", "pd", "score", "grade")
+            conn.execute(shadow_table.insert(), [dict(zip(cols, s, strict=True)) for s in shadows])
         if outcome_rows:
             conn.execute(outcomes_table.insert(), outcome_rows)
         return results
@@ -301,6 +336,30 @@ class SqlAuditStore:
                         "outcome_date": rec.outcome_date, "reported_at": _naive_utc(rec.reported_at),
                         "reported_by": rec.reported_by})
         return rec
+
+    def _check_outcomes(self, conn, recs: list[OutcomeRecord], new_ids: set[str], pending: list[dict]) -> list[Any]:
+        """Bulk version of :meth:`_check_outcome` (two queries per chunk, not two per row)."""
+        ids = list(dict.fromkeys(r.decision_id for r in recs))
+        known, done = set(new_ids), {p["decision_id"] for p in pending}
+        for i in range(0, len(ids), _CHUNK):
+            chunk = ids[i:i + _CHUNK]
+            known.update(conn.execute(sa.select(decisions_table.c.decision_id)
+                                      .where(decisions_table.c.decision_id.in_(chunk))).scalars())
+            done.update(conn.execute(sa.select(outcomes_table.c.decision_id)
+                                     .where(outcomes_table.c.decision_id.in_(chunk))).scalars())
+        out: list[Any] = []
+        for rec in recs:
+            if rec.decision_id not in known:
+                out.append(AuditNotFound(f"decision {rec.decision_id!r} is not in the audit store"))
+            elif rec.decision_id in done:
+                out.append(AuditConflict(f"an outcome for decision {rec.decision_id!r} is already stored"))
+            else:
+                done.add(rec.decision_id)
+                pending.append({"decision_id": rec.decision_id, "defaulted": int(rec.defaulted),
+                                "outcome_date": rec.outcome_date, "reported_at": _naive_utc(rec.reported_at),
+                                "reported_by": rec.reported_by})
+                out.append(rec)
+        return out
 
     @staticmethod
     def _fetch_keys(conn: sa.Connection, keys: list[str]) -> dict[str, DecisionRecord]:
@@ -336,14 +395,39 @@ class SqlAuditStore:
 
     def decisions_frame(self, since: dt.datetime | None = None, until: dt.datetime | None = None) -> pd.DataFrame:
         d = decisions_table.c
-        q = sa.select(decisions_table)
+        q = sa.select(*(decisions_table.c[c] for c in _FRAME_COLUMNS))
         if since is not None:
             q = q.where(d.created_at >= _naive_utc(since))
         if until is not None:
             q = q.where(d.created_at < _naive_utc(until))
         with self._engine().connect() as conn:
-            records = [_record_of(r) for r in conn.execute(q.order_by(d.created_at))]
+            records = [_frame_record(r) for r in conn.execute(q.order_by(d.created_at))]
         return decisions_to_frame(records)
+
+    def decision_times(self, decision_ids: Sequence[str]) -> pd.DataFrame:
+        d = decisions_table.c
+        ids, pairs = list(dict.fromkeys(decision_ids)), []
+        with self._engine().connect() as conn:
+            for i in range(0, len(ids), _CHUNK):
+                pairs += [(r.decision_id, _aware(r.created_at)) for r in conn.execute(
+                    sa.select(d.decision_id, d.created_at).where(d.decision_id.in_(ids[i:i + _CHUNK])))]
+        return times_frame(pairs)
+
+    def stored_outcome_ids(self, decision_ids: Sequence[str]) -> set[str]:
+        o = outcomes_table.c
+        ids, out = list(dict.fromkeys(decision_ids)), set()
+        with self._engine().connect() as conn:
+            for i in range(0, len(ids), _CHUNK):
+                out.update(conn.execute(sa.select(o.decision_id).where(o.decision_id.in_(ids[i:i + _CHUNK]))).scalars())
+        return out
+
+    def shadow_frame(self) -> pd.DataFrame:
+        d, s = decisions_table.c, shadow_table.c
+        q = sa.select(s.decision_id, d.created_at, d.model_version, s.challenger_version, s.pd, s.score, s.grade) \
+            .join_from(shadow_table, decisions_table, s.decision_id == d.decision_id)
+        with self._engine().connect() as conn:
+            rows = [(r[0], _aware(r[1]), *r[2:]) for r in conn.execute(q)]
+        return shadow_to_frame(rows)
 
     def outcomes_frame(self) -> pd.DataFrame:
         with self._engine().connect() as conn:

@@ -30,6 +30,8 @@ class ServiceState:
     keys: KeyRing
     metrics: Metrics
     clock: Callable[[], dt.datetime]
+    monitoring: Any = None
+    """The admins' monitoring page (:class:`lendscore.service.monitor.MonitoringPage`)."""
     started: bool = False
 
 

@@ -1,25 +1,37 @@
-"""Scoring plus policy for the service: model and policy loaded once, one applicant at a time.
+"""Scoring plus policy for the service: model and policy loaded once.
 
-The single path uses ``model.predict_one`` (pure Python, no pandas); a batch calls it per row,
-which for the scorecard is as fast as building a frame for a thousand rows. Two start-up
-optimisations keep a decision well under a millisecond:
+The single path uses ``model.predict_one`` (pure Python, no pandas); a batch builds one frame and
+calls ``model.score_details`` once (:meth:`DecisionEngine.decide_batch`), then applies the policy
+row by row. Scores are identical on both paths; a PD may differ in its last bit (``numpy.exp``
+against ``math.exp``). Two start-up optimisations keep a decision well under a millisecond:
 
 - the reason catalogue's characteristic -> code mapping (fnmatch patterns) is resolved once for
   the model's characteristics (:class:`MemoCatalogue`);
 - the decision is serialised by :func:`decision_dict`, the same JSON shape as
   ``Decision.to_dict()`` without ``dataclasses.asdict``'s deep copies (a test checks equality).
+
+With a challenger (the model registry's, see :func:`load_from_registry`) every decision is also
+*shadow-scored*: :meth:`DecisionEngine.shadow` / :meth:`DecisionEngine.shadow_batch` give the
+challenger's pd, score and grade, which are stored beside the decision and never change it.
 """
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from lendscore.decision import Catalogue, Decision, Policy, ReasonCode, ScoredApplicant, decide
 
-__all__ = ["DecisionEngine", "MemoCatalogue", "decision_dict", "load_model_versioned"]
+__all__ = ["Challenger", "DecisionEngine", "MemoCatalogue", "decision_dict", "load_from_registry",
+           "load_model_versioned"]
+
+log = logging.getLogger("lendscore.service")
 
 
 def load_model_versioned(path: Path) -> tuple[Any, str]:
@@ -32,6 +44,27 @@ def load_model_versioned(path: Path) -> tuple[Any, str]:
         digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
         version = f"{Path(path).name}#sha256:{digest}"
     return model, str(version)
+
+
+@dataclass(frozen=True)
+class Challenger:
+    """The model shadow-scored beside the champion (never deciding)."""
+
+    model: Any
+    version: str
+
+
+def load_from_registry(root: Path) -> tuple[Any, str, Challenger | None]:
+    """Champion model and version of the registry in ``root``, and its challenger (or None)."""
+    import lendscore
+    from lendscore.monitoring import Registry
+
+    registry = Registry(root)
+    version, path = registry.champion()
+    model = lendscore.load(path)
+    chosen = registry.challenger()
+    challenger = None if chosen is None else Challenger(lendscore.load(chosen[1]), chosen[0])
+    return model, version, challenger
 
 
 @dataclass(frozen=True)
@@ -73,13 +106,29 @@ def decision_dict(d: Decision) -> dict[str, Any]:
             "model_version": d.model_version, "steps": [{"stage": s, "outcome": o} for s, o in d.steps]}
 
 
+def input_frame(model: Any, applicants: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """The model's inputs of ``applicants`` as a frame: numeric columns float (NaN = missing),
+    categorical ones object (None = missing); absent keys are missing."""
+    kinds = dict(model.kinds_)
+    cols: dict[str, Any] = {}
+    for name in (str(c) for c in model.feature_names_in_):
+        values = [a.get(name) for a in applicants]
+        if kinds.get(name) == "categorical":
+            cols[name] = np.array(values, dtype=object)
+        else:
+            cols[name] = np.array([np.nan if v is None else v for v in values], dtype=float)
+    return pd.DataFrame(cols)
+
+
 class DecisionEngine:
     """Turns one applicant (model inputs, finances, loan) into a decision dict."""
 
-    def __init__(self, model: Any, model_version: str, policy: Policy, catalogue: Catalogue):
+    def __init__(self, model: Any, model_version: str, policy: Policy, catalogue: Catalogue,
+                 challenger: Challenger | None = None):
         self.model = model
         self.model_version = model_version
         self.policy = policy
+        self.challenger = challenger
         self.catalogue = MemoCatalogue.of(catalogue, list(model.characteristics_))
         self.max_points = {k: float(v) for k, v in model.max_points_.items()}
         mins = model.points_table().groupby("characteristic", sort=False)["points"].min()
@@ -100,3 +149,57 @@ class DecisionEngine:
         out = decision_dict(decide(applicant, scored, self.policy, self.catalogue))
         out["points"] = {k: float(v) for k, v in s["points"].items()}
         return out
+
+    def score_batch(self, applicants: Sequence[Mapping[str, Any]]) -> list[ScoredApplicant]:
+        """One ``score_details`` call for all ``applicants`` (same scores as the single path)."""
+        details = self.model.score_details(input_frame(self.model, applicants))
+        cols = [c for c in details.columns if str(c).startswith("points_")]
+        names = [c.removeprefix("points_") for c in cols]
+        points = np.column_stack([details[c].to_numpy(dtype=float) for c in cols]).tolist() if cols else \
+            [[] for _ in range(len(details))]
+        grades = details["grade"].tolist()
+        return [ScoredApplicant(pd=p, score=sc, grade=None if g is None or g != g else str(g),
+                                points=dict(zip(names, pts)), model_version=self.model_version,
+                                max_points=self.max_points)
+                for p, sc, g, pts in zip(details["pd"].tolist(), details["score"].tolist(), grades, points)]
+
+    def decide_scored(self, scored: ScoredApplicant, inputs: dict[str, Any], finances: dict[str, Any] | None,
+                      loan: dict[str, Any] | None) -> dict[str, Any]:
+        """The decision dict of an applicant already scored (:meth:`score_batch`)."""
+        applicant = dict(inputs)
+        if finances is not None:
+            applicant["finances"] = finances
+        if loan is not None:
+            applicant["loan"] = loan
+        out = decision_dict(decide(applicant, scored, self.policy, self.catalogue))
+        out["points"] = dict(scored.points)
+        return out
+
+    def shadow(self, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The challenger's pd, score and grade for one applicant; None without a challenger or
+        when it fails (logged: the shadow must never fail a decision)."""
+        ch = self.challenger
+        if ch is None:
+            return None
+        try:
+            s = ch.model.predict_one(inputs)
+        except Exception as exc:  # noqa: BLE001 - a shadow failure never reaches the decision
+            log.warning("challenger scoring failed", extra={"challenger_version": ch.version,
+                                                              "exc_type": type(exc).__name__})
+            return None
+        return {"model_version": ch.version, "pd": float(s["pd"]), "score": float(s["score"]),
+                "grade": None if s["grade"] is None else str(s["grade"])}
+
+    def shadow_batch(self, applicants: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
+        """:meth:`shadow` for many applicants with one ``score_details`` call."""
+        ch = self.challenger
+        if ch is None:
+            return [None] * len(applicants)
+        try:
+            d = ch.model.score_details(input_frame(ch.model, applicants))
+        except Exception as exc:  # noqa: BLE001 - a shadow failure never reaches the decisions
+            log.warning("challenger scoring failed", extra={"challenger_version": ch.version,
+                                                              "exc_type": type(exc).__name__})
+            return [None] * len(applicants)
+        return [{"model_version": ch.version, "pd": p, "score": sc, "grade": None if g is None or g != g else str(g)}
+                for p, sc, g in zip(d["pd"].tolist(), d["score"].tolist(), d["grade"].tolist())]

@@ -31,6 +31,7 @@ class Metrics:
         self._sum: dict[str, float] = defaultdict(float)
         self._count: dict[str, int] = defaultdict(int)
         self._decisions: dict[str, int] = defaultdict(int)
+        self._outcomes: dict[str, int] = defaultdict(int)  # "accepted" and each rejection reason
         self.gauges: dict[str, tuple[str, Callable[[], float]]] = {}
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
@@ -45,6 +46,19 @@ class Metrics:
         with self._lock:
             for o in outcomes:
                 self._decisions[o] += 1
+
+    def count_outcomes(self, accepted: int, rejected: dict[str, int]) -> None:
+        """Outcomes stored and refused (by reason)."""
+        with self._lock:
+            self._outcomes["accepted"] += int(accepted)
+            for reason, n in rejected.items():
+                if n:
+                    self._outcomes[reason] += int(n)
+
+    def outcome_counts(self) -> dict[str, int]:
+        """``{"accepted": n, <reason>: n, ...}`` since the service started."""
+        with self._lock:
+            return dict(self._outcomes)
 
     def render(self) -> str:
         with self._lock:
@@ -67,6 +81,10 @@ class Metrics:
                       "# TYPE lendscore_decisions_total counter"]
             for o, n in sorted(self._decisions.items()):
                 lines.append(f"lendscore_decisions_total{_labels(outcome=o)} {n}")
+            lines += ["# HELP lendscore_outcomes_total Reported outcomes: accepted, or refused by reason.",
+                      "# TYPE lendscore_outcomes_total counter"]
+            for o, n in sorted(self._outcomes.items()):
+                lines.append(f"lendscore_outcomes_total{_labels(result=o)} {n}")
         for name, (help_, fn) in sorted(self.gauges.items()):
             lines += [f"# HELP {name} {help_}", f"# TYPE {name} gauge", f"{name} {float(fn())}"]
         return "\n".join(lines) + "\n"

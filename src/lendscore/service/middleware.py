@@ -27,12 +27,12 @@ async def _send_json(send, status: int, body: dict[str, Any], request_id: str) -
 class ServiceMiddleware:
     """Gives every request an id, refuses bodies over the limit and logs one JSON line per request."""
 
-    def __init__(self, app, *, metrics: Metrics, max_body: int, max_batch_body: int, batch_path: str):
+    def __init__(self, app, *, metrics: Metrics, max_body: int, max_batch_body: int, batch_paths: tuple[str, ...]):
         self.app = app
         self.metrics = metrics
         self.max_body = max_body
         self.max_batch_body = max_batch_body
-        self.batch_path = batch_path
+        self.batch_paths = frozenset(batch_paths)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -49,7 +49,7 @@ class ServiceMiddleware:
         scope["lendscore.request_id"] = rid
         fields: dict[str, Any] = scope.setdefault("lendscore.log", {})
         status_box = [500]
-        limit = self.max_batch_body if scope["path"] == self.batch_path else self.max_body
+        limit = self.max_batch_body if scope["path"] in self.batch_paths else self.max_body
 
         async def send_wrapper(message):
             if message["type"] == "http.response.start":

@@ -18,7 +18,7 @@ from lendscore.decision import Finances, LoanRequest
 
 __all__ = [
     "AffordabilityOut", "BatchOut", "CounterOfferOut", "DecisionOut", "DecisionSummary", "ErrorOut",
-    "FieldError", "ModelsOut", "OutcomeIn", "OutcomeOut", "ReasonOut", "RequestSchemas", "ScaleOut",
+    "FieldError", "ModelsOut", "OutcomeBatchIn", "OutcomeBatchOut", "OutcomeIn", "OutcomeOut", "OutcomeRowIn", "ReasonOut", "RequestSchemas", "ScaleOut",
     "StepOut", "ValidationErrorOut", "WhoAmIOut", "build_request_schemas",
 ]
 
@@ -174,7 +174,40 @@ class OutcomeIn(_In):
 
     decision_id: str = Field(min_length=1, max_length=64)
     defaulted: bool = Field(description="true if the loan defaulted (event = bad)")
-    outcome_date: dt.date | None = Field(default=None, description="when the outcome was observed")
+    outcome_date: dt.date | None = Field(default=None, description="when the outcome was observed (required: "
+                                                                   "refused as missing_field when absent)")
+
+
+class OutcomeRowIn(_In):
+    """One row of an outcome batch. Types are loose on purpose: a bad row is refused with a reason
+    and counted by :func:`lendscore.monitoring.validate_outcomes`, not by failing the whole batch."""
+
+    decision_id: str | None = Field(default=None, max_length=64)
+    defaulted: bool | int | float | str | None = Field(default=None, description="1/true = defaulted, 0/false = not")
+    outcome_date: str | None = Field(default=None, max_length=40, description="ISO date")
+
+
+class OutcomeBatchIn(_In):
+    """Outcomes reported together."""
+
+    outcomes: list[OutcomeRowIn] = Field(min_length=1, max_length=1_000_000)
+
+
+class OutcomeRejectedRow(_Out):
+    row: int
+    decision_id: str | None
+    reason: str
+    detail: str | None
+
+
+class OutcomeBatchOut(_Out):
+    """How many were stored, and the rejection report (counts by reason; at most 100 refused rows listed)."""
+
+    n_received: int
+    n_accepted: int
+    n_rejected: int
+    counts: dict[str, int]
+    rejected: list[OutcomeRejectedRow]
 
 
 class OutcomeOut(_Out):
@@ -207,6 +240,8 @@ class ScaleOut(_Out):
 
 class ModelsOut(_Out):
     model: dict[str, Any]
+    challenger: dict[str, Any] | None = None
+    source: str
     policy: dict[str, Any]
     catalogue_version: str
 

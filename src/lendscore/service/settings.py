@@ -6,9 +6,9 @@ placeholder key ("changeme", "secret", ...) is refused at start-up, as is a serv
 
 Environment variables (all optional)::
 
-    LENDSCORE_MODEL_PATH, LENDSCORE_POLICY_PATH, LENDSCORE_CATALOGUE_PATH, LENDSCORE_AUDIT_URL,
+    LENDSCORE_MODEL_PATH, LENDSCORE_REGISTRY_DIR, LENDSCORE_POLICY_PATH, LENDSCORE_CATALOGUE_PATH, LENDSCORE_AUDIT_URL,
     LENDSCORE_SQLITE_SYNCHRONOUS, LENDSCORE_MAX_BATCH, LENDSCORE_MAX_BODY_BYTES,
-    LENDSCORE_MAX_BATCH_BODY_BYTES, LENDSCORE_LOG_LEVEL,
+    LENDSCORE_MAX_BATCH_BODY_BYTES, LENDSCORE_LOG_LEVEL, LENDSCORE_MONITORING_CACHE_SECONDS,
     LENDSCORE_API_KEYS  "name:role:sha256:<hex>,name2:role:sha256:<hex>"  (or a JSON list of objects)
 """
 from __future__ import annotations
@@ -37,7 +37,7 @@ PLACEHOLDER_KEYS = ("", "changeme", "change-me", "change_me", "changethis", "sec
 """Raw keys whose hashes are refused: the usual placeholders left in example configuration."""
 _PLACEHOLDER_HASHES = {"sha256:" + hashlib.sha256(k.encode()).hexdigest() for k in PLACEHOLDER_KEYS}
 _HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
-_ENV_FIELDS = ("model_path", "policy_path", "catalogue_path", "audit_url", "sqlite_synchronous",
+_ENV_FIELDS = ("model_path", "registry_dir", "monitoring_cache_seconds", "policy_path", "catalogue_path", "audit_url", "sqlite_synchronous",
                "max_batch", "max_body_bytes", "max_batch_body_bytes", "log_level", "api_keys")
 
 
@@ -66,7 +66,12 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    model_path: Path = Field(description="model JSON saved by Scorecard.save / `lendscore train`")
+    model_path: Path | None = Field(default=None,
+                                    description="model JSON saved by Scorecard.save / `lendscore train`; "
+                                                "not used when registry_dir is set")
+    registry_dir: Path | None = Field(default=None,
+                                      description="model registry directory: the service serves its champion "
+                                                  "and shadow-scores every decision with its challenger")
     policy_path: Path | None = Field(default=None, description="policy TOML; None = bundled default")
     catalogue_path: Path | None = Field(default=None, description="reason catalogue TOML; None = bundled")
     audit_url: str = Field(default="sqlite:///lendscore-audit.db",
@@ -80,6 +85,9 @@ class Settings(BaseModel):
     max_batch_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, description="largest batch body")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     recent_limit: int = Field(default=50, ge=1, le=1000, description="most decisions the recent list shows")
+    monitoring_cache_seconds: float = Field(default=5.0, ge=0, le=3600,
+                                            description="how long a computed monitoring page is reused")
+    monitoring_period: Literal["D", "W", "M"] = Field(default="M", description="drift period of the monitoring page")
 
     @field_validator("audit_url")
     @classmethod
@@ -90,6 +98,8 @@ class Settings(BaseModel):
 
     @model_validator(mode="after")
     def _unique_keys(self) -> Settings:
+        if self.model_path is None and self.registry_dir is None:
+            raise ValueError("model_path or registry_dir is required (the model to serve)")
         names = [k.name for k in self.api_keys]
         hashes = [k.hash for k in self.api_keys]
         if len(set(names)) != len(names):

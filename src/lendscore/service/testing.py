@@ -45,9 +45,11 @@ def demo_keys() -> dict[str, str]:
     return {role: new_key() for role in ROLES}
 
 
-def write_settings(path: Path, *, model: Path, audit_url: str, keys: dict[str, str], **extra: Any) -> Path:
-    """A settings TOML with the keys' hashes (never the keys)."""
-    lines = [f"model_path = {json.dumps(str(model))}", f"audit_url = {json.dumps(audit_url)}"]
+def write_settings(path: Path, *, model: Path | None, audit_url: str, keys: dict[str, str], **extra: Any) -> Path:
+    """A settings TOML with the keys' hashes (never the keys); ``model=None`` with ``registry_dir=...``."""
+    lines = [f"audit_url = {json.dumps(audit_url)}"]
+    if model is not None:
+        lines.append(f"model_path = {json.dumps(str(model))}")
     lines += [f"{k} = {json.dumps(v)}" for k, v in extra.items()]
     for role, key in keys.items():
         lines += ["[[api_keys]]", f'name = "{role}-client"', f'role = "{role}"', f'hash = "{hash_key(key)}"']

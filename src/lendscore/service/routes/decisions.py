@@ -7,13 +7,13 @@ Every decision is committed to the audit store before the response is sent. With
 # no ``from __future__ import annotations``: FastAPI must see the request models built at start-up
 import asyncio
 import hashlib
-import json
 import math
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response, status
 
 from lendscore.errors import PolicyError
+from lendscore.service._json import dumps, dumps_std, non_finite
 from lendscore.service.audit import AuditConflict, AuditUnavailable, DecisionRecord, new_id
 from lendscore.service.deps import Officer, Scorer, State, log_fields
 from lendscore.service.schemas import BatchOut, DecisionOut, DecisionSummary, ErrorOut, RequestSchemas
@@ -27,49 +27,95 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_lengt
                                               description="retry-safe key: a repeat returns the stored decision")]
 
 
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"), allow_nan=False)
+def _finite(out: dict) -> bool:
+    """Whether every number of a decision dict is finite (fast: one sum over the known numeric fields;
+    the amounts are bounded by the request schema, so a finite sum cannot overflow)."""
+    nums = [out["pd"], out["score"], *out["points"].values()]
+    a = out["affordability"]
+    if a is not None:
+        nums += [v for v in a.values() if type(v) is float or type(v) is int]
+        nums += [v for v in a["counter_offer"].values() if v is not None]
+    nums += [r["shortfall"] for r in out["reasons"] if r.get("shortfall") is not None]
+    return math.isfinite(sum(nums))
 
 
-def _non_finite(obj: Any, path: str = "") -> list[str]:
-    if isinstance(obj, float):
-        return [] if math.isfinite(obj) else [path]
-    if isinstance(obj, dict):
-        return [p for k, v in obj.items() for p in _non_finite(v, f"{path}.{k}" if path else str(k))]
-    if isinstance(obj, list):
-        return [p for i, v in enumerate(obj) for p in _non_finite(v, f"{path}.{i}")]
-    return []
+def _build(state, raw: dict, out: dict, shadow: dict | None, request_id: str, principal, key: str | None,
+           batch_id: str | None, created, created_iso: str, where: str) -> DecisionRecord:
+    """The audit record of one decided application (``raw``: the validated request as a dict)."""
+    if not _finite(out):  # refuse rather than store something unreadable
+        raise HTTPException(422, f"{where}: the amounts are too large to compute with; "
+                                 f"{', '.join(non_finite(out))} came out non-finite")
+    decision_id = new_id()
+    applicant_id = raw.get("applicant_id")
+    stored_inputs = {"applicant": raw["applicant"], "finances": raw.get("finances"), "loan": raw.get("loan"),
+                     "applicant_id": applicant_id}
+    # field order is fixed by the schema, so the text is canonical; with an idempotency key the
+    # standard library's spelling is kept, so stored request hashes stay comparable across versions
+    inputs_json = dumps_std(stored_inputs) if key else dumps(stored_inputs)
+    result = {"decision_id": decision_id, "request_id": request_id, "created_at": created_iso,
+              "applicant_id": applicant_id, **out}
+    return DecisionRecord(result_json=dumps(result), inputs_json=inputs_json,
+        decision_id=decision_id, request_id=request_id, created_at=created,
+        model_version=out["model_version"], policy_version=out["policy_version"], outcome=out["outcome"],
+        pd=out["pd"], score=out["score"], grade=out["grade"], inputs=stored_inputs, result=result,
+        api_key_name=principal.name, applicant_id=applicant_id, idempotency_key=key,
+        request_sha256=hashlib.sha256(inputs_json.encode()).hexdigest(), batch_id=batch_id, shadow=shadow)
+
+
+class _PolicyErrors:
+    """Context manager mapping the decision package's refusals to 422 naming the application."""
+
+    __slots__ = ("where",)
+
+    def __init__(self, where: str):
+        self.where = where
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, etype, exc, tb):
+        if exc is None:
+            return False
+        if isinstance(exc, PolicyError):
+            raise HTTPException(422, f"{self.where}: {exc}") from exc
+        if isinstance(exc, ArithmeticError):  # overflow in the affordability arithmetic
+            raise HTTPException(422, f"{self.where}: the amounts are too large to compute with "
+                                     f"({type(exc).__name__})") from exc
+        return False
 
 
 def _record(state, item, request_id: str, principal, key: str | None, batch_id: str | None,
             where: str) -> DecisionRecord:
-    inputs = item.applicant.model_dump(by_alias=True)
-    fin = None if item.finances is None else item.finances.model_dump()
-    loan = None if item.loan is None else item.loan.model_dump()
-    try:
-        out = state.engine.decide(inputs, fin, loan)
-    except PolicyError as exc:
-        raise HTTPException(422, f"{where}: {exc}") from exc
-    except ArithmeticError as exc:  # overflow in the affordability arithmetic
-        raise HTTPException(422, f"{where}: the amounts are too large to compute with "
-                                 f"({type(exc).__name__})") from exc
-    decision_id = new_id()
+    """One application (the single path: ``predict_one``)."""
+    raw = {"applicant": item.applicant.model_dump(by_alias=True),
+           "finances": None if item.finances is None else item.finances.model_dump(),
+           "loan": None if item.loan is None else item.loan.model_dump(), "applicant_id": item.applicant_id}
+    with _PolicyErrors(where):
+        out = state.engine.decide(raw["applicant"], raw["finances"], raw["loan"])
     created = state.clock()
-    stored_inputs = {"applicant": inputs, "finances": fin, "loan": loan, "applicant_id": item.applicant_id}
-    result = {"decision_id": decision_id, "request_id": request_id,
-              "created_at": created.isoformat(), "applicant_id": item.applicant_id, **out}
-    inputs_json = _dumps(stored_inputs)  # field order is fixed by the schema, so this is canonical
-    try:
-        result_json = _dumps(result)
-    except ValueError as exc:  # a non-finite number: refuse rather than store something unreadable
-        raise HTTPException(422, f"{where}: the amounts are too large to compute with; "
-                                 f"{', '.join(_non_finite(out))} came out non-finite") from exc
-    return DecisionRecord(result_json=result_json, inputs_json=inputs_json,
-        decision_id=decision_id, request_id=request_id, created_at=created,
-        model_version=out["model_version"], policy_version=out["policy_version"], outcome=out["outcome"],
-        pd=out["pd"], score=out["score"], grade=out["grade"], inputs=stored_inputs, result=result,
-        api_key_name=principal.name, applicant_id=item.applicant_id, idempotency_key=key,
-        request_sha256=hashlib.sha256(inputs_json.encode()).hexdigest(), batch_id=batch_id)
+    return _build(state, raw, out, state.engine.shadow(raw["applicant"]), request_id, principal, key, batch_id,
+                  created, created.isoformat(), where)
+
+
+def _records(state, body, request_id: str, principal, idempotency_key: str | None) -> list[DecisionRecord]:
+    """A whole batch: one ``score_details`` call, then the policy row by row."""
+    eng = state.engine
+    raws = body.model_dump(by_alias=True)["applications"]  # validated once by FastAPI; no per-row round trips
+    applicants = [r["applicant"] for r in raws]
+    with _PolicyErrors("applications"):
+        scored = eng.score_batch(applicants)
+    shadows = eng.shadow_batch(applicants)
+    batch_id = new_id()
+    created = state.clock()
+    created_iso = created.isoformat()
+    records = []
+    for i, (raw, sc, sh) in enumerate(zip(raws, scored, shadows, strict=True)):
+        where = f"applications.{i}"
+        with _PolicyErrors(where):
+            out = eng.decide_scored(sc, raw["applicant"], raw["finances"], raw["loan"])
+        key = f"{principal.name}:{idempotency_key}#{i}" if idempotency_key else None
+        records.append(_build(state, raw, out, sh, request_id, principal, key, batch_id, created, created_iso, where))
+    return records
 
 
 async def _commit(state, records: list[DecisionRecord]) -> list[DecisionRecord]:
@@ -91,7 +137,7 @@ def _check_replay(stored: list[DecisionRecord], fresh: list[DecisionRecord], res
 
 
 def _json_of(r: DecisionRecord) -> str:
-    return r.result_json if r.result_json is not None else _dumps(r.result)
+    return r.result_json if r.result_json is not None else dumps(r.result)
 
 
 def _json_response(text: str, response: Response | None) -> Response:
@@ -120,18 +166,14 @@ def make_router(schemas: RequestSchemas, max_batch: int) -> APIRouter:
     async def post_batch(body: BatchIn, request: Request, response: Response, state: State,
                          principal: Scorer, idempotency_key: IdempotencyKey = None) -> Response:
         rid = request.scope["lendscore.request_id"]
-        batch_id = new_id()
-        records = []
-        for i, item in enumerate(body.applications):
-            key = f"{principal.name}:{idempotency_key}#{i}" if idempotency_key else None
-            records.append(_record(state, item, rid, principal, key, batch_id, f"applications.{i}"))
+        records = _records(state, body, rid, principal, idempotency_key)
         stored = await _commit(state, records)
         _check_replay(stored, records, response)
         if not stored[0].replayed:
             state.metrics.count_decisions([r.outcome for r in stored])
         log_fields(request).update(batch_id=stored[0].batch_id, n_decisions=len(stored),
                                    model_version=stored[0].model_version, replayed=stored[0].replayed)
-        body_json = ('{"batch_id":' + json.dumps(stored[0].batch_id) + ',"decisions":['
+        body_json = ('{"batch_id":' + dumps(stored[0].batch_id) + ',"decisions":['
                      + ",".join(_json_of(r) for r in stored) + "]}")
         return _json_response(body_json, response)
 

@@ -1,4 +1,4 @@
-"""GET /v1/models (admin: active model and policy), GET /v1/scale (officer), GET /v1/whoami."""
+"""GET /v1/models (admin: champion, challenger and policy), GET /v1/scale (officer), GET /v1/whoami."""
 from __future__ import annotations
 
 from fastapi import APIRouter
@@ -13,10 +13,18 @@ router = APIRouter(prefix="/v1", tags=["models"])
 
 @router.get("/models", response_model=ModelsOut)
 def get_models(state: State, _: Admin) -> dict:
-    """The active model (version, input schema, characteristics, grades) and policy."""
+    """The champion (version, input schema, characteristics, grades), the challenger shadow-scored
+    beside it (None without a registry or candidate) and the policy."""
     eng = state.engine
     m = eng.model
+    ch = eng.challenger
+    registry = state.settings.registry_dir
     return {
+        "source": f"registry {registry}" if registry is not None else f"model file {state.settings.model_path}",
+        "challenger": None if ch is None else {
+            "version": ch.version, "metadata": dict(getattr(ch.model, "metadata_", {}) or {}),
+            "characteristics": list(ch.model.characteristics_), "grades": ch.model.grades_,
+            "role": "shadow-scored beside every decision; never decides"},
         "model": {"version": eng.model_version, "metadata": dict(getattr(m, "metadata_", {}) or {}),
                   "training_data": getattr(m, "data_fingerprint_", None),
                   "input_schema": [{"name": n, "kind": state.schemas.kinds.get(n, "numeric")}

@@ -1,0 +1,18 @@
+"""GET /ui/monitoring (admin key): drift and realised performance, computed off the decision path."""
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+from lendscore.service.deps import Admin, State
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["monitoring"])
+
+
+@router.get("/ui/monitoring", response_class=HTMLResponse, summary="Monitoring page (admin)")
+async def monitoring_page(state: State, _: Admin) -> HTMLResponse:
+    """Score PSI, CSI per characteristic, input missing-rate shifts per period, realised performance
+    by vintage, alerts and shadow scoring; cached for ``monitoring_cache_seconds``."""
+    return HTMLResponse(await state.monitoring.html())

@@ -1,0 +1,161 @@
+"""Monitoring in the service: registry champion, challenger shadow scores, outcome batches, the admins' page."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pytest
+
+import lendscore
+from lendscore.monitoring import Registry
+from lendscore.service import create_app, load_settings
+from lendscore.service.testing import cached_demo_model, demo_keys, sample_applications, test_client, write_settings
+
+T0 = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory):
+    return cached_demo_model(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture(scope="module")
+def challenger_path(tmp_path_factory):
+    """A different scorecard: fitted on 2010 applications only, with fewer inputs."""
+    from lendscore.data import get_profile, load_bundled, prepare
+
+    X, y, t, _ = prepare(load_bundled("lending_club"), get_profile("lending_club_2007_2011"))
+    window = (t >= "2010-01-01") & (t < "2011-01-01")
+    path = tmp_path_factory.mktemp("challenger") / "challenger.json"
+    lendscore.Scorecard().fit(X[window], y[window]).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def keys():
+    return demo_keys()
+
+
+@pytest.fixture(scope="module")
+def apps():
+    return sample_applications(30, seed=11)
+
+
+def _registry(root, champion, challenger=None):
+    reg = Registry(root, clock=lambda: "2026-03-01T00:00:00+00:00")
+    reg.register(champion, version="v1", by="test", why="first model")
+    reg.promote("v1", by="test", why="go live")
+    if challenger is not None:
+        reg.register(challenger, version="v2", by="test", why="refit on 2010")
+    return root
+
+
+def _app(tmp_path, keys, registry, url="memory://", **extra):
+    settings = load_settings(write_settings(tmp_path / "settings.toml", model=None, audit_url=url, keys=keys,
+                                            registry_dir=str(registry), **extra), environ={})
+    return create_app(settings, clock=lambda: T0)
+
+
+def h(keys, role):
+    return {"X-API-Key": keys[role]}
+
+
+def _without_ids(d):
+    return {k: v for k, v in d.items() if k not in ("decision_id", "request_id")}
+
+
+def test_champion_is_served_from_the_registry(tmp_path, keys, apps, model_path, challenger_path):
+    app = _app(tmp_path, keys, _registry(tmp_path / "reg", model_path, challenger_path))
+    with test_client(app) as c:
+        r = c.post("/v1/decisions", json=apps[0], headers=h(keys, "scorer"))
+        assert r.status_code == 200 and r.json()["model_version"] == "v1"
+        m = c.get("/v1/models", headers=h(keys, "admin")).json()
+        assert m["model"]["version"] == "v1" and m["challenger"]["version"] == "v2"
+        assert m["policy"]["version"] == "2026.1-example" and m["source"].startswith("registry")
+        assert c.get("/v1/models", headers=h(keys, "officer")).status_code == 403
+
+
+@pytest.mark.parametrize("url", ["memory://", "sqlite"])
+def test_shadow_scores_are_stored_and_never_change_the_decision(tmp_path, keys, apps, model_path, challenger_path,
+                                                                url):
+    db = lambda name: "memory://" if url == "memory://" else f"sqlite:///{tmp_path / name}"  # noqa: E731
+    plain = _app(tmp_path / "a", keys, _registry(tmp_path / "a" / "reg", model_path), db("a.db")) \
+        if (tmp_path / "a").mkdir() is None else None
+    shadowed = _app(tmp_path / "b", keys, _registry(tmp_path / "b" / "reg", model_path, challenger_path), db("b.db")) \
+        if (tmp_path / "b").mkdir() is None else None
+    with test_client(plain) as c1, test_client(shadowed) as c2:
+        for body in apps[:10]:
+            r1 = c1.post("/v1/decisions", json=body, headers=h(keys, "scorer"))
+            r2 = c2.post("/v1/decisions", json=body, headers=h(keys, "scorer"))
+            assert r1.status_code == r2.status_code == 200
+            assert _without_ids(r1.json()) == _without_ids(r2.json())
+            assert "challenger" not in r2.text and "v2" not in r2.text
+        b1 = c1.post("/v1/decisions/batch", json={"applications": apps[10:20]}, headers=h(keys, "scorer")).json()
+        b2 = c2.post("/v1/decisions/batch", json={"applications": apps[10:20]}, headers=h(keys, "scorer")).json()
+        assert [_without_ids(d) for d in b1["decisions"]] == [_without_ids(d) for d in b2["decisions"]]
+        store1, store2 = plain.state.service.store, shadowed.state.service.store
+        assert len(store1.shadow_frame()) == 0
+        shadow = store2.shadow_frame()
+        decided = store2.decisions_frame()
+        assert sorted(shadow["decision_id"]) == sorted(decided["decision_id"]) and len(shadow) == 20
+        assert set(shadow["challenger_version"]) == {"v2"} and set(shadow["champion_version"]) == {"v1"}
+        challenger = lendscore.load(challenger_path)
+        first = r2.json()["decision_id"]  # the last single decision
+        row = shadow.set_index("decision_id").loc[first]
+        expected = challenger.predict_one(apps[9]["applicant"])
+        assert row["score"] == pytest.approx(expected["score"]) and row["grade"] == expected["grade"]
+        assert row["pd"] == pytest.approx(expected["pd"], rel=1e-12)
+
+
+def test_outcome_batch_refuses_and_counts(tmp_path, keys, apps, model_path):
+    app = _app(tmp_path, keys, _registry(tmp_path / "reg", model_path))
+    with test_client(app) as c:
+        ids = [c.post("/v1/decisions", json=a, headers=h(keys, "scorer")).json()["decision_id"] for a in apps[:4]]
+        assert c.post("/v1/outcomes", json={"decision_id": ids[3], "defaulted": False, "outcome_date": "2026-04-01"},
+                      headers=h(keys, "admin")).status_code == 201
+        rows = [
+            {"decision_id": ids[0], "defaulted": 1, "outcome_date": "2026-09-30"},       # accepted
+            {"decision_id": ids[1], "defaulted": True, "outcome_date": "2026-03-02"},    # accepted (same day)
+            {"decision_id": "no-such-decision", "defaulted": 0, "outcome_date": "2026-09-30"},
+            {"decision_id": ids[0], "defaulted": 0, "outcome_date": "2026-10-30"},       # repeated in the batch
+            {"decision_id": ids[3], "defaulted": 1, "outcome_date": "2026-10-30"},       # already stored
+            {"decision_id": ids[2], "defaulted": 0, "outcome_date": "2026-03-01"},       # before the decision
+            {"decision_id": ids[2], "defaulted": "maybe", "outcome_date": "2026-09-30"},
+            {"decision_id": ids[2], "defaulted": 0},
+            {"decision_id": ids[2], "defaulted": 0, "outcome_date": "not a date"},
+        ]
+        r = c.post("/v1/outcomes/batch", json={"outcomes": rows}, headers=h(keys, "admin"))
+        assert r.status_code == 200, r.text
+        out = r.json()
+        assert out["n_received"] == 9 and out["n_accepted"] == 2 and out["n_rejected"] == 7
+        assert out["counts"] == {"missing_field": 1, "bad_defaulted": 1, "bad_date": 1, "unknown_decision": 1,
+                                 "duplicate": 2, "before_decision": 1}
+        assert [x["row"] for x in out["rejected"]] == [2, 3, 4, 5, 6, 7, 8]
+        stored = app.state.service.store.outcomes_frame()
+        assert sorted(stored["decision_id"]) == sorted([ids[0], ids[1], ids[3]])
+        assert stored.set_index("decision_id").loc[ids[0], "defaulted"] == 1
+        text = c.get("/metrics", headers=h(keys, "admin")).text
+        assert 'lendscore_outcomes_total{result="accepted"} 3' in text
+        assert 'lendscore_outcomes_total{result="duplicate"} 2' in text
+        assert c.post("/v1/outcomes/batch", json={"outcomes": rows}, headers=h(keys, "officer")).status_code == 403
+
+
+def test_monitoring_page_is_for_admins(tmp_path, keys, apps, model_path, challenger_path, caplog):
+    app = _app(tmp_path, keys, _registry(tmp_path / "reg", model_path, challenger_path),
+               f"sqlite:///{tmp_path / 'audit.db'}", monitoring_cache_seconds=60)
+    with test_client(app) as c:
+        c.post("/v1/decisions/batch", json={"applications": apps}, headers=h(keys, "scorer"))
+        assert c.get("/ui/monitoring", headers=h(keys, "scorer")).status_code == 403
+        assert c.get("/ui/monitoring", headers=h(keys, "officer")).status_code == 403
+        assert c.get("/ui/monitoring").status_code == 401
+        with caplog.at_level(logging.INFO, logger="lendscore"):
+            r = c.get("/ui/monitoring", headers=h(keys, "admin"))
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+        page = r.text
+        assert "v1" in page and "2026-03" in page  # the champion and the period
+        assert "Drift (per M)" in page and "Realised performance by vintage" in page and "data:image/png;base64," in page
+        assert "shadow scoring by challenger v2: 30 decisions" in page
+        again = c.get("/ui/monitoring", headers={"Authorization": f"Bearer {keys['admin']}"})
+        assert again.text == page and app.state.service.monitoring.computations == 1  # cached
+    alerts = [rec for rec in caplog.records if getattr(rec, "event", None) == "monitoring_alert"]
+    assert alerts and all(rec.alert["period"] in ("2026-03", None) for rec in alerts)
