@@ -180,7 +180,7 @@ def decide(
                     record("affordability", Outcome(aff.if_missing), [catalogue.get(aff.reason_codes.missing)])
             else:
                 afford = assess_affordability(fin, loan, aff.rule())
-                codes = aff.reason_codes.model_dump()
+                codes = aff.codes()
                 outcome = Outcome.APPROVE if afford.passed else Outcome(aff.outcome_on_fail)
                 record("affordability", outcome, [catalogue.get(codes[r]) for r in afford.failed_rules])
         elif stage == "bands":

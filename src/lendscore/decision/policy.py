@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from lendscore.decision.affordability import AffordabilityRule
 from lendscore.decision.reasons import Catalogue, load_catalogue
@@ -79,9 +79,20 @@ class AffordabilityPolicy(AffordabilityRule):
     if_missing: Literal["pass", "refer", "decline"] = "refer"
     reason_codes: _AffordabilityReasons = _AffordabilityReasons()
 
+    _rule: AffordabilityRule | None = PrivateAttr(default=None)
+    _codes: dict[str, str] | None = PrivateAttr(default=None)
+
     def rule(self) -> AffordabilityRule:
-        """The bare :class:`AffordabilityRule` (without outcomes and codes)."""
-        return AffordabilityRule(**{k: getattr(self, k) for k in AffordabilityRule.model_fields})
+        """The bare :class:`AffordabilityRule` (without outcomes and codes), built once."""
+        if self._rule is None:
+            self._rule = AffordabilityRule(**{k: getattr(self, k) for k in AffordabilityRule.model_fields})
+        return self._rule
+
+    def codes(self) -> dict[str, str]:
+        """Reason code of each failed rule, built once (do not modify)."""
+        if self._codes is None:
+            self._codes = self.reason_codes.model_dump()
+        return self._codes
 
 
 class ReasonsConfig(_Strict):

@@ -79,9 +79,27 @@ def _install_error_handlers(app: FastAPI) -> None:
                              "request_id": _request_id(request)}, status_code=500)
 
 
+def _monitoring_source(settings: Settings, given_store) -> dict[str, str] | None:
+    """Where a monitoring worker process reads from: the store's URL and the champion's file.
+
+    None (compute in a thread) for the in-memory store or a store handed in by a test, which
+    another process cannot open.
+    """
+    if given_store is not None or settings.audit_url == "memory://":
+        return None
+    if settings.registry_dir is not None:
+        from lendscore.monitoring import Registry
+
+        path = Registry(settings.registry_dir).champion()[1]
+    else:
+        path = settings.model_path
+    return {"audit_url": settings.audit_url, "model_path": str(path)}
+
+
 def create_app(settings: Settings, *, store: AuditStore | None = None,
                clock: Callable[[], dt.datetime] = utcnow) -> FastAPI:
     """Build the service for ``settings``; ``store`` replaces the one the settings name (tests)."""
+    given_store = store
     if settings.registry_dir is not None:
         model, model_version, challenger = load_from_registry(settings.registry_dir)
     else:
@@ -104,7 +122,8 @@ def create_app(settings: Settings, *, store: AuditStore | None = None,
                          keys=KeyRing(settings.api_keys), metrics=metrics, clock=clock,
                          monitoring=MonitoringPage(engine, store, clock=clock, period=settings.monitoring_period,
                                                    cache_seconds=settings.monitoring_cache_seconds,
-                                                   outcome_counts=metrics.outcome_counts))
+                                                   outcome_counts=metrics.outcome_counts,
+                                                   source=_monitoring_source(settings, given_store)))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
