@@ -233,8 +233,13 @@ def _choose_trend(e, n, trend, min_bin_size, max_n_bins, min_gain, shape_penalty
         return trend, merge_prebins(e, n, trend=trend, min_bin_size=min_bin_size,
                                     max_n_bins=max_n_bins, min_gain=min_gain)
     shapes = ["ascending", "descending"] + (["peak", "valley"] if trend == "auto" else [])
+    # no merged binning beats every pre-bin on its own: when even that bound cannot pay the
+    # unimodal penalty over the best monotone fit, the peak/valley searches are skipped
+    free_ll = log_likelihood([(i, i + 1) for i in range(len(e)) if n[i] > 0], e, n)
     best = None
     for s in shapes:
+        if s in ("peak", "valley") and free_ll - shape_penalty <= best[0] + 1e-9:
+            continue
         plan = merge_prebins(e, n, trend=s, min_bin_size=min_bin_size, max_n_bins=max_n_bins,
                              min_gain=min_gain)
         ll = log_likelihood(plan, e, n) - (shape_penalty if s in ("peak", "valley") else 0.0)
