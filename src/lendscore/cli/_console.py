@@ -1,5 +1,8 @@
-"""Shared console helpers: progress steps and the metrics table."""
+"""Shared command-line helpers: progress steps, the metrics table, reading record files."""
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -31,3 +34,24 @@ def metrics_table(metrics: dict) -> Table:
                                if metrics[s].get("auc_ci_low") is not None else "" for s in samples))
     t.add_row("PD cut-off", *(f"{metrics[s]['threshold']:.4f}" for s in samples))
     return t
+
+
+RECORD_SUFFIXES = ".csv, .csv.gz, .parquet, .json or .jsonl"
+
+
+def read_records(path: Path):
+    """A table of records (applicants, decisions, outcomes) from CSV, Parquet, JSON or JSON lines."""
+    import pandas as pd
+
+    from lendscore.errors import DataError
+
+    name = path.name.lower()
+    if name.endswith((".csv", ".csv.gz")):
+        return pd.read_csv(path)
+    if name.endswith(".parquet"):
+        return pd.read_parquet(path)
+    if name.endswith(".jsonl"):
+        return pd.read_json(path, lines=True)
+    if name.endswith(".json"):
+        return pd.DataFrame(json.loads(path.read_text(encoding="utf-8")))
+    raise DataError(f"file must be {RECORD_SUFFIXES}", source=str(path))

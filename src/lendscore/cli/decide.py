@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from lendscore.cli._app import app
+from lendscore.cli._console import read_records
 from lendscore.errors import ConfigError, DataError
 
 _NESTED = ("finances", "loan")
@@ -29,21 +30,6 @@ def _load_model(path: Path) -> tuple[Any, str]:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
         version = f"{path.name}#sha256:{digest}"
     return model, str(version)
-
-
-def _read_table(path: Path) -> Any:
-    import pandas as pd
-
-    name = path.name.lower()
-    if name.endswith((".csv", ".csv.gz")):
-        return pd.read_csv(path)
-    if name.endswith(".parquet"):
-        return pd.read_parquet(path)
-    if name.endswith(".jsonl"):
-        return pd.read_json(path, lines=True)
-    if name.endswith(".json"):
-        return pd.DataFrame(json.loads(path.read_text(encoding="utf-8")))
-    raise DataError("file must be .csv, .csv.gz, .parquet, .json or .jsonl", source=str(path))
 
 
 def _clean(value: Any) -> Any:
@@ -103,7 +89,7 @@ def decide_command(
             raise DataError(f"--applicant must be a JSON object; got {type(one).__name__}")
         decisions = _decide_all(scorecard, version, [one], policy)
     else:
-        decisions = _decide_all(scorecard, version, _applicants_from_frame(_read_table(input)), policy)
+        decisions = _decide_all(scorecard, version, _applicants_from_frame(read_records(input)), policy)
     if output is None:
         typer.echo(json.dumps(decisions[0] if applicant is not None else decisions, indent=2))
         return
@@ -157,7 +143,7 @@ def cutoff_command(
     from lendscore.decision import choose_cutoff, load_policy, profit_table, write_cutoff
 
     load_policy(policy)  # refuse a bad policy file before any work or output (plot)
-    frame = _read_table(data)
+    frame = read_records(data)
     for col in [target] + ([exposure_col] if exposure_col else []):
         if col not in frame.columns:
             raise DataError(f"column {col!r} is missing", source=str(data), column=col)

@@ -115,14 +115,10 @@ def _read(path: Path, table: str | None = None):
                 return pd.read_sql_query(f'SELECT * FROM "{table}"', con)  # table name from our own options
             except (sqlite3.Error, pd.errors.DatabaseError) as exc:
                 raise DataError(f"cannot read table {table!r}: {exc}", source=str(path)) from exc
-    if name.endswith((".csv", ".csv.gz")):
-        return pd.read_csv(path)
-    if name.endswith(".parquet"):
-        return pd.read_parquet(path)
-    if name.endswith(".jsonl"):
-        return pd.read_json(path, lines=True)
-    if name.endswith(".json"):
-        return pd.DataFrame(json.loads(path.read_text(encoding="utf-8")))
+    if name.endswith((".csv", ".csv.gz", ".parquet", ".json", ".jsonl")):
+        from lendscore.cli._console import read_records
+
+        return read_records(path)
     raise DataError("file must be .csv, .csv.gz, .parquet, .json, .jsonl or a SQLite .db", source=str(path))
 
 
