@@ -107,7 +107,9 @@ def train_scorecard(
     metrics: dict[str, Any] = {name: evaluate(yy, d["pd"].to_numpy(), model.threshold_)
                                for name, (yy, d) in samples.items()}
     metrics["fit_seconds"] = fit_seconds
-    notes = [f"{prof.name}: {prof.missing_factors_message}"] if prof.missing_factors else []
+    # a built-in profile knows which factor groups its data lack; for the user's own data
+    # (no profile) nothing is known about the columns, so nothing is claimed
+    notes = [prof.missing_factors_message] if profile is not None and prof.missing_factors else []
     from lendscore.monitoring.drift import REFERENCE_KEY, build_reference
     metadata = {
         "source": label,

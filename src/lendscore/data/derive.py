@@ -23,6 +23,7 @@ import pandas as pd
 from lendscore.errors import DataError
 
 __all__ = [
+    "lending_club_features_one",
     "emi",
     "credit_age_months",
     "net_take_home",
@@ -161,4 +162,39 @@ def lending_club_features(df: pd.DataFrame, *, time_column: str = "issue_d") -> 
         nth = lending_club_nth(out["annual_inc"], out["dti"], instalment)
         out["nth"] = nth["nth"]
         out["nth_ratio"] = nth["nth_ratio"]
+    return out
+
+
+def _num(v) -> float | None:
+    if v is None:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if f != f else f
+
+
+def lending_club_features_one(applicant: dict, *, today: "dt.date | None" = None) -> dict:
+    """:func:`lending_club_features` for one applicant given as a dict (the service's path).
+
+    Fills ``nth``, ``nth_ratio`` and ``credit_age_months`` when they are absent and their inputs
+    are present, with the same formulas and operation order as the vectorised version, so a
+    dict scores exactly as a row. The application date is ``issue_d`` when given, else ``today``.
+    """
+    import datetime as dt
+
+    out = dict(applicant)
+    if out.get("nth") is None:
+        inc, dti, emi_ = _num(out.get("annual_inc")), _num(out.get("dti")), _num(out.get("installment"))
+        if inc is not None and dti is not None and emi_ is not None:
+            monthly = inc / 12.0
+            nth = monthly - dti / 100.0 * monthly - emi_
+            out["nth"] = nth
+            out["nth_ratio"] = nth / monthly if monthly > 0 else None
+    if out.get("credit_age_months") is None and out.get("earliest_cr_line"):
+        first = dt.date.fromisoformat(str(out["earliest_cr_line"])[:10])
+        app = dt.date.fromisoformat(str(out["issue_d"])[:10]) if out.get("issue_d") else (today or dt.date.today())
+        out["credit_age_months"] = float((app.year - first.year) * 12 + (app.month - first.month)
+                                         - (app.day < first.day))
     return out

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from lendscore.data.derive import lending_club_features
+from lendscore.data.derive import lending_club_features, lending_club_features_one
 from lendscore.data.quality import DataQualityReport, RowValidator
 from lendscore.data.schema import APPLICANT_SCHEMA, FactorGroup
 from lendscore.errors import ConfigError, SchemaError, TargetError
@@ -67,6 +67,10 @@ class DatasetProfile:
     drop: tuple[str, ...] = ()
     credit_line_column: str | None = None
     derive: Callable[[pd.DataFrame, DatasetProfile], pd.DataFrame] | None = None
+    # the same derivation for one applicant dict, and the raw fields it reads that are not
+    # model inputs themselves (a decision service accepts them beside the model's inputs)
+    derive_one: Callable[[dict], dict] | None = None
+    raw_inputs: tuple[str, ...] = ()
     description: str = ""
 
     def is_refused(self, column: str) -> bool:
@@ -149,6 +153,8 @@ def lending_club_profile(*, include_non_policy: bool = False) -> DatasetProfile:
         drop=("id", "member_id", "url", "desc", "emp_title", "title", "zip_code"),
         credit_line_column="earliest_cr_line",
         derive=_lending_club_derive,
+        derive_one=lending_club_features_one,
+        raw_inputs=("issue_d", "earliest_cr_line"),
         description="LendingClub accepted loans issued 2007-06 to 2011-12 (LoanStats3a)",
     )
 

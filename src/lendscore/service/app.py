@@ -24,7 +24,7 @@ from lendscore._version import __version__
 from lendscore.decision import load_catalogue, load_policy
 from lendscore.service.audit import AuditStore, open_store, utcnow
 from lendscore.service.deps import ServiceState, require
-from lendscore.service.engine import DecisionEngine, load_from_registry, load_model_versioned
+from lendscore.service.engine import DecisionEngine, load_from_registry, load_model_versioned, request_fields
 from lendscore.service.metrics import Metrics
 from lendscore.service.middleware import ServiceMiddleware
 from lendscore.service.monitor import MonitoringPage
@@ -107,8 +107,7 @@ def create_app(settings: Settings, *, store: AuditStore | None = None,
     catalogue = load_catalogue(settings.catalogue_path)
     policy = load_policy(settings.policy_path, catalogue=catalogue)
     engine = DecisionEngine(model, model_version, policy, catalogue, challenger)
-    schemas = build_request_schemas([str(c) for c in model.feature_names_in_], dict(model.kinds_),
-                                    settings.max_batch)
+    schemas = build_request_schemas(*request_fields(model), settings.max_batch)
     if store is None:
         store = open_store(settings.audit_url, sqlite_synchronous=settings.sqlite_synchronous)
     metrics = Metrics({"model_version": model_version, "policy_version": policy.version,

@@ -120,6 +120,27 @@ def input_frame(model: Any, applicants: Sequence[Mapping[str, Any]]) -> pd.DataF
     return pd.DataFrame(cols)
 
 
+def profile_of(model: Any):
+    """The built-in dataset profile the model was trained through (its metadata), or None."""
+    from lendscore.data import PROFILES
+
+    name = (getattr(model, "metadata_", None) or {}).get("profile")
+    return PROFILES.get(name)
+
+
+def request_fields(model: Any) -> tuple[list[str], dict[str, str]]:
+    """Applicant fields a request may carry: the model's inputs, plus the raw fields its profile
+    derives features from (e.g. Lending Club's ``issue_d`` and ``earliest_cr_line``, as text)."""
+    names = [str(c) for c in model.feature_names_in_]
+    kinds = dict(model.kinds_)
+    profile = profile_of(model)
+    for raw in (profile.raw_inputs if profile is not None else ()):
+        if raw not in kinds:
+            names.append(raw)
+            kinds[raw] = "categorical"
+    return names, kinds
+
+
 class DecisionEngine:
     """Turns one applicant (model inputs, finances, loan) into a decision dict."""
 
@@ -134,11 +155,17 @@ class DecisionEngine:
         mins = model.points_table().groupby("characteristic", sort=False)["points"].min()
         self.score_min = float(sum(float(mins.get(c, 0.0)) for c in self.max_points))
         self.score_max = float(sum(self.max_points.values()))
+        self.derive_one = profile_of(model).derive_one if profile_of(model) is not None else None
+
+    def _inputs(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """Inputs with the features the model's dataset profile derives (NTH, credit age) filled
+        in from the raw fields, exactly as training computed them."""
+        return self.derive_one(dict(inputs)) if self.derive_one is not None else dict(inputs)
 
     def decide(self, inputs: dict[str, Any], finances: dict[str, Any] | None,
                loan: dict[str, Any] | None) -> dict[str, Any]:
         """The decision as a JSON-ready dict (``Decision.to_dict()`` plus the points)."""
-        s = self.model.predict_one(inputs)
+        s = self.model.predict_one(self._inputs(inputs))
         scored = ScoredApplicant(pd=s["pd"], score=s["score"], grade=s["grade"], points=s["points"],
                                  model_version=self.model_version, max_points=self.max_points)
         applicant = dict(inputs)
@@ -152,7 +179,7 @@ class DecisionEngine:
 
     def score_batch(self, applicants: Sequence[Mapping[str, Any]]) -> list[ScoredApplicant]:
         """One ``score_details`` call for all ``applicants`` (same scores as the single path)."""
-        details = self.model.score_details(input_frame(self.model, applicants))
+        details = self.model.score_details(input_frame(self.model, [self._inputs(a) for a in applicants]))
         cols = [c for c in details.columns if str(c).startswith("points_")]
         names = [c.removeprefix("points_") for c in cols]
         points = np.column_stack([details[c].to_numpy(dtype=float) for c in cols]).tolist() if cols else \
@@ -182,7 +209,7 @@ class DecisionEngine:
         if ch is None:
             return None
         try:
-            s = ch.model.predict_one(inputs)
+            s = ch.model.predict_one(self._inputs(inputs))
         except Exception as exc:  # noqa: BLE001 - a shadow failure never reaches the decision
             log.warning("challenger scoring failed", extra={"challenger_version": ch.version,
                                                               "exc_type": type(exc).__name__})
@@ -196,7 +223,7 @@ class DecisionEngine:
         if ch is None:
             return [None] * len(applicants)
         try:
-            d = ch.model.score_details(input_frame(ch.model, applicants))
+            d = ch.model.score_details(input_frame(ch.model, [self._inputs(a) for a in applicants]))
         except Exception as exc:  # noqa: BLE001 - a shadow failure never reaches the decisions
             log.warning("challenger scoring failed", extra={"challenger_version": ch.version,
                                                               "exc_type": type(exc).__name__})
