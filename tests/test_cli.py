@@ -5,18 +5,11 @@ import json
 
 import pandas as pd
 import pytest
+from cli_helpers import run
 
 import lendscore
 from lendscore.cli import main
 from lendscore.data import bundled_path, load_bundled
-
-
-def run(argv, capsys) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return int(exc.value.code or 0), out.out + out.err
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import flat, run
 
 import lendscore
 from lendscore.cli import main
@@ -20,17 +21,6 @@ from lendscore.scoring import inputs_for_model
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def run(argv, capsys) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return int(exc.value.code or 0), out.out + out.err
-
-
-def flat(text: str) -> str:
-    """The console wraps long messages at its width: compare them on one line."""
-    return " ".join(text.split())
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import flat, run
 
 import lendscore
 from lendscore.cli import main
@@ -22,17 +23,6 @@ from lendscore.monitoring import Registry
 PROFILE = "lending_club_2007_2011"
 
 
-def run(argv, capsys) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return int(exc.value.code or 0), out.out + out.err
-
-
-def flat(text: str) -> str:
-    """The console wraps long messages at its width: compare them on one line."""
-    return " ".join(text.split())
 
 
 @pytest.fixture(scope="module")
