@@ -1,14 +1,24 @@
-"""Replay Lending Club 2010-2011 month by month through scoring, decisions, monitoring and retraining.
+"""Replay Lending Club 2010-2011 month by month through the decision service, monitoring and retraining.
 
 1. Train the champion on loans issued 2007-2009 (with its monitoring reference), register and promote it.
-2. For every month of 2010-2011: score that month's applications with the champion and decide with
-   the bundled example policy (``lendscore.decision.decide``, called directly: the HTTP service is
-   not used), log them in an in-memory audit frame shaped like the audit store's
-   ``decisions_frame()``, shadow-score them with the challenger if there is one (never deciding),
-   feed back the outcomes that have "arrived" (through ``validate_outcomes``, with a few deliberately
-   bad ones), and compute that month's drift and the realised performance of the vintages matured so far.
-3. Every quarter end, retrain a challenger on all matured loans but the last three matured months, compare
-   it with the champion on those three months (out of time) and promote it only if the rules hold.
+2. Build the real service app in process (``lendscore.service.create_app`` with ``registry_dir`` set,
+   so it serves the registry's champion and shadow-scores its challenger; an SQLite audit store in the
+   output folder; a clock the replay sets, so every decision's ``created_at`` falls inside its replayed
+   month) and talk to it over HTTP with the test client.
+3. For every month of 2010-2011: send that month's applications, day by day, through
+   ``POST /v1/decisions/batch`` (at most ``max_batch`` = 1000 a request; the service scores, decides with
+   the bundled example policy, shadow-scores with the challenger, never deciding with it, and commits
+   every decision to the audit store), send the outcomes that have "arrived" through
+   ``POST /v1/outcomes/batch`` (admin key), with three deliberately bad ones a month (an unknown id, a
+   duplicate, one dated before its decision) that the service refuses and counts, then read the
+   decisions, outcomes and shadow scores back from the audit store (``decisions_frame()``,
+   ``outcomes_frame()``, ``shadow_frame()``) and compute that month's drift and the realised
+   performance of the vintages matured so far.
+4. Every quarter end, retrain a challenger on all matured loans but the last three matured months, compare
+   it with the champion on those three months (out of time) and promote it only if the rules hold. After
+   a retrain changes the registry (a new challenger, or a promotion) the app is rebuilt, as a restart
+   would: new process state, the same audit store, and the service serves the registry's new champion
+   and shadow-scores the new challenger.
 
 Simulated timing (the bundled copy has no payment dates): a loan's final status (Charged Off = default)
 is taken to arrive ``--lag`` months (default 6) after the decision, and a vintage counts as matured
@@ -17,11 +27,13 @@ show outcomes, performance and retraining; the status itself is the loan's real 
 
 Run from the repo: ``python scripts/replay_lending_club.py`` (about a minute). Writes
 ``docs/monitoring_*.png``, the results section of ``docs/monitoring.md`` (between the replay markers),
-and ``build/replay/`` (registry, model files, HTML report, JSON of the figures).
+and ``build/replay/`` (registry, model files, service settings, SQLite audit store ``audit.db``, HTML
+report, JSON of the figures).
 """
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import time as _time
@@ -32,7 +44,6 @@ import pandas as pd
 
 import lendscore
 from lendscore.data import get_profile, load_bundled, prepare
-from lendscore.decision import decide, load_catalogue, load_policy, scored_from_details
 from lendscore.monitoring import (
     Registry,
     RetrainRules,
@@ -41,24 +52,89 @@ from lendscore.monitoring import (
     compare_models,
     drift,
     performance_by_vintage,
-    validate_outcomes,
 )
-from lendscore.monitoring.drift import DECISION_COLUMNS, REFERENCE_KEY
+from lendscore.monitoring.drift import DECISION_COLUMNS, INPUT_PREFIX, REFERENCE_KEY
+from lendscore.service import create_app, load_settings
+from lendscore.service.testing import demo_keys, test_client, write_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 START_MARK, END_MARK = "<!-- replay:start -->", "<!-- replay:end -->"
+MAX_BATCH = 1000  # the service's max_batch: applications per POST /v1/decisions/batch
 log = logging.getLogger("replay")
 
 
-def applicant_dict(row: dict) -> dict:
-    """One Lending Club row as an applicant for the policy (finances and loan from LC fields)."""
+def _json_value(v):
+    """A frame value as JSON: None for missing, float for numbers, str for categories."""
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, (int, float, np.number)) and not isinstance(v, bool):
+        return float(v)
+    return str(v)
+
+
+def application_body(row: dict, applicant_id: str) -> dict:
+    """One Lending Club row as a ``POST /v1/decisions/batch`` application: the model inputs as the
+    applicant, finances and loan from LC fields (monthly income, DTI as existing obligations)."""
     monthly = float(row["annual_inc"]) / 12.0
-    out = {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
-    out["finances"] = {"gross_income": monthly,
-                       "existing_obligations": max(float(row["dti"] or 0.0), 0.0) / 100.0 * monthly}
-    out["loan"] = {"amount": float(row["loan_amnt"]), "annual_rate": float(row["int_rate"]),
-                   "term_months": int(row["term"])}
-    return out
+    return {"applicant": {k: _json_value(v) for k, v in row.items()},
+            "finances": {"gross_income": monthly,
+                         "existing_obligations": max(float(row["dti"] or 0.0), 0.0) / 100.0 * monthly},
+            "loan": {"amount": float(row["loan_amnt"]), "annual_rate": float(row["int_rate"]),
+                     "term_months": int(row["term"])},
+            "applicant_id": applicant_id}
+
+
+class ReplayClock:
+    """The service's clock: the replay sets ``now`` before each request (decisions inside their month)."""
+
+    def __init__(self, now: dt.datetime):
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+class Service:
+    """The real service app in process, spoken to over HTTP (test client); ``restart`` rebuilds it
+    (new process state: the registry's champion and challenger are loaded again; same audit store)."""
+
+    def __init__(self, settings, clock: ReplayClock, keys: dict[str, str]):
+        self.settings, self.clock, self.keys = settings, clock, keys
+        self.app = self.client = None
+        self.restarts = 0
+
+    def start(self) -> Service:
+        self.app = create_app(self.settings, clock=self.clock)
+        self.client = test_client(self.app)
+        self.client.__enter__()  # runs the lifespan: the audit store is opened (and migrated)
+        return self
+
+    def stop(self) -> None:
+        if self.client is not None:
+            self.client.__exit__(None, None, None)  # lifespan end: the audit store is closed
+            self.client = self.app = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+        self.restarts += 1
+
+    @property
+    def state(self):
+        return self.app.state.service
+
+    def post(self, path: str, body: dict, role: str) -> dict:
+        r = self.client.post(path, json=body, headers={"X-API-Key": self.keys[role]})
+        if r.status_code != 200:
+            raise RuntimeError(f"POST {path} answered {r.status_code}: {r.text[:2000]}")
+        return r.json()
+
+
+def audit_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The store's ``decisions_frame()`` with inputs named like decision columns (Lending Club's own
+    ``grade``: ``applicant.grade`` in the store) renamed ``input.<name>`` for the monitoring functions."""
+    return frame.rename(columns={c: INPUT_PREFIX + c.removeprefix("applicant.") for c in frame.columns
+                                 if c.startswith("applicant.")})
 
 
 def fit_model(X, y, path: Path, window: tuple[str, str]):
@@ -69,13 +145,6 @@ def fit_model(X, y, path: Path, window: tuple[str, str]):
                metrics={"train": {"auc": roc_auc(y, p), "ks": ks_statistic(y, p).statistic, "n": int(len(y))}},
                **{REFERENCE_KEY: build_reference(model, X).to_dict()})
     return lendscore.load(path)
-
-
-def decide_month(model, version, apps: pd.DataFrame, policy, catalogue):
-    det = model.score_details(apps)
-    scored = scored_from_details(det, model_version=version, max_points=model.max_points_)
-    rows = apps.to_dict(orient="records")
-    return [decide(applicant_dict(r), s, policy, catalogue) for r, s in zip(rows, scored, strict=True)], det
 
 
 def main() -> None:
@@ -102,64 +171,89 @@ def main() -> None:
             p.unlink() if p.is_file() else p.rmdir()
     reg = Registry(reg_root)
     train = (issue < "2010-01-01").to_numpy()
-    champion = fit_model(X[train], y[train], out / "v1.json", ("2007-06-01", "2009-12-31"))
+    fit_model(X[train], y[train], out / "v1.json", ("2007-06-01", "2009-12-31"))
     reg.register(out / "v1.json", version="v1", by="replay", why="trained on 2007-2009")
     reg.promote("v1", by="replay", why="first model")
-    champ_version = "v1"
-    policy, catalogue = load_policy(None, catalogue=load_catalogue()), load_catalogue()
     rules = RetrainRules(explained_shifts=list(args.explain))
+    # 2. the service, in process: registry champion + challenger shadow scores, SQLite audit store
+    for p in out.glob("audit.db*"):
+        p.unlink()
+    keys = demo_keys()
+    settings = load_settings(write_settings(
+        out / "service.toml", model=None, audit_url=f"sqlite:///{out / 'audit.db'}", keys=keys,
+        registry_dir=str(reg_root), max_batch=MAX_BATCH, sqlite_synchronous="NORMAL"), environ={})
+    clock = ReplayClock(dt.datetime(2010, 1, 1, tzinfo=dt.UTC))
+    service = Service(settings, clock, keys).start()
+    champion, champ_version = service.state.engine.model, service.state.engine.model_version
+    assert champ_version == "v1", champ_version
 
     months = pd.period_range("2010-01", "2011-12", freq="M")
-    audit: list[pd.DataFrame] = []
-    stored = pd.DataFrame(columns=["decision_id", "defaulted", "outcome_date", "reported_at"])
     pending = []  # outcomes not yet arrived
     refused_total: dict[str, int] = {}
+    n_requests = {"decisions": 0, "outcomes": 0}
     monthly, retrains, shadow_rows = [], [], []
     drift_frames, csi_frames, bin_frames = [], [], []
     n_dec = 0
+    sequence: dict[str, int] = {}  # decision_id -> position of the application in the data (its applicant_id)
     for m in months:
         in_month = (issue.dt.to_period("M") == m).to_numpy()
         apps = X[in_month]
-        decisions, det = decide_month(champion, champ_version, apps, policy, catalogue)
-        created = (m.to_timestamp().tz_localize("UTC")
-                   + pd.to_timedelta(rng.uniform(0, m.days_in_month * 86400, len(apps)), unit="s"))
-        ids = [f"lc-{n_dec + i:06d}" for i in range(len(apps))]
-        n_dec += len(apps)
-        frame = pd.DataFrame({
-            "decision_id": ids, "request_id": ids, "created_at": created, "model_version": champ_version,
-            "policy_version": policy.version, "outcome": [d.outcome.value for d in decisions],
-            "pd": [d.pd for d in decisions], "score": [d.score for d in decisions],
-            "grade": [d.grade for d in decisions]})
-        inputs = apps.reset_index(drop=True).rename(columns={c: "input." + c for c in apps.columns
-                                                             if c in DECISION_COLUMNS})
-        frame = pd.concat([frame, inputs], axis=1)
-        challenger = reg.challenger()
-        if challenger is not None:  # shadow scoring: logged for comparison, never used to decide
-            shadow = lendscore.load(challenger[1]).score_details(apps)
-            band = lambda s: np.where(s >= 555, "approve", np.where(s >= 530, "refer", "decline"))  # noqa: E731
-            shadow_rows.append({"month": str(m), "challenger": challenger[0], "n": len(apps),
-                                "band_differs": float(np.mean(band(shadow["score"].to_numpy())
-                                                              != band(det["score"].to_numpy())))})
-        audit.append(frame)
-        pending.append(pd.DataFrame({"decision_id": ids, "defaulted": y[in_month].to_numpy(),
-                                     "outcome_date": created + pd.DateOffset(months=args.lag)}))
-        decisions_all = pd.concat(audit, ignore_index=True)
+        month_start = m.to_timestamp().tz_localize("UTC")
         month_end = (m + 1).to_timestamp().tz_localize("UTC") - pd.Timedelta(seconds=1)
-        # outcomes that arrived this month, plus a few bad ones (refused and counted)
+        # applications arrive through the month; each day's are sent as batches (<= MAX_BATCH each),
+        # the service's clock set to the batch's time so created_at falls inside the replayed month
+        arrival = (month_start + pd.to_timedelta(rng.uniform(0, m.days_in_month * 86400, len(apps)), unit="s")).floor("s")
+        bodies = [application_body(r, f"lc-{n_dec + i:06d}")
+                  for i, r in enumerate(apps.to_dict(orient="records"))]
+        n_dec += len(apps)
+        order = np.argsort(arrival.to_numpy(), kind="stable")
+        day = arrival.floor("D").to_numpy()[order]
+        ids, sent_at = [None] * len(apps), [None] * len(apps)
+        for d in pd.unique(day):
+            todays = order[day == d]
+            for k in range(0, len(todays), MAX_BATCH):
+                part = todays[k:k + MAX_BATCH]
+                clock.now = arrival[part].max().to_pydatetime()
+                answer = service.post("/v1/decisions/batch", {"applications": [bodies[i] for i in part]}, "scorer")
+                n_requests["decisions"] += 1
+                for i, dec in zip(part, answer["decisions"], strict=True):
+                    ids[i], sent_at[i] = dec["decision_id"], clock.now
+                    sequence[dec["decision_id"]] = int(dec["applicant_id"].removeprefix("lc-"))
+        # read back from the audit store: this month's decisions, and all of them
+        store = service.state.store
+        frame = audit_frame(store.decisions_frame(since=month_start, until=month_end + pd.Timedelta(seconds=1)))
+        decisions_all = audit_frame(store.decisions_frame())
+        assert len(frame) == len(apps) and set(frame["model_version"]) == {champ_version}, (m, len(frame))
+        shadow = store.shadow_frame()
+        shadow = shadow[shadow["decision_id"].isin(frame["decision_id"])]
+        if len(shadow):  # shadow scoring by the service: stored for comparison, never used to decide
+            both = frame[["decision_id", "score"]].merge(shadow[["decision_id", "challenger_version", "score"]],
+                                                         on="decision_id", suffixes=("", "_challenger"))
+            band = lambda s: np.where(s >= 555, "approve", np.where(s >= 530, "refer", "decline"))  # noqa: E731
+            shadow_rows.append({"month": str(m), "challenger": ", ".join(sorted(set(both["challenger_version"]))),
+                                "n": len(both), "band_differs": float(np.mean(
+                                    band(both["score_challenger"].to_numpy()) != band(both["score"].to_numpy())))})
+        pending.append(pd.DataFrame({"decision_id": ids, "defaulted": y[in_month].to_numpy(),
+                                     "outcome_date": pd.DatetimeIndex(sent_at) + pd.DateOffset(months=args.lag)}))
+        # outcomes that arrived this month, plus a few bad ones, through POST /v1/outcomes/batch
         waiting = pd.concat(pending, ignore_index=True)
         arrived = waiting[waiting["outcome_date"] <= month_end]
         pending = [waiting[waiting["outcome_date"] > month_end]]
         if len(arrived):
-            bad = pd.DataFrame({"decision_id": ["lc-unknown", arrived["decision_id"].iloc[0],
-                                                decisions_all["decision_id"].iloc[-1]],
-                                "defaulted": [0, int(arrived["defaulted"].iloc[0]), 1],
-                                "outcome_date": [month_end, arrived["outcome_date"].iloc[0],
-                                                 decisions_all["created_at"].iloc[-1] - pd.Timedelta(days=3)]})
-            batch = pd.concat([arrived, bad], ignore_index=True).assign(reported_at=month_end)
-            accepted, rej = validate_outcomes(batch, decisions_all, existing=stored)
-            stored = pd.concat([stored if len(stored) else None, accepted], ignore_index=True)
-            for k, v in rej.counts.items():
+            rows = [{"decision_id": i, "defaulted": int(f), "outcome_date": f"{o:%Y-%m-%d}"}
+                    for i, f, o in zip(arrived["decision_id"], arrived["defaulted"], arrived["outcome_date"])]
+            latest = decisions_all.iloc[-1]
+            rows += [{"decision_id": "lc-unknown", "defaulted": 0, "outcome_date": f"{month_end:%Y-%m-%d}"},
+                     dict(rows[0]),  # the same outcome twice
+                     {"decision_id": latest["decision_id"], "defaulted": 1,  # dated before its decision
+                      "outcome_date": f"{latest['created_at'] - pd.Timedelta(days=3):%Y-%m-%d}"}]
+            clock.now = month_end.to_pydatetime()
+            report = service.post("/v1/outcomes/batch", {"outcomes": rows}, "admin")
+            n_requests["outcomes"] += 1
+            assert report["n_accepted"] == len(arrived), report["counts"]
+            for k, v in report["counts"].items():
                 refused_total[k] = refused_total.get(k, 0) + v
+        stored = store.outcomes_frame()
         # drift of this month against the serving champion's training distribution
         d = drift(frame, champion, period="M")
         s = d.score.iloc[0]
@@ -191,6 +285,9 @@ def main() -> None:
             oot_end = pd.Period(last3[-1], "M").to_timestamp(how="end")
             known = decisions_all.merge(stored[["decision_id", "defaulted"]], on="decision_id")
             known = known[pd.to_datetime(known["created_at"]).dt.tz_convert(None) <= oot_end]
+            # Scorecard.fit depends on row order: fit in application order (the applicant_id sent),
+            # not in the store's created_at order, whose ties within a batch are arbitrary
+            known = known.iloc[np.argsort(known["decision_id"].map(sequence).to_numpy(), kind="stable")]
             Xk = known[[("input." + c if c in DECISION_COLUMNS else c) for c in X.columns]].copy()
             Xk.columns = list(X.columns)
             t_known = pd.to_datetime(known["created_at"]).dt.tz_convert(None)
@@ -214,7 +311,12 @@ def main() -> None:
             if decision.promote:
                 reg.promote(version, by="replay", why="retrain rules hold: " + "; ".join(
                     st["detail"] for st in decision.steps))
-                champion, champ_version, promoted = cand, version, True
+                promoted = True
+            # the registry changed (a new challenger, maybe a new champion): restart the service so
+            # it serves the registry's champion and shadow-scores the new challenger
+            service.restart()
+            champion, champ_version = service.state.engine.model, service.state.engine.model_version
+            assert champ_version == (version if promoted else row["model"]), champ_version
             # a challenger that is not promoted stays a candidate: shadow-scored until the next retrain
             steps = {st["step"]: st for st in decision.steps}
             retrains.append({
@@ -234,7 +336,9 @@ def main() -> None:
               f"matured={row['matured_vintage']} AUC={row['auc'] if row['auc'] is None else round(row['auc'], 3)} "
               f"{row['retrain']}", flush=True)
 
-    decisions_all = pd.concat(audit, ignore_index=True)
+    decisions_all = audit_frame(service.state.store.decisions_frame())
+    stored = service.state.store.outcomes_frame()
+    service.stop()
     final_perf = performance_by_vintage(decisions_all, stored, as_of="2011-12-31T23:59:59Z",
                                        maturity_months=args.lag)
     drift_all = pd.concat(drift_frames, ignore_index=True)
@@ -242,7 +346,7 @@ def main() -> None:
     bins_all = pd.concat(bin_frames, ignore_index=True)
     summary = {"rules": rules.model_dump(), "lag_months": args.lag, "n_decisions": int(len(decisions_all)), "monthly": monthly,
                "retrains": retrains, "shadow": shadow_rows, "outcomes_refused": refused_total,
-               "outcomes_stored": int(len(stored)),
+               "outcomes_stored": int(len(stored)), "requests": n_requests, "service_restarts": service.restarts,
                "final_vintages": final_perf.vintages.to_dict(orient="records"),
                "calibration": final_perf.calibration.astype({"group": str}).to_dict(orient="records"),
                "history": reg.history(), "seconds": _time.perf_counter() - t_start}
@@ -306,8 +410,11 @@ def _f(v, spec="{:.3f}"):
 
 
 def write_markdown(path: Path, s) -> None:
-    lines = [START_MARK, "", f"_Retrain rules: `{json.dumps(s['rules'])}`._", "", f"_Generated by `python scripts/replay_lending_club.py` (outcome lag {s['lag_months']} "
-             f"months, simulated; {s['n_decisions']:,} decisions; {s['seconds']:.0f} s)._", "",
+    lines = [START_MARK, "", f"_Retrain rules: `{json.dumps(s['rules'])}`._", "", (f"_Generated by `python scripts/replay_lending_club.py` (outcome lag {s['lag_months']} "
+              f"months, simulated; {s['n_decisions']:,} decisions through the service, "
+              f"`POST /v1/decisions/batch` x {s['requests']['decisions']:,}; outcomes through "
+              f"`POST /v1/outcomes/batch` x {s['requests']['outcomes']}; service restarted "
+              f"{s['service_restarts']} times after a retrain; {s['seconds']:.0f} s)._"), "",
              "### Month by month", "",
              "| month | model | n | approve | refer | score PSI | flag | chi-sq p | top CSI | significant CSIs "
              "| newest matured vintage | AUC | KS | bad rate | bad rate approved | retrain |",
@@ -340,10 +447,10 @@ def write_markdown(path: Path, s) -> None:
         lines.append(f"| {c['group']} | {c['n']:,} | {c['n_event']:,} | {c['predicted_pd']:.2%} | "
                      f"{c['observed_rate']:.2%} | {c['binomial_p_value']:.2g} |")
     ref = s["outcomes_refused"]
-    lines += ["", f"Outcome feed: {s['outcomes_stored']:,} stored; refused and counted: "
+    lines += ["", f"Outcome feed (`POST /v1/outcomes/batch`): {s['outcomes_stored']:,} stored; refused and counted by the service: "
               + ", ".join(f"{k} {v}" for k, v in ref.items() if v) + ".", ""]
     if s["shadow"]:
-        lines += ["Shadow scoring (challenger scored beside the champion, never deciding): share of applicants "
+        lines += ["Shadow scoring (the service scores the challenger beside the champion, never deciding): share of applicants "
                   "whose score band would differ: " + ", ".join(f"{r['month']} {r['challenger']} "
                                                                 f"{r['band_differs']:.1%}" for r in s["shadow"]) + ".",
                   ""]
