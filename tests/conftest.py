@@ -37,3 +37,20 @@ def lending_club() -> OutOfTime:
 def lc_model(lending_club) -> Scorecard:
     """A default Scorecard fitted on the training window (read-only)."""
     return Scorecard().fit(lending_club.X_train, lending_club.y_train)
+
+
+# ---------------------------------------------------------------- the decision service's tests
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory):
+    """The demo model file the service tests serve (trained once, cached in the session's tmp)."""
+    from lendscore.service.testing import cached_demo_model
+
+    return cached_demo_model(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture(scope="module")
+def keys():
+    """One fresh API key per role: {role: key}."""
+    from lendscore.service.testing import demo_keys
+
+    return demo_keys()

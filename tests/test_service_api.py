@@ -7,17 +7,11 @@ from lendscore.decision import Decision, ScoredApplicant, decide
 from lendscore.service import InMemoryAuditStore, create_app, load_settings
 from lendscore.service.engine import decision_dict
 from lendscore.service.schemas import BatchOut, DecisionOut
-from lendscore.service.testing import cached_demo_model, demo_keys, sample_applications, test_client, write_settings
-
-
-@pytest.fixture(scope="session")
-def model_path(tmp_path_factory):
-    return cached_demo_model(tmp_path_factory.getbasetemp())
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return demo_keys()
+from lendscore.service.testing import (
+    sample_applications,
+    test_client,
+    write_settings,
+)
 
 
 @pytest.fixture(scope="module")

@@ -7,15 +7,13 @@ import json
 import sqlite3
 import time
 
-import pytest
-
-from lendscore.service.testing import (RawClient, ServerProcess, cached_demo_model, demo_keys, sample_applications,
-                                       write_settings)
-
-
-@pytest.fixture(scope="session")
-def model_path(tmp_path_factory):
-    return cached_demo_model(tmp_path_factory.getbasetemp())
+from lendscore.service.testing import (
+    RawClient,
+    ServerProcess,
+    demo_keys,
+    sample_applications,
+    write_settings,
+)
 
 
 async def _load(server: ServerProcess, bodies: list[bytes], headers: dict, kill_after: float, max_seconds: float):

@@ -9,14 +9,14 @@ import pytest
 import lendscore
 from lendscore.monitoring import Registry
 from lendscore.service import create_app, load_settings
-from lendscore.service.testing import cached_demo_model, demo_keys, sample_applications, test_client, write_settings
+from lendscore.service.testing import (
+    sample_applications,
+    test_client,
+    write_settings,
+)
 
 T0 = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.timezone.utc)
 
-
-@pytest.fixture(scope="session")
-def model_path(tmp_path_factory):
-    return cached_demo_model(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +30,6 @@ def challenger_path(tmp_path_factory):
     lendscore.Scorecard().fit(X[window], y[window]).save(path)
     return path
 
-
-@pytest.fixture(scope="module")
-def keys():
-    return demo_keys()
 
 
 @pytest.fixture(scope="module")

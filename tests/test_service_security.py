@@ -11,17 +11,11 @@ from lendscore.service import create_app, hash_key, load_settings
 from lendscore.service.jsonlog import JsonFormatter
 from lendscore.service.security import KeyRing
 from lendscore.service.settings import ApiKey
-from lendscore.service.testing import cached_demo_model, demo_keys, sample_applications, test_client, write_settings
-
-
-@pytest.fixture(scope="session")
-def model_path(tmp_path_factory):
-    return cached_demo_model(tmp_path_factory.getbasetemp())
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return demo_keys()
+from lendscore.service.testing import (
+    sample_applications,
+    test_client,
+    write_settings,
+)
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lendscore.decision import Catalogue, Decision, Policy, ReasonCode, ScoredApplicant, decide
+from lendscore.decision import (
+    Catalogue,
+    Decision,
+    Policy,
+    ReasonCode,
+    ScoredApplicant,
+    decide,
+)
 
 __all__ = ["Challenger", "DecisionEngine", "MemoCatalogue", "decision_dict", "load_from_registry",
            "load_model_versioned"]
@@ -168,14 +175,7 @@ class DecisionEngine:
         s = self.model.predict_one(self._inputs(inputs))
         scored = ScoredApplicant(pd=s["pd"], score=s["score"], grade=s["grade"], points=s["points"],
                                  model_version=self.model_version, max_points=self.max_points)
-        applicant = dict(inputs)
-        if finances is not None:
-            applicant["finances"] = finances
-        if loan is not None:
-            applicant["loan"] = loan
-        out = decision_dict(decide(applicant, scored, self.policy, self.catalogue))
-        out["points"] = {k: float(v) for k, v in s["points"].items()}
-        return out
+        return self.decide_scored(scored, inputs, finances, loan)
 
     def score_batch(self, applicants: Sequence[Mapping[str, Any]]) -> list[ScoredApplicant]:
         """One ``score_details`` call for all ``applicants`` (same scores as the single path)."""
