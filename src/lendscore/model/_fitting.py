@@ -12,9 +12,9 @@ from scipy import special
 from lendscore.features.rules import Rule, RuleSearch
 from lendscore.features.woe import woe_iv
 from lendscore.model._data import check_sample_weight
-from lendscore.model.logit import fit_logit, with_covariance
+from lendscore.model.logit import fit_logit_design, with_covariance
 
-__all__ = ["FittingMixin"]
+__all__ = ["Design", "FittingMixin"]
 
 
 class FittingMixin:
@@ -87,24 +87,24 @@ class FittingMixin:
         selected.remove(worst)
         return True
 
-    def _fit_with_sign_check(self, W, col, selected, y01, w):
-        """Fits while characteristics with a wrong sign are dropped."""
+    def _fit_with_sign_check(self, design, column, selected, y01, w):
+        """A near-exact fit (sample phase, then two full-data Newton steps) while characteristics
+        with a wrong sign are dropped; the final fit repeats the check on the exact optimum."""
         selected = list(selected)
         while True:
-            fit = fit_logit(W[:, [col[c] for c in selected]], y01, sample_weight=w, C=self.C, with_cov=False)
+            A = design.columns(selected, column)
+            fit = fit_logit_design(A, y01, sample_weight=w, C=self.C, with_cov=False, full_steps=2)
             wrong = self._wrong_signs(fit, selected)
             if not wrong or not self._drop_for_sign(wrong, selected):
                 return fit, selected
 
-    def _final_fit(self, index, W, col, selected, rules, y01, w, fit):
+    def _final_fit(self, design, column, selected, rules, y01, w, fit):
         """The exact maximum-likelihood fit, warm-started, with the sign check repeated on it."""
         selected = list(selected)
         init = np.concatenate([[fit.intercept], fit.coef])
         while True:
-            D = W[:, [col[c] for c in selected]]
-            if rules:
-                D = np.column_stack([D, self._rule_matrix(index, rules)])
-            fit = fit_logit(D, y01, sample_weight=w, C=self.C, init=init)
+            A = design.columns(selected + rules, column)
+            fit = fit_logit_design(A, y01, sample_weight=w, C=self.C, init=init)
             wrong = self._wrong_signs(fit, selected)
             before = list(selected)
             if not wrong or not self._drop_for_sign(wrong, selected):
@@ -113,53 +113,62 @@ class FittingMixin:
             gone = 1 + before.index(next(c for c in before if c not in selected))
             init = np.delete(np.concatenate([[fit.intercept], fit.coef]), gone)
 
-    def _add_rules(self, index, W, col, selected, y01, w, fit):
+    def _add_rules(self, design, column, index, selected, y01, w, fit):
         rules: list[Rule] = []
         if self.max_rules == 0:
             return rules, fit
         index = {c: index[c] for c in selected}
         n_bins = {c: self.binnings_[c].n_bins for c in selected}
-        base = W[:, [col[c] for c in selected]]
         used: set[tuple[str, str]] = set()
-        D = base
+        A = design.columns(selected, column)
         search = RuleSearch(index, n_bins, w, min_support=self.rule_min_support)
         for _round in range(self._rule_rounds):
-            p = special.expit(fit.intercept + D @ fit.coef)
+            p = special.expit(A @ np.concatenate([[fit.intercept], fit.coef]))
             new = search.best(y01, p, exclude_pairs=used,
                               max_new=min(self._rule_batch, self.max_rules - len(rules)))
             if not new:
                 break
             trial = rules + [r for _, r in new]
-            D = np.column_stack([base, self._rule_matrix(index, trial)])
+            A = design.columns(selected + trial, column)
             init = np.concatenate([[fit.intercept], fit.coef, np.zeros(len(new))])
             # full-data Newton steps from the warm start: the next round's score tests read this
             # fit's residuals, which must not carry a subsample's noise (it proposes rules that
             # only correct the approximation); two steps from a warm start are near-exact
-            fit = fit_logit(D, y01, sample_weight=w, C=self.C, init=init, max_iter=2, with_cov=False)
+            fit = fit_logit_design(A, y01, sample_weight=w, C=self.C, init=init, max_iter=2, with_cov=False)
             rules = trial
             used |= {(r.feature_a, r.feature_b) for _, r in new}
             if len(rules) >= self.max_rules:
                 break
         if rules:  # drop rules the joint fit no longer supports (Wald test at 0.1 %)
-            fit = with_covariance(fit, D, sample_weight=w, C=self.C)
-            z = fit.inference()["z"][1 + base.shape[1]:]
+            fit = with_covariance(fit, A, sample_weight=w, C=self.C, intercept_column=True)
+            z = fit.inference()["z"][1 + len(selected):]
             kept = [i for i, zz in enumerate(z) if zz * zz > 10.83]
             if len(kept) < len(rules):
-                init = np.concatenate([[fit.intercept], fit.coef[: base.shape[1]],
-                                       fit.coef[base.shape[1]:][kept]])
+                init = np.concatenate([[fit.intercept], fit.coef[: len(selected)],
+                                       fit.coef[len(selected):][kept]])
                 rules = [rules[i] for i in kept]
-                D = np.column_stack([base, self._rule_matrix(index, rules)]) if rules else base
-                fit = fit_logit(D, y01, sample_weight=w, C=self.C, init=init, with_cov=False)
+                A = design.columns(selected + rules, column)
+                # near-exact is enough: the final fit finishes from here
+                fit = fit_logit_design(A, y01, sample_weight=w, C=self.C, init=init, max_iter=2, with_cov=False)
         return rules, fit
 
-    def _rule_matrix(self, index, rules):
-        """Indicator columns of the rules (cached per rule within one fit)."""
-        cache = self.__dict__.setdefault("_rule_cols", {})
-        cols = []
-        for r in rules:
-            if r not in cache:
-                cache[r] = r.mask(index[r.feature_a], index[r.feature_b], self.binnings_[r.feature_a].n_bins,
-                                  self.binnings_[r.feature_b].n_bins).astype(float)
-            cols.append(cache[r])
-        return np.column_stack(cols)
 
+class Design:
+    """The regression's design ``[1 | columns...]``, Fortran-ordered and grown in place.
+
+    Fits read a view of its leading columns, so adding a rule column or refitting costs no copy
+    of the whole matrix; a column is (re)written only when the requested order differs there.
+    """
+
+    def __init__(self, n_rows: int, capacity: int):
+        self.A = np.empty((n_rows, capacity + 1), order="F")
+        self.A[:, 0] = 1.0
+        self.keys: list = []
+
+    def columns(self, keys: list, values) -> np.ndarray:
+        """The design with exactly ``keys`` after the intercept; ``values(key)`` gives a column."""
+        for i, k in enumerate(keys):
+            if i >= len(self.keys) or self.keys[i] != k:
+                self.A[:, 1 + i] = values(k)
+        self.keys = list(keys)
+        return self.A[:, : 1 + len(keys)]

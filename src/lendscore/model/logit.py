@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg, special, stats
 
-__all__ = ["LogitFit", "fit_logit", "with_covariance"]
+__all__ = ["LogitFit", "fit_logit", "fit_logit_design", "with_covariance"]
 
 
 @dataclass(frozen=True)
@@ -45,22 +45,19 @@ class LogitFit:
                 "ci_low": beta - q * se, "ci_high": beta + q * se}
 
 
-def _newton(A, y, w, pen, beta, tol, max_iter, hess_dtype, hess_rows=None, step_tol=1e-9):
+def _newton(A, y, w, pen, beta, tol, max_iter, hess_dtype, step_tol=1e-9):
     """Newton-Raphson with step halving; returns (beta, n_iter, converged, loglik).
 
-    With ``hess_rows`` (a boolean mask), the Hessian is estimated on those rows only (scaled to
-    the whole sample): the gradient stays exact, so the fixed point is the exact optimum, and
-    the cheaper, slightly inexact Newton direction costs at most an iteration or two.
+    With ``hess_dtype`` float32 the Hessian (which only sets the step direction) is accumulated
+    in single precision; the gradient, and so the fixed point, stay exact in double precision.
     """
-    rows = slice(None) if hess_rows is None else hess_rows
-    scale = 1.0 if hess_rows is None else len(y) / max(int(hess_rows.sum()), 1)
-    Ah = A[rows].astype(hess_dtype, copy=False)
+    Ah = A.astype(hess_dtype, copy=False)
     eta = A @ beta
     ll = float(np.sum(w * (y * eta - np.logaddexp(0.0, eta))) - 0.5 * np.sum(pen * beta * beta))
     for it in range(1, max_iter + 1):
         mu = special.expit(eta)
         grad = A.T @ (w * (y - mu)) - pen * beta
-        v = (scale * (w * mu * (1.0 - mu))[rows]).astype(hess_dtype, copy=False)
+        v = (w * mu * (1.0 - mu)).astype(hess_dtype, copy=False)
         H = (Ah.T @ (Ah * v[:, None])).astype(float) + np.diag(pen)
         try:
             with warnings.catch_warnings():  # near-separation: the step halving handles it
@@ -96,23 +93,45 @@ def fit_logit(
     init: np.ndarray | None = None,
     exact: bool = True,
     with_cov: bool = True,
+    full_steps: int | None = None,
 ) -> LogitFit:
     """Maximum-likelihood (optionally L2-penalised) logistic regression of y (0/1) on X.
 
-    On large samples the first iterations run on a seeded quarter of the rows (with the
-    Hessian in single precision) and the fit then finishes on all rows in double precision:
-    the optimum, and so every reported number, is the full-data maximum-likelihood one.
+    On large samples a cold start first runs on a seeded quarter of the rows; the fit then
+    finishes on all rows with the exact gradient (the Hessian, which only sets the direction, in
+    single precision): the optimum, and so every reported number, is the full-data
+    maximum-likelihood one. Full-data Newton converges quadratically, so from the sample's
+    optimum or a warm start (``init``, which skips the sample phase) it takes 3-4 iterations.
     ``exact=False`` stops after the sample phase (a cheap approximate fit whose covariance is the
-    full-data one at that point) for intermediate steps such as screening interaction rules; a
-    warm-started exact fit (``init`` given) skips the sample phase.
+    full-data one at that point); ``full_steps`` caps the full-data iterations (two from a good
+    start are near-exact), for intermediate fits such as the interaction-rule rounds.
     """
     X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
-    n, p = X.shape
-    w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-    A = np.empty((n, p + 1))
+    A = np.empty((X.shape[0], X.shape[1] + 1), order="F")
     A[:, 0] = 1.0
     A[:, 1:] = X
+    return fit_logit_design(A, y, sample_weight=sample_weight, C=C, tol=tol, max_iter=max_iter, init=init,
+                            exact=exact, with_cov=with_cov, full_steps=full_steps)
+
+
+def fit_logit_design(
+    A: np.ndarray,
+    y: np.ndarray,
+    *,
+    sample_weight: np.ndarray | None = None,
+    C: float | None = None,
+    tol: float = 1e-10,
+    max_iter: int = 50,
+    init: np.ndarray | None = None,
+    exact: bool = True,
+    with_cov: bool = True,
+    full_steps: int | None = None,
+) -> LogitFit:
+    """:func:`fit_logit` on a design whose first column is the intercept's ones (used as is, not
+    copied: the scorecard's fitting steps grow one Fortran-ordered design and fit on column views)."""
+    y = np.asarray(y, dtype=float)
+    n, p = A.shape[0], A.shape[1] - 1
+    w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
     pen = np.zeros(p + 1)
     if C is not None:
         pen[1:] = 1.0 / C
@@ -131,7 +150,8 @@ def fit_logit(
                                       step_tol=1e-3)
     if exact or n <= 40_000:
         # the Hessian only sets the step direction; the gradient, and so the optimum, stay exact
-        beta, it, converged, ll = _newton(A, y, w, pen, beta, tol, max_iter, np.float32, hess_rows=sub)
+        steps = max_iter if full_steps is None else min(full_steps, max_iter)
+        beta, it, converged, ll = _newton(A, y, w, pen, beta, tol, steps, np.float32)
         n_iter += it
     mu = special.expit(A @ beta)
     if not converged:  # approximate fit: the full-data log-likelihood at the sample optimum
@@ -152,14 +172,15 @@ def _covariance(A, mu, w, pen) -> np.ndarray:
 
 
 def with_covariance(fit: LogitFit, X: np.ndarray, *, sample_weight: np.ndarray | None = None,
-                    C: float | None = None) -> LogitFit:
-    """The same fit with its covariance computed on (X, weights): for fits made with ``with_cov=False``."""
+                    C: float | None = None, intercept_column: bool = False) -> LogitFit:
+    """The same fit with its covariance computed on (X, weights): for fits made with ``with_cov=False``.
+    With ``intercept_column`` X is a design whose first column is the intercept's ones."""
     X = np.asarray(X, dtype=float)
-    A = np.column_stack([np.ones(len(X)), X])
+    A = X if intercept_column else np.column_stack([np.ones(len(X)), X])
     w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
     pen = np.zeros(A.shape[1])
     if C is not None:
         pen[1:] = 1.0 / C
-    mu = special.expit(fit.intercept + X @ fit.coef)
+    mu = special.expit(A @ np.concatenate([[fit.intercept], fit.coef]))
     return LogitFit(fit.intercept, fit.coef, _covariance(A, mu, w, pen), fit.n_iter, fit.converged,
                     fit.log_likelihood, fit.penalised)

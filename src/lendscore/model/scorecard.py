@@ -18,7 +18,7 @@ from lendscore.errors import ConfigError, ModelError, SchemaError
 from lendscore.features.binning import fit_feature_binning
 from lendscore.features.selection import select_features
 from lendscore.model import _points
-from lendscore.model._fitting import FittingMixin
+from lendscore.model._fitting import Design, FittingMixin
 from lendscore.model.artifact import fingerprint
 from lendscore.model._data import as_frame, column_kinds, encode_target
 from lendscore.model.grades import DEFAULT_PD_BOUNDS, master_scale
@@ -174,10 +174,17 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
             raise ModelError(f"no characteristic passed selection (iv_min={self.iv_min}); "
                              f"highest IV {max(iv.values()):.4f}")
         col = {c: i for i, c in enumerate(names)}
-        fit, selected = self._fit_with_sign_check(W, col, selected, y01, w)
-        rules, fit = self._add_rules(index, W, col, selected, y01, w, fit)
-        fit, selected, self.rules_ = self._final_fit(index, W, col, selected, rules, y01, w, fit)
-        self.__dict__.pop("_rule_cols", None)
+        design = Design(len(y01), len(selected) + self.max_rules)
+
+        def column(key):  # a characteristic's WoE column, or a rule's 0/1 indicator
+            if isinstance(key, str):
+                return W[:, col[key]]
+            return key.mask(index[key.feature_a], index[key.feature_b], self.binnings_[key.feature_a].n_bins,
+                            self.binnings_[key.feature_b].n_bins)
+
+        fit, selected = self._fit_with_sign_check(design, column, selected, y01, w)
+        rules, fit = self._add_rules(design, column, index, selected, y01, w, fit)
+        fit, selected, self.rules_ = self._final_fit(design, column, selected, rules, y01, w, fit)
         self._set_model(selected, fit)
         p_train = special.expit(self._logit_from_index(index))
         if isinstance(self.threshold, str):
