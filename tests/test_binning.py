@@ -178,3 +178,35 @@ def test_pd_na_is_missing_in_both_paths(numeric_binning, categorical_binning):
     for b in (categorical_binning, numeric_binning):
         k = b.n_bins - 2
         assert b.index_of(pd.NA) == k + 1
+
+
+def _unimodal_brute_force(e, n, up):
+    """The turning point by trying every split (the quadratic search the linear one replaced)."""
+    from lendscore.features._merge import _pava, log_likelihood
+    best_ll, best = None, None
+    for t in range(1, len(e)):
+        blocks = _pava(list(e[:t]), list(n[:t]), 0, up) + _pava(list(e[t:]), list(n[t:]), t, not up)
+        plan = [(int(b[2]), int(b[3])) for b in blocks]
+        ll = log_likelihood(plan, e, n)
+        if best_ll is None or ll > best_ll + 1e-9 * (abs(best_ll) + 1.0):
+            best_ll, best = ll, plan
+    return best_ll, best
+
+
+@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("trend", ["peak", "valley"])
+def test_unimodal_plan_matches_brute_force_search(seed, trend):
+    from lendscore.features._merge import _shape_plan, log_likelihood
+    rng = np.random.default_rng(seed)
+    m = int(rng.integers(2, 40))
+    n = rng.integers(1, 200, m).astype(float)
+    rate = np.clip(0.3 - 0.002 * (np.arange(m) - m / 2) ** 2 * (1 if trend == "peak" else -1), 0.01, 0.9)
+    e = rng.binomial(n.astype(int), rate).astype(float)
+    if seed % 4 == 0:  # exact ties in event rate, where the strict fit must merge
+        e[: m // 2] = n[: m // 2] * 0.5 // 1
+        n[: m // 2] = 2 * e[: m // 2] + 0.0
+        n[n == 0] = 2.0
+    best_ll, best = _unimodal_brute_force(e, n, trend == "peak")
+    plan = _shape_plan(e, n, trend)
+    assert log_likelihood(plan, e, n) == pytest.approx(best_ll, rel=1e-12, abs=1e-9)
+    assert plan == best

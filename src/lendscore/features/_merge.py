@@ -60,15 +60,29 @@ def _pava(e: list[float], n: list[float], start: int, increasing: bool) -> list[
     return blocks
 
 
-def _blocks_ll(blocks: list[list[float]]) -> float:
-    ll = 0.0
-    for be, bn, _, _ in blocks:
-        bne = bn - be
-        if be > 0:
-            ll += be * math.log(be / bn)
-        if bne > 0:
-            ll += bne * math.log(bne / bn)
-    return ll
+def _prefix_ll(e: list[float], n: list[float], increasing: bool) -> list[float]:
+    """``out[t]``: log-likelihood of the monotone fit (:func:`_pava`) of the first ``t`` pre-bins.
+
+    PAVA reads the pre-bins left to right and its stack after ``t`` of them is the fit of that
+    prefix, so one pass gives every prefix (the stack's log-likelihood is kept as a running sum).
+    """
+    blocks: list[list[float]] = []
+    total, out = 0.0, [0.0]
+    for i in range(len(e)):
+        blocks.append([e[i], n[i], _ll1(e[i], n[i])])
+        total += blocks[-1][2]
+        while len(blocks) > 1:
+            pe, pn = blocks[-2][0], blocks[-2][1]
+            le, ln = blocks[-1][0], blocks[-1][1]
+            violated = le * pn <= pe * ln if increasing else le * pn >= pe * ln
+            if not violated:
+                break
+            last = blocks.pop()
+            merged = [pe + le, pn + ln, _ll1(pe + le, pn + ln)]
+            total += merged[2] - last[2] - blocks[-1][2]
+            blocks[-1] = merged
+        out.append(total)
+    return out
 
 
 def _shape_plan(e: np.ndarray, n: np.ndarray, trend: str) -> list[tuple[int, int]]:
@@ -79,16 +93,18 @@ def _shape_plan(e: np.ndarray, n: np.ndarray, trend: str) -> list[tuple[int, int
     if trend in ("ascending", "descending"):
         blocks = _pava(el, nl, 0, trend == "ascending")
         return [(int(b[2]), int(b[3])) for b in blocks]
-    # unimodal: increasing then decreasing (peak) or decreasing then increasing (valley)
+    # unimodal: increasing then decreasing (peak) or decreasing then increasing (valley); the
+    # turning point t maximises fit(first t, up) + fit(rest, down). Every prefix fit comes from one
+    # PAVA pass, every suffix fit from one pass over the reversed pre-bins (the monotone fit is
+    # unique, so reading the other way round gives the same blocks): linear, not quadratic, in m
     up = trend == "peak"
-    best_ll, best = -math.inf, None
-    for t in range(1, m):
-        left = _pava(el[:t], nl[:t], 0, up)
-        right = _pava(el[t:], nl[t:], t, not up)
-        ll = _blocks_ll(left) + _blocks_ll(right)
-        if ll > best_ll:
-            best_ll, best = ll, left + right
-    return [(int(b[2]), int(b[3])) for b in best]
+    left = _prefix_ll(el, nl, up)
+    right = _prefix_ll(el[::-1], nl[::-1], up)  # the suffix, reversed, rises where it falls
+    lls = [left[t] + right[m - t] for t in range(1, m)]
+    top = max(lls)
+    t = 1 + next(k for k, ll in enumerate(lls) if ll >= top - 1e-9 * (abs(top) + 1.0))
+    blocks = _pava(el[:t], nl[:t], 0, up) + _pava(el[t:], nl[t:], t, not up)
+    return [(int(b[2]), int(b[3])) for b in blocks]
 
 
 def _ll1(e: float, n: float) -> float:

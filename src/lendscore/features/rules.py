@@ -95,13 +95,16 @@ class RuleSearch:
                 M[i, list(cond)] = 1.0
             self.mats[c] = M
         self.pairs = []
+        small = {c: index[c].astype(np.int32) for c in self.names}  # cheaper cell arithmetic
+        unit = bool(np.all(w == 1.0))
         for ia, a in enumerate(self.names):
             for b in self.names[ia + 1:]:
                 if not self.conds[a] or not self.conds[b]:
                     continue
                 na, nb = n_bins[a], n_bins[b]
-                cell = (index[a] * nb + index[b]).astype(np.int32)
-                N = self.mats[a] @ np.bincount(cell, weights=w, minlength=na * nb).reshape(na, nb) @ self.mats[b].T
+                cell = small[a] * np.int32(nb) + small[b]
+                counts = np.bincount(cell, minlength=na * nb) if unit else np.bincount(cell, weights=w, minlength=na * nb)
+                N = self.mats[a] @ counts.reshape(na, nb) @ self.mats[b].T
                 ok = (N >= min_support * total) & (N <= (1 - min_support) * total)
                 self.pairs.append((a, b, cell, ok))
 

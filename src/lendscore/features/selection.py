@@ -7,15 +7,30 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["select_features", "vif"]
+__all__ = ["correlation", "select_features", "vif"]
 
 
-def vif(W: np.ndarray) -> np.ndarray:
-    """Variance inflation factor of each column (1 / (1 - R^2) on the other columns)."""
+def correlation(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pearson correlation matrix of the columns and their standard deviations, from one Gram
+    matrix (one pass over the rows; a constant column gets correlation 0 with the others)."""
+    mean = W.mean(axis=0)
+    cov = W.T @ W / len(W) - np.outer(mean, mean)
+    std = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    scale = np.where(std > 0, std, 1.0)
+    R = cov / np.outer(scale, scale)
+    R[std == 0, :] = 0.0
+    R[:, std == 0] = 0.0
+    np.fill_diagonal(R, 1.0)
+    return R, std
+
+
+def vif(W: np.ndarray, R: np.ndarray | None = None) -> np.ndarray:
+    """Variance inflation factor of each column (1 / (1 - R^2) on the other columns); ``R``, the
+    columns' correlation matrix, if already known."""
     p = W.shape[1]
     if p < 2:
         return np.ones(p)
-    R = np.corrcoef(W, rowvar=False)
+    R = correlation(W)[0] if R is None else R
     try:
         inv = np.linalg.inv(R)
     except np.linalg.LinAlgError:
@@ -44,13 +59,13 @@ def select_features(
             reason[n] = f"IV {iv[n]:.4f} < iv_min {iv_min:g}"
     col = {n: i for i, n in enumerate(names)}
     live = [n for n in names if n not in reason]
-    std = W.std(axis=0)
+    R_all, std = correlation(W)
     for n in names:
         if n in live and std[col[n]] == 0:
             reason[n] = "constant WoE on the training data"
     live = [n for n in live if n not in reason]
     if len(live) > 1:
-        C = np.corrcoef(W[:, [col[n] for n in live]], rowvar=False)
+        C = R_all[np.ix_([col[n] for n in live], [col[n] for n in live])]
         by_iv = sorted(range(len(live)), key=lambda i: -iv[live[i]])
         kept: list[int] = []
         for i in by_iv:
@@ -63,7 +78,8 @@ def select_features(
                 kept.append(i)
         live = [n for n in live if n not in reason]
     while len(live) > 2:
-        v = vif(W[:, [col[n] for n in live]])
+        cols = [col[n] for n in live]
+        v = vif(W[:, cols], R_all[np.ix_(cols, cols)])
         j = int(np.argmax(v))
         if v[j] <= vif_max:
             break

@@ -109,7 +109,7 @@ def _cumulative_counts(
     y: NDArray[np.int8], p: NDArray[np.float64]
 ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]:
     """Distinct PD values (descending) and, for each, events/non-events with ``p >= value``."""
-    order = np.argsort(-p, kind="stable")
+    order = np.argsort(-p)  # ties are summed up to their last row below, so any order of them will do
     p_sorted = p[order]
     y_sorted = y[order]
     last_of_tie = np.r_[p_sorted[1:] != p_sorted[:-1], True]
