@@ -38,3 +38,15 @@ def test_selection_drops_the_collinear_column_with_the_lower_iv():
     kept, table = select_features(names, iv, W, iv_min=0.02, corr_max=0.6, vif_max=5.0)
     assert "d" not in kept and kept == ["a", "b", "c", "e"]
     assert table.set_index("feature").loc["d", "reason"].startswith("|corr|")
+
+
+def test_weighted_correlation_and_vif_equal_repeated_rows():
+    rng = np.random.default_rng(3)
+    W = _columns(n=800)
+    counts = rng.integers(1, 4, len(W))
+    R_w, std_w = correlation(W, counts.astype(float))
+    R_r, std_r = correlation(np.repeat(W, counts, axis=0))
+    np.testing.assert_allclose(R_w, R_r, atol=1e-12)
+    np.testing.assert_allclose(std_w, std_r, atol=1e-12)
+    np.testing.assert_allclose(vif(W, sample_weight=counts.astype(float)), vif(np.repeat(W, counts, axis=0)),
+                               rtol=1e-10)

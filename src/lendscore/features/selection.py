@@ -10,11 +10,16 @@ import pandas as pd
 __all__ = ["correlation", "select_features", "vif"]
 
 
-def correlation(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pearson correlation matrix of the columns and their standard deviations, from one Gram
-    matrix (one pass over the rows; a constant column gets correlation 0 with the others)."""
-    mean = W.mean(axis=0)
-    cov = W.T @ W / len(W) - np.outer(mean, mean)
+def correlation(W: np.ndarray, sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(Weighted) Pearson correlation matrix of the columns and their standard deviations, from
+    one Gram matrix (one pass over the rows; a constant column gets correlation 0 with the others)."""
+    if sample_weight is None:
+        mean = W.mean(axis=0)
+        cov = W.T @ W / len(W) - np.outer(mean, mean)
+    else:
+        w = np.asarray(sample_weight, dtype=float) / np.sum(sample_weight)
+        mean = w @ W
+        cov = W.T @ (W * w[:, None]) - np.outer(mean, mean)
     std = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     scale = np.where(std > 0, std, 1.0)
     R = cov / np.outer(scale, scale)
@@ -24,13 +29,13 @@ def correlation(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return R, std
 
 
-def vif(W: np.ndarray, R: np.ndarray | None = None) -> np.ndarray:
-    """Variance inflation factor of each column (1 / (1 - R^2) on the other columns); ``R``, the
-    columns' correlation matrix, if already known."""
+def vif(W: np.ndarray, R: np.ndarray | None = None, sample_weight: np.ndarray | None = None) -> np.ndarray:
+    """Variance inflation factor of each column (1 / (1 - R^2) on the other columns, weighted
+    least squares with ``sample_weight``); ``R``, the columns' correlation matrix, if known."""
     p = W.shape[1]
     if p < 2:
         return np.ones(p)
-    R = correlation(W)[0] if R is None else R
+    R = correlation(W, sample_weight)[0] if R is None else R
     try:
         inv = np.linalg.inv(R)
     except np.linalg.LinAlgError:
@@ -46,12 +51,13 @@ def select_features(
     iv_min: float,
     corr_max: float,
     vif_max: float,
+    sample_weight: np.ndarray | None = None,
 ) -> tuple[list[str], pd.DataFrame]:
     """Select characteristics; return the kept names (in input order) and the selection table.
 
     1. drop IV below ``iv_min``; 2. of each pair with |Pearson correlation| of WoE above
     ``corr_max``, drop the one with the lower IV; 3. drop the highest VIF above ``vif_max``
-    until none is left.
+    until none is left. With ``sample_weight`` correlations and VIFs are weighted.
     """
     reason: dict[str, str] = {}
     for n in names:
@@ -59,7 +65,7 @@ def select_features(
             reason[n] = f"IV {iv[n]:.4f} < iv_min {iv_min:g}"
     col = {n: i for i, n in enumerate(names)}
     live = [n for n in names if n not in reason]
-    R_all, std = correlation(W)
+    R_all, std = correlation(W, sample_weight)
     for n in names:
         if n in live and std[col[n]] == 0:
             reason[n] = "constant WoE on the training data"

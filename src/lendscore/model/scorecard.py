@@ -168,8 +168,9 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
         index = {c: self.binnings_[c].bin_index(Xf[c]) for c in names}
         W = self._fit_design(index, names, y01, w)
         iv = {c: self.binnings_[c].iv for c in names}
-        selected, self.selection_ = select_features(names, iv, W, iv_min=self.iv_min,
-                                                    corr_max=self.corr_max, vif_max=self.vif_max)
+        selected, self.selection_ = select_features(
+            names, iv, W, iv_min=self.iv_min, corr_max=self.corr_max, vif_max=self.vif_max,
+            sample_weight=None if sample_weight is None and self.class_weight is None else w)
         if not selected:
             raise ModelError(f"no characteristic passed selection (iv_min={self.iv_min}); "
                              f"highest IV {max(iv.values()):.4f}")
