@@ -126,6 +126,28 @@ def test_categorical_unseen_and_missing():
     assert b.transform(pd.Series(["boat"]))[0] == b.woe[k]
 
 
+def test_ordered_categorical_bins_are_runs_of_adjacent_categories():
+    """Sub-grades A1..G5: the event rate rises with the order but with noise, so a nominal binning
+    (categories sorted by event rate) would pair non-adjacent grades; an ordered one may not."""
+    rng = np.random.default_rng(7)
+    order = [f"{g}{i}" for g in "ABCDEFG" for i in range(1, 6)]
+    n = 20_000
+    k = rng.integers(0, len(order), n)
+    rate = 0.03 + 0.25 * k / len(order) + rng.normal(0.0, 0.03, len(order))[k]
+    y = (rng.random(n) < rate).astype(float)
+    values = pd.Series(pd.Categorical(np.array(order)[k], categories=order, ordered=True))
+    b = fit_feature_binning("sub_grade", values, y, kind="categorical")
+    flat = [c for g in b.categories for c in g]
+    assert flat == order  # every category once, in order: bins are runs
+    assert b.trend == "ascending"
+    event_rate = np.array(b.n_event[:-2]) / (np.array(b.n_event[:-2]) + np.array(b.n_nonevent[:-2]))
+    assert np.all(np.diff(event_rate) > 0)
+    nominal = fit_feature_binning("sub_grade", values.astype(str), y, kind="categorical")
+    runs = [[order.index(c) for c in g] for g in nominal.categories]
+    assert any(max(r) - min(r) + 1 != len(r) for r in runs)  # the nominal fit does pair distant grades
+    assert list(b.bin_index(pd.Series(["A1", "G5", None]))) == [0, len(b.categories) - 1, b.n_bins - 1]
+
+
 def test_round_trip_through_dict():
     x, y = _synthetic(5)
     b = fit_feature_binning("x", x, y, kind="numeric")

@@ -96,6 +96,6 @@ def test_write_cutoff_edits_lines_and_keeps_comments(tmp_path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert "EVERY NUMBER HERE IS AN EXAMPLE" in text and text.count("[cutoff]") == 1
     before = text
-    with pytest.raises(PolicyError, match="max must be > min"):
+    with pytest.raises(PolicyError, match=r"line \d+: cut-off 520 is not above the refer band's min 530"):
         write_cutoff(path, CutoffChoice(cutoff=520.0, row={}, method="x"))  # below the refer band
     assert path.read_text(encoding="utf-8") == before

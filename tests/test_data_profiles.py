@@ -67,6 +67,21 @@ def test_lending_club_prepared_frame(lc):
     assert X.loc[0, "credit_age_months"] == 59  # 2003-01 to 2007-12
 
 
+def test_ordinal_columns_are_ordered_and_unknown_categories_rejected_and_counted(lc_raw):
+    raw = lc_raw.head(400).copy()
+    raw.loc[[3, 7], "sub_grade"] = "Z9"
+    raw.loc[11, "emp_length"] = " 3 years "  # stray blanks are repaired by stripping
+    X, y, _, report = prepare(raw, get_profile(LC))
+    issue = next(i for i in report.issues if i.rule == "unknown_ordinal_category")
+    assert (issue.column, issue.n_rows, issue.action) == ("sub_grade", 2, "rejected")
+    assert {3, 7}.isdisjoint(X.index) and len(X) == report.rows_out
+    for col in ("grade", "sub_grade", "emp_length"):
+        assert isinstance(X[col].dtype, pd.CategoricalDtype) and X[col].dtype.ordered
+    assert list(X["sub_grade"].dtype.categories[:6]) == ["A1", "A2", "A3", "A4", "A5", "B1"]
+    assert X.loc[11, "emp_length"] == "3 years"
+    assert X["emp_length"].isna().sum() == raw.drop(index=[3, 7])["emp_length"].isna().sum()
+
+
 POST_ORIGINATION = ["total_pymnt", "total_rec_prncp", "recoveries", "collection_recovery_fee",
                     "last_pymnt_d", "next_pymnt_d", "last_credit_pull_d", "out_prncp",
                     "funded_amnt", "funded_amnt_inv", "pymnt_plan", "hardship_flag",

@@ -191,8 +191,7 @@ _BUGS: dict[str, str] = {}
 _TOY_DATA = {
     "check_sample_weight_equivalence_on_dense_data":
         "the check's toy data are separable, so the unpenalised maximum-likelihood fit does not "
-        "exist and weighted and repeated-row fits stop at different points of a diverging path; "
-        "also the correlation and VIF screens of selection are unweighted (known limitation)",
+        "exist and weighted and repeated-row fits stop at different points of a diverging path",
 }
 
 

@@ -57,6 +57,9 @@ class DatasetProfile:
     date_columns: tuple[str, ...] = ()
     date_formats: tuple[str, ...] = ("ISO8601",)
     categorical: tuple[str, ...] = ()
+    # categorical columns whose categories have an order (worst to best or best to worst): bins
+    # then join adjacent categories only, e.g. sub-grades A1..G5
+    ordinal: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     numeric: tuple[str, ...] = ()
     percent_columns: tuple[str, ...] = ()
     month_columns: tuple[str, ...] = ()
@@ -131,6 +134,8 @@ def lending_club_profile(*, include_non_policy: bool = False) -> DatasetProfile:
         percent_columns=("int_rate", "revol_util"), month_columns=("term",),
         categorical=("grade", "sub_grade", "emp_length", "home_ownership", "verification_status",
                      "purpose", "addr_state", "initial_list_status", "application_type"),
+        ordinal={"grade": tuple("ABCDEFG"), "sub_grade": tuple(f"{g}{i}" for g in "ABCDEFG" for i in range(1, 6)),
+                 "emp_length": ("< 1 year", "1 year", *(f"{i} years" for i in range(2, 10)), "10+ years")},
         numeric=("loan_amnt", "term", "int_rate", "installment", "annual_inc", "dti",
                  "revol_util") + _LC_COUNTS,
         field_map={
@@ -294,6 +299,9 @@ def prepare(
     for col in profile.date_columns:
         if col in v.df.columns:
             v.parse_dates(col, profile.date_formats)
+    for col, order in profile.ordinal.items():
+        if col in v.df.columns:
+            v.parse_ordinal(col, order)
     for col, (lo, hi) in profile.bounds.items():
         if col in v.df.columns:
             v.check_bounds(col, lo, hi)

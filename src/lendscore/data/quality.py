@@ -16,6 +16,7 @@ Conventions:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -189,6 +190,17 @@ class RowValidator:
     def check_missing(self, column: str, rule: str = "missing_target") -> int:
         return self.reject(rule, column, self.df[column].isna().to_numpy(),
                            f"{column} must not be missing")
+
+    def parse_ordinal(self, column: str, order: Sequence[str]) -> int:
+        """Make ``column`` an ordered pandas Categorical in ``order`` (binned as runs of adjacent
+        categories); reject rows whose non-missing value is not one of ``order``."""
+        text = self.df[column].astype("string").str.strip()
+        unknown = (text.notna() & ~text.isin(list(order))).to_numpy()
+        n = self.reject("unknown_ordinal_category", column, unknown,
+                        f"{column} must be one of {list(order)}")
+        known = text.astype(object).where(text.notna() & ~unknown, None)  # rejected rows: missing
+        self.df[column] = pd.Categorical(known, categories=list(order), ordered=True)
+        return n
 
     def check_duplicates(self) -> int:
         """Reject exact duplicate rows (all columns equal), keeping the first occurrence."""

@@ -178,6 +178,12 @@ def write_cutoff(path: str | Path, choice: CutoffChoice) -> None:
     if i is None:
         raise PolicyError(f"{p}: no band has outcome 'approve'")
     text = p.read_text(encoding="utf-8")
+    if i and not choice.cutoff > policy.bands[i - 1].min:
+        below = policy.bands[i - 1]
+        raise PolicyError(
+            f"{p}, line {line_of(text, ('bands', i - 1, 'min'))}: cut-off {choice.cutoff:g} is not above the "
+            f"{below.outcome} band's min {below.min:g}, so the bands would not tile; lower that band's min "
+            "(and the max of the band under it) first, or choose a higher cut-off")
     lines = text.splitlines()
     edits = [(("bands", i, "min"), choice.cutoff)] + ([(("bands", i - 1, "max"), choice.cutoff)] if i else [])
     for loc, value in edits:

@@ -3,7 +3,8 @@
 A fitted binning has ``k`` regular bins followed by two reserved bins, always in this order::
 
     0 .. k-1   regular bins (numeric: right-open intervals between ``splits``;
-               categorical: groups of categories)
+               categorical: groups of categories; for an ordered pandas Categorical,
+               runs of adjacent categories)
     k          Special: numeric special codes (e.g. 96/98 "not applicable" codes);
                for categorical features, categories never seen in training
     k + 1      Missing: NaN / None
@@ -301,19 +302,28 @@ def fit_feature_binning(
         cats = s[~miss].astype(str)
         df = pd.DataFrame({"c": cats.to_numpy(), "e": (y * w)[~miss], "n": w[~miss]})
         g = df.groupby("c", sort=True)[["e", "n"]].sum()
-        prior = (y * w).sum() / n_rows
-        smooth = (g["e"] + 20.0 * prior) / (g["n"] + 20.0)  # order rare categories toward the mean
-        g = g.assign(rate=smooth.to_numpy()).sort_values(["rate"], kind="mergesort")
+        ordinal = isinstance(s.dtype, pd.CategoricalDtype) and bool(s.dtype.ordered)
+        if ordinal:  # an ordered pandas Categorical: bins are runs of adjacent categories
+            g = g.loc[[c for c in map(str, s.dtype.categories) if c in g.index]]
+        else:  # nominal: categories ordered by their (smoothed) event rate, then merged as a run
+            prior = (y * w).sum() / n_rows
+            smooth = (g["e"] + 20.0 * prior) / (g["n"] + 20.0)  # order rare categories toward the mean
+            g = g.assign(rate=smooth.to_numpy()).sort_values(["rate"], kind="mergesort")
+            trend = "ascending"
         order = g.index.tolist()
         if order:
-            plan = merge_prebins(g["e"].to_numpy(), g["n"].to_numpy(), trend="ascending",
-                                 min_bin_size=min_rows, max_n_bins=max_n_bins, min_gain=min_gain)
-            groups = [sorted(order[a:b]) for a, b in plan]
-            be = [float(g["e"].iloc[a:b].sum()) for a, b in plan]
-            bn = [float(g["n"].iloc[a:b].sum()) for a, b in plan]
+            e_cat, n_cat = g["e"].to_numpy(), g["n"].to_numpy()
+            if ordinal:
+                trend, plan = _choose_trend(e_cat, n_cat, trend, min_rows, max_n_bins, min_gain, shape_penalty)
+            else:
+                plan = merge_prebins(e_cat, n_cat, trend="ascending", min_bin_size=min_rows,
+                                     max_n_bins=max_n_bins, min_gain=min_gain)
+            groups = [order[a:b] if ordinal else sorted(order[a:b]) for a, b in plan]
+            be = [float(e_cat[a:b].sum()) for a, b in plan]
+            bn = [float(n_cat[a:b].sum()) for a, b in plan]
         else:
             groups, be, bn = [[]], [0.0], [0.0]
-        trend = "ascending"
+            trend = "ascending"
         extra_e, extra_n = [0.0, float((y * w)[miss].sum())], [0.0, float(w[miss].sum())]
         fb_kw = {"categories": groups}
     e_all = np.array(be + extra_e)

@@ -37,7 +37,10 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     categorical_features : list of column names forced to be categorical (object, string,
-        category and bool columns always are).
+        category and bool columns always are). A nominal column's categories are ordered by
+        event rate before adjacent ones merge; an *ordered* pandas Categorical (e.g. sub-grades
+        A1 < A2 < ... < G5) keeps its order, so each bin is a run of neighbouring categories and
+        its trend is chosen as for a numeric column.
     special_codes : "auto" (9s-family "not applicable" codes far above the other values, e.g.
         96/98), None (no special codes), or a dict ``{column: [codes]}``.
     monotonic_trend : "auto" (best of ascending, descending, peak, valley), "auto_monotonic",
