@@ -198,3 +198,19 @@ def test_outcome_batches_are_checked_in_the_writer(store):
         [recs[0].decision_id, recs[1].decision_id])
     times = store.decision_times([recs[2].decision_id, "nope"])
     assert times["decision_id"].tolist() == [recs[2].decision_id] and times.loc[0, "created_at"] == recs[2].created_at
+
+
+def test_new_id_is_a_version_4_uuid_as_the_uuid_module_writes_it():
+    import random
+    import uuid
+
+    from lendscore.service import audit
+
+    rng = random.Random(7)
+    for _ in range(2000):
+        bits = rng.getrandbits(128)
+        h = "%032x" % (bits & audit._V4_CLEAR | audit._V4_SET)
+        assert f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}" == str(uuid.UUID(int=bits, version=4))
+    ids = [new_id() for _ in range(1000)]
+    assert len(set(ids)) == 1000
+    assert all(uuid.UUID(i).version == 4 and str(uuid.UUID(i)) == i for i in ids)

@@ -30,7 +30,7 @@ def serve_command(
 
     cfg = load_settings(settings, model_path=model, policy_path=policy, audit_url=audit_url)
     configure_logging(cfg.log_level)
-    application = create_app(cfg)
+    application = create_app(cfg, tune_gc=True)
     loop = "uvloop" if _has("uvloop") else "asyncio"
     http = "httptools" if _has("httptools") else "h11"
     uvicorn.run(application, host=host, port=port, loop=loop, http=http, access_log=False,

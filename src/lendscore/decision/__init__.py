@@ -22,6 +22,7 @@ from lendscore.decision.cutoff import (
     profit_table,
     write_cutoff,
 )
+from lendscore.decision.batch import decide_batch
 from lendscore.decision.decide import Decision, Outcome, ScoredApplicant, decide, scored_from_details
 from lendscore.decision.fairness import FairnessReport, fairness_report, german_credit_groups
 from lendscore.decision.policy import Policy, line_of, load_policy, parse_policy
@@ -45,6 +46,7 @@ __all__ = [
     "choose_cutoff",
     "cutoff_reference_points",
     "decide",
+    "decide_batch",
     "fairness_report",
     "german_credit_groups",
     "instalment",

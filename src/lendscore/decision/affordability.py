@@ -157,6 +157,15 @@ def format_pydantic_errors(exc: pydantic.ValidationError) -> str:
     return "; ".join(parts)
 
 
+def annuity_factor(r: float, term_months: int) -> float:
+    """``1 - (1 + r)^-n`` for a monthly rate ``r > 0`` over ``n`` months (accurate for small ``r``).
+
+    The instalment is ``amount * r / factor`` and the principal ``instalment * factor / r``;
+    :mod:`lendscore.decision.batch` uses the same function, so both paths agree to the bit.
+    """
+    return -math.expm1(-term_months * math.log1p(r))
+
+
 def instalment(amount: float, annual_rate: float, term_months: int) -> float:
     """Monthly instalment of a fully amortising loan (``amount / term`` at a zero rate)."""
     if term_months < 1:
@@ -164,7 +173,7 @@ def instalment(amount: float, annual_rate: float, term_months: int) -> float:
     r = annual_rate / 12.0
     if r == 0.0:
         return amount / term_months
-    return amount * r / -math.expm1(-term_months * math.log1p(r))
+    return amount * r / annuity_factor(r, term_months)
 
 
 def max_principal(monthly_instalment: float, annual_rate: float, term_months: int) -> float:
@@ -174,7 +183,7 @@ def max_principal(monthly_instalment: float, annual_rate: float, term_months: in
     r = annual_rate / 12.0
     if r == 0.0:
         return monthly_instalment * term_months
-    return monthly_instalment * -math.expm1(-term_months * math.log1p(r)) / r
+    return monthly_instalment * annuity_factor(r, term_months) / r
 
 
 def _evaluate(fin: Finances, amount: float, rate: float, term: int, rule: AffordabilityRule) -> dict[str, Any]:

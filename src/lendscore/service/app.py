@@ -7,8 +7,9 @@ closed when it stops.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import datetime as dt
+import gc
+import inspect
 import logging
 from collections.abc import Callable
 from importlib import resources
@@ -97,8 +98,17 @@ def _monitoring_source(settings: Settings, given_store) -> dict[str, str] | None
 
 
 def create_app(settings: Settings, *, store: AuditStore | None = None,
-               clock: Callable[[], dt.datetime] = utcnow) -> FastAPI:
-    """Build the service for ``settings``; ``store`` replaces the one the settings name (tests)."""
+               clock: Callable[[], dt.datetime] = utcnow, tune_gc: bool = False) -> FastAPI:
+    """Build the service for ``settings``; ``store`` replaces the one the settings name (tests).
+
+    ``tune_gc`` (``lendscore serve`` sets it; it changes the whole process) tunes the cyclic garbage
+    collector once the app has started: everything built so far (model, app, modules: about 200,000
+    objects that live until the process ends) is frozen out of its reach (:func:`gc.freeze`), and
+    the youngest generation is collected every 10,000 allocations instead of 700. Otherwise each
+    full collection walked them all (60-200 ms on a 2-core machine, stalling the request it fell
+    in), and a batch of 1,000 applications, which allocates a few hundred thousand containers, ran
+    hundreds of young collections.
+    """
     given_store = store
     if settings.registry_dir is not None:
         model, model_version, challenger = load_from_registry(settings.registry_dir)
@@ -127,6 +137,10 @@ def create_app(settings: Settings, *, store: AuditStore | None = None,
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         store.start()
+        if tune_gc:
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(10_000, *gc.get_threshold()[1:])
         state.started = True
         log.info("service started", extra={"model_version": model_version, "policy_version": policy.version,
                                            "challenger_version": None if challenger is None else challenger.version})

@@ -27,7 +27,6 @@ import datetime as dt
 import os
 import random
 import threading
-import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
@@ -69,15 +68,22 @@ _ids = random.Random(os.urandom(32))
 _ids_lock = threading.Lock()
 
 
+_V4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_V4_SET = (4 << 76) | (0x8000 << 48)
+
+
 def new_id() -> str:
     """A random (version 4) UUID string from a generator seeded once from ``os.urandom``.
 
     ``uuid.uuid4()`` calls ``os.urandom`` per id, which costs tens of microseconds on some VMs;
-    ids need uniqueness, not secrecy (access is controlled by API keys).
+    ids need uniqueness, not secrecy (access is controlled by API keys). The version and variant
+    bits are set as ``uuid.UUID(int=..., version=4)`` sets them, and the text is formatted directly
+    (a third of the time; a test checks it against ``uuid.UUID``).
     """
     with _ids_lock:
         bits = _ids.getrandbits(128)
-    return str(uuid.UUID(int=bits, version=4))
+    h = "%032x" % (bits & _V4_CLEAR | _V4_SET)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def utcnow() -> dt.datetime:

@@ -6,8 +6,11 @@ only after ``COMMIT`` returned. Under load many requests share one commit (and o
 is how SQLite reaches thousands of durable decisions a second. SQLite runs in WAL mode with
 ``synchronous=FULL`` by default (the WAL is fsynced at every commit: a committed decision
 survives a process kill *and* a power cut); ``NORMAL`` survives a process kill but may lose the
-last commits on a power cut. A transaction that fails is retried item by item, so one bad write
-cannot sink its neighbours; an item that still fails completes with :class:`AuditUnavailable`.
+last commits on a power cut. New SQLite files get 8 KiB pages: a decision row (about 2.5 KB of
+JSON) takes a whole 4 KiB page but a third of an 8 KiB one, so a batch writes (and fsyncs) a third
+fewer bytes and checkpoints half as often (existing files keep their page size). A transaction
+that fails is retried item by item, so one bad write cannot sink its neighbours; an item that still
+fails completes with :class:`AuditUnavailable`.
 
 Shadow scores (the challenger's pd, score, grade) go to table ``shadow_scores`` in the transaction
 of their decision. The schema is created and upgraded by the Alembic migrations in ``service/migrations`` when the
@@ -104,6 +107,25 @@ def _row_of(r: DecisionRecord) -> dict[str, Any]:
             "inputs": r.inputs_json or _dumps(r.inputs), "result": r.result_json or _dumps(r.result)}
 
 
+_SQLITE_INSERT = f"INSERT INTO decisions ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+
+
+def _sqlite_params(records: Sequence[DecisionRecord]) -> list[tuple]:
+    """``_row_of`` as parameter tuples in ``_COLUMNS`` order (the table's column order; the round-trip
+    tests read every column back), ``created_at`` in SQLAlchemy's SQLite DateTime text form, formatted
+    once per distinct time (a batch's records share one)."""
+    stamps: dict[dt.datetime, str] = {}
+    out = []
+    for r in records:
+        t = stamps.get(r.created_at)
+        if t is None:
+            t = stamps[r.created_at] = _naive_utc(r.created_at).strftime("%Y-%m-%d %H:%M:%S.%f")
+        out.append((r.decision_id, r.request_id, t, r.model_version, r.policy_version, r.outcome, r.pd, r.score,
+                    r.grade, r.applicant_id, r.api_key_name, r.idempotency_key, r.request_sha256, r.batch_id,
+                    r.inputs_json or _dumps(r.inputs), r.result_json or _dumps(r.result)))
+    return out
+
+
 def _record_of(row: Any) -> DecisionRecord:
     m = row._mapping
     return DecisionRecord(result_json=m["result"], inputs_json=m["inputs"],
@@ -176,6 +198,7 @@ class SqlAuditStore:
             @sa.event.listens_for(engine, "connect")
             def _pragmas(dbapi_conn, _record):  # noqa: ANN001
                 cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA page_size=8192")
                 cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute(f"PRAGMA synchronous={sync}")
                 cur.execute("PRAGMA busy_timeout=30000")
@@ -283,7 +306,7 @@ class SqlAuditStore:
         keys = [r.idempotency_key for w in group if w.kind == "decisions" for r in w.payload if r.idempotency_key]
         stored = self._fetch_keys(conn, keys)
         results: list[Any] = []
-        rows: list[dict[str, Any]] = []
+        rows: list[DecisionRecord] = []
         shadows: list[tuple] = []
         new_ids: set[str] = set()
         outcome_rows: list[dict[str, Any]] = []
@@ -299,7 +322,7 @@ class SqlAuditStore:
                     if r.idempotency_key:
                         stored[r.idempotency_key] = r
                     new_ids.add(r.decision_id)
-                rows.extend(_row_of(r) for r in recs)
+                rows.extend(recs)
                 shadows.extend((r.decision_id, r.shadow["model_version"], r.shadow["pd"], r.shadow["score"],
                                 r.shadow["grade"]) for r in recs if r.shadow)
                 results.append(recs)
@@ -309,12 +332,9 @@ class SqlAuditStore:
                 rec: OutcomeRecord = w.payload
                 results.append(self._check_outcome(conn, rec, new_ids, outcome_rows))
         if rows and self.is_sqlite:  # plain executemany: no statement compilation per row
-            sql = f"INSERT INTO decisions ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
-            for r in rows:  # SQLAlchemy's SQLite DateTime storage format
-                r["created_at"] = r["created_at"].strftime("%Y-%m-%d %H:%M:%S.%f")
-            conn.exec_driver_sql(sql, [tuple(r[c] for c in _COLUMNS) for r in rows])
+            conn.exec_driver_sql(_SQLITE_INSERT, _sqlite_params(rows))
         elif rows:
-            conn.execute(decisions_table.insert(), rows)
+            conn.execute(decisions_table.insert(), [_row_of(r) for r in rows])
         if shadows:
             cols = ("decision_id", "challenger_version", "pd", "score", "grade")
             conn.execute(shadow_table.insert(), [dict(zip(cols, s, strict=True)) for s in shadows])

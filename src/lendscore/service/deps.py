@@ -48,8 +48,7 @@ _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
 def require(role: Role) -> Callable[..., Principal]:
     """A dependency that admits callers whose key has ``role`` or a higher one."""
 
-    async def dependency(request: Request, state: State,
-                   key: Annotated[str | None, Security(_api_key_header)] = None) -> Principal:
+    async def dependency(request: Request, key: Annotated[str | None, Security(_api_key_header)] = None) -> Principal:
         if not key:
             auth = request.headers.get("authorization", "")
             if auth[:7].lower() == "bearer ":
@@ -57,7 +56,7 @@ def require(role: Role) -> Callable[..., Principal]:
         if not key:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "an API key is required (X-API-Key header)",
                                 headers={"WWW-Authenticate": "ApiKey"})
-        principal = state.keys.identify(key)
+        principal = request.app.state.service.keys.identify(key)
         if principal is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the API key is not valid",
                                 headers={"WWW-Authenticate": "ApiKey"})

@@ -1,8 +1,9 @@
 """Scoring plus policy for the service: model and policy loaded once.
 
 The single path uses ``model.predict_one`` (pure Python, no pandas); a batch builds one frame and
-calls ``model.score_details`` once (:meth:`DecisionEngine.decide_batch`), then applies the policy
-row by row. Scores are identical on both paths; a PD may differ in its last bit (``numpy.exp``
+calls ``model.score_details`` once (:meth:`DecisionEngine.score_batch`), then applies the policy by
+column (:meth:`DecisionEngine.decide_scored_batch`, :func:`~lendscore.decision.batch.decide_batch`:
+the same dicts as ``decide`` row by row). Scores are identical on both paths; a PD may differ in its last bit (``numpy.exp``
 against ``math.exp``). Two start-up optimisations keep a decision well under a millisecond:
 
 - the reason catalogue's characteristic -> code mapping (fnmatch patterns) is resolved once for
@@ -33,6 +34,7 @@ from lendscore.decision import (
     ReasonCode,
     ScoredApplicant,
     decide,
+    decide_batch,
 )
 
 __all__ = ["Challenger", "DecisionEngine", "MemoCatalogue", "decision_dict", "load_from_registry",
@@ -201,6 +203,23 @@ class DecisionEngine:
         out = decision_dict(decide(applicant, scored, self.policy, self.catalogue))
         out["points"] = dict(scored.points)
         return out
+
+    def decide_scored_batch(self, scored: Sequence[ScoredApplicant],
+                            requests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """:meth:`decide_scored` for many applicants at once (:func:`~lendscore.decision.batch.decide_batch`,
+        the same dicts); ``requests`` are dicts with ``applicant``, ``finances`` and ``loan``."""
+        applicants = []
+        for r in requests:
+            applicant = dict(r["applicant"])
+            if r["finances"] is not None:
+                applicant["finances"] = r["finances"]
+            if r["loan"] is not None:
+                applicant["loan"] = r["loan"]
+            applicants.append(applicant)
+        outs = decide_batch(applicants, scored, self.policy, self.catalogue)
+        for out, s in zip(outs, scored, strict=True):
+            out["points"] = dict(s.points)
+        return outs
 
     def shadow(self, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
         """The challenger's pd, score and grade for one applicant; None without a challenger or

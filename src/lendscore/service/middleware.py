@@ -72,9 +72,10 @@ class ServiceMiddleware:
             template = getattr(route, "path", None) or ("(static)" if scope["path"].startswith("/static")
                                                         else "(unmatched)")
             self.metrics.observe_request(scope["method"], template, status_box[0], elapsed)
-            log.info("request", extra={"request_id": rid, "method": scope["method"], "route": template,
-                                       "status": status_box[0], "latency_ms": round(elapsed * 1000, 3),
-                                       **fields})
+            if log.isEnabledFor(logging.INFO):  # the record's fields are not even built below INFO
+                log.info("request", extra={"request_id": rid, "method": scope["method"], "route": template,
+                                           "status": status_box[0], "latency_ms": round(elapsed * 1000, 3),
+                                           **fields})
 
     @staticmethod
     async def _buffer(scope, receive, limit: int):
