@@ -41,47 +41,41 @@ def log_likelihood(plan: list[tuple[int, int]], e: np.ndarray, n: np.ndarray) ->
     return _bernoulli_ll(be, bn)
 
 
-def _pava(e: list[float], n: list[float], start: int, increasing: bool) -> list[list[float]]:
-    """Blocks [e, n, start, stop] of the maximum-likelihood monotone (strict) event-rate fit."""
+def _pava(e: list[float], n: list[float], start: int, increasing: bool,
+          prefix_ll: list[float] | None = None) -> list[list[float]]:
+    """Blocks [e, n, start, stop, loglik] of the maximum-likelihood monotone (strict) event-rate fit.
+
+    PAVA reads the pre-bins left to right and its stack after ``t`` of them is the fit of that
+    prefix; with ``prefix_ll`` given, the stack's log-likelihood (a running sum) is appended to it
+    after each pre-bin, so one pass gives the fit of every prefix.
+    """
     blocks: list[list[float]] = []
+    total = 0.0
     for i in range(len(e)):
-        blocks.append([e[i], n[i], start + i, start + i + 1])
+        blocks.append([e[i], n[i], start + i, start + i + 1, _ll1(e[i], n[i])])
+        total += blocks[-1][4]
         while len(blocks) > 1:
-            pe, pn = blocks[-2][0], blocks[-2][1]
-            le, ln = blocks[-1][0], blocks[-1][1]
+            prev, last = blocks[-2], blocks[-1]
             # merge when the order is violated or tied: le/ln <= pe/pn for increasing
-            violated = le * pn <= pe * ln if increasing else le * pn >= pe * ln
+            violated = last[0] * prev[1] <= prev[0] * last[1] if increasing else last[0] * prev[1] >= prev[0] * last[1]
             if not violated:
                 break
-            last = blocks.pop()
-            blocks[-1][0] += last[0]
-            blocks[-1][1] += last[1]
-            blocks[-1][3] = last[3]
+            blocks.pop()
+            total -= prev[4] + last[4]
+            prev[0] += last[0]
+            prev[1] += last[1]
+            prev[3] = last[3]
+            prev[4] = _ll1(prev[0], prev[1])
+            total += prev[4]
+        if prefix_ll is not None:
+            prefix_ll.append(total)
     return blocks
 
 
 def _prefix_ll(e: list[float], n: list[float], increasing: bool) -> list[float]:
-    """``out[t]``: log-likelihood of the monotone fit (:func:`_pava`) of the first ``t`` pre-bins.
-
-    PAVA reads the pre-bins left to right and its stack after ``t`` of them is the fit of that
-    prefix, so one pass gives every prefix (the stack's log-likelihood is kept as a running sum).
-    """
-    blocks: list[list[float]] = []
-    total, out = 0.0, [0.0]
-    for i in range(len(e)):
-        blocks.append([e[i], n[i], _ll1(e[i], n[i])])
-        total += blocks[-1][2]
-        while len(blocks) > 1:
-            pe, pn = blocks[-2][0], blocks[-2][1]
-            le, ln = blocks[-1][0], blocks[-1][1]
-            violated = le * pn <= pe * ln if increasing else le * pn >= pe * ln
-            if not violated:
-                break
-            last = blocks.pop()
-            merged = [pe + le, pn + ln, _ll1(pe + le, pn + ln)]
-            total += merged[2] - last[2] - blocks[-1][2]
-            blocks[-1] = merged
-        out.append(total)
+    """``out[t]``: log-likelihood of the monotone fit (:func:`_pava`) of the first ``t`` pre-bins."""
+    out = [0.0]
+    _pava(e, n, 0, increasing, out)
     return out
 
 
