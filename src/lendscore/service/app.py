@@ -26,6 +26,7 @@ from lendscore.decision import load_catalogue, load_policy
 from lendscore.service.audit import AuditStore, open_store, utcnow
 from lendscore.service.deps import ServiceState, require
 from lendscore.service.engine import DecisionEngine, load_from_registry, load_model_versioned, request_fields
+from lendscore.service.fastpath import DecisionFastPath, error_response
 from lendscore.service.metrics import Metrics
 from lendscore.service.middleware import ServiceMiddleware
 from lendscore.service.monitor import MonitoringPage
@@ -70,8 +71,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail, "request_id": _request_id(request)},
-                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        return error_response(exc.status_code, exc.detail, getattr(exc, "headers", None), _request_id(request))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -98,8 +98,11 @@ def _monitoring_source(settings: Settings, given_store) -> dict[str, str] | None
 
 
 def create_app(settings: Settings, *, store: AuditStore | None = None,
-               clock: Callable[[], dt.datetime] = utcnow, tune_gc: bool = False) -> FastAPI:
+               clock: Callable[[], dt.datetime] = utcnow, tune_gc: bool = False, fast_path: bool = True) -> FastAPI:
     """Build the service for ``settings``; ``store`` replaces the one the settings name (tests).
+
+    ``fast_path`` answers POST /v1/decisions through :class:`~lendscore.service.fastpath.DecisionFastPath`
+    (the same answers without FastAPI's per-request machinery; False: every request goes through FastAPI).
 
     ``tune_gc`` (``lendscore serve`` sets it; it changes the whole process) tunes the cyclic garbage
     collector once the app has started: everything built so far (model, app, modules: about 200,000
@@ -157,7 +160,8 @@ def create_app(settings: Settings, *, store: AuditStore | None = None,
                               "decision committed to an audit store before it is answered.")
     app.state.service = state
     app.state.templates = Jinja2Templates(directory=str(resources.files("lendscore.service") / "templates"))
-    app.include_router(decisions.make_router(schemas, settings.max_batch))
+    decisions_router = decisions.make_router(schemas, settings.max_batch)
+    app.include_router(decisions_router)
     app.include_router(outcomes.router)
     app.include_router(models.router)
     app.include_router(health.router)
@@ -170,6 +174,8 @@ def create_app(settings: Settings, *, store: AuditStore | None = None,
 
     app.mount("/static", StaticFiles(directory=str(resources.files("lendscore.service") / "static")), name="static")
     _install_error_handlers(app)
+    route = next(r for r in decisions_router.routes if r.path == DecisionFastPath.path and "POST" in r.methods)
     app.add_middleware(ServiceMiddleware, metrics=metrics, max_body=settings.max_body_bytes,
-                       max_batch_body=settings.max_batch_body_bytes, batch_paths=BATCH_PATHS)
+                       max_batch_body=settings.max_batch_body_bytes, batch_paths=BATCH_PATHS,
+                       fast=DecisionFastPath(state, route) if fast_path else None)
     return app

@@ -27,8 +27,10 @@ async def _send_json(send, status: int, body: dict[str, Any], request_id: str) -
 class ServiceMiddleware:
     """Gives every request an id, refuses bodies over the limit and logs one JSON line per request."""
 
-    def __init__(self, app, *, metrics: Metrics, max_body: int, max_batch_body: int, batch_paths: tuple[str, ...]):
+    def __init__(self, app, *, metrics: Metrics, max_body: int, max_batch_body: int, batch_paths: tuple[str, ...],
+                 fast: Any = None):
         self.app = app
+        self.fast = fast  # a DecisionFastPath (or None): tried first for POST on its path
         self.metrics = metrics
         self.max_body = max_body
         self.max_batch_body = max_batch_body
@@ -59,11 +61,16 @@ class ServiceMiddleware:
             await send(message)
 
         try:
-            body_receive = await self._buffer(scope, receive, limit)
-            if body_receive is None:
+            buffered = await self._buffer(scope, receive, limit)
+            if buffered is None:
                 status_box[0] = 413
                 await _send_json(send, 413, {"detail": f"request body larger than {limit} bytes",
                                              "request_id": rid}, rid)
+                return
+            body, body_receive = buffered
+            fast = self.fast
+            if (fast is not None and scope["method"] == "POST" and scope["path"] == fast.path
+                    and await fast.handle(scope, body, send_wrapper)):
                 return
             await self.app(scope, body_receive, send_wrapper)
         finally:
@@ -79,7 +86,8 @@ class ServiceMiddleware:
 
     @staticmethod
     async def _buffer(scope, receive, limit: int):
-        """Read the whole body (refusing it past ``limit``) and return a receive that replays it."""
+        """Read the whole body (refusing it past ``limit``: None) and return it with a receive that
+        replays it."""
         for k, v in scope["headers"]:
             if k == b"content-length":
                 try:
@@ -108,4 +116,4 @@ class ServiceMiddleware:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        return replay
+        return body, replay

@@ -1,0 +1,146 @@
+"""The short path for POST /v1/decisions answers exactly as the FastAPI route does.
+
+Two apps over the same model, policy, keys and clock, one with the short path and one without,
+get the same requests (same request ids); statuses, headers, bodies and the stored audit rows must
+agree, apart from the random decision ids. Requests the short path must hand to the route (no key,
+bad JSON, invalid fields...) are checked to have been handed over, not answered.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from lendscore.service import InMemoryAuditStore, create_app, load_settings
+from lendscore.service.fastpath import DecisionFastPath
+from lendscore.service.testing import sample_applications, test_client, write_settings
+
+T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def pair(tmp_path, model_path, keys, monkeypatch):
+    settings = load_settings(write_settings(tmp_path / "settings.toml", model=model_path, audit_url="memory://",
+                                            keys=keys), environ={})
+    answered: list[bool] = []
+    original = DecisionFastPath.handle
+
+    async def spy(self, scope, body, send):
+        try:
+            took = await original(self, scope, body, send)
+        except Exception:
+            answered.append("raised")
+            raise
+        answered.append(took)
+        return took
+
+    monkeypatch.setattr(DecisionFastPath, "handle", spy)
+    fast = create_app(settings, store=InMemoryAuditStore(), clock=lambda: T0)
+    slow = create_app(settings, store=InMemoryAuditStore(), clock=lambda: T0, fast_path=False)
+    with test_client(fast, raise_server_exceptions=False) as a, test_client(slow, raise_server_exceptions=False) as b:
+        yield a, b, answered
+
+
+def _strip(payload):
+    if isinstance(payload, dict):
+        return {k: _strip(v) for k, v in payload.items() if k != "decision_id"}
+    if isinstance(payload, list):
+        return [_strip(v) for v in payload]
+    return payload
+
+
+def _same(pair, n: int, body: bytes | None, headers: dict[str, str]):
+    a, b, _ = pair
+    headers = {"X-Request-Id": f"req-{n}", **headers}
+    ra = a.post("/v1/decisions", content=body, headers=headers)
+    rb = b.post("/v1/decisions", content=body, headers=headers)
+    assert ra.status_code == rb.status_code, (ra.text, rb.text)
+    ha = {k: v for k, v in ra.headers.items() if k != "content-length"}
+    hb = {k: v for k, v in rb.headers.items() if k != "content-length"}
+    assert ha == hb
+    assert _strip(ra.json()) == _strip(rb.json())
+    return ra
+
+
+APPS = sample_applications(12, seed=11)
+JSON = {"Content-Type": "application/json"}
+
+
+def test_answerable_requests_are_answered_by_the_short_path_identically(pair, keys):
+    a, b, answered = pair
+    scorer = {**JSON, "X-API-Key": keys["scorer"]}
+    for i, app in enumerate(APPS[:6]):
+        r = _same(pair, i, json.dumps(app).encode(), scorer)
+        assert r.status_code == 200
+    # a Bearer key, a media type with parameters, a higher role, a +json media type
+    _same(pair, 10, json.dumps(APPS[6]).encode(), {**JSON, "Authorization": f"Bearer {keys['officer']}"})
+    _same(pair, 11, json.dumps(APPS[7]).encode(),
+          {"Content-Type": "application/json; charset=utf-8", "X-API-Key": keys["admin"]})
+    _same(pair, 12, json.dumps(APPS[8]).encode(), {"Content-Type": "application/vnd.loan+json", "X-API-Key": keys["scorer"]})
+    assert answered == [True] * 9
+    rows = [a.app.state.service.store.decisions_frame(), b.app.state.service.store.decisions_frame()]
+    assert len(rows[0]) == len(rows[1]) == 9
+    cols = [c for c in rows[0].columns if c != "decision_id"]
+    assert rows[0][cols].astype(str).equals(rows[1][cols].astype(str))
+    results = [[_strip(json.loads(r.result_json)) for r in s.app.state.service.store.recent_decisions(9)] for s in (a, b)]
+    assert results[0] == results[1]
+
+
+def test_idempotent_replay_and_conflict_match(pair, keys):
+    _, _, answered = pair
+    hdr = {**JSON, "X-API-Key": keys["scorer"], "Idempotency-Key": "order-9"}
+    first = _same(pair, 1, json.dumps(APPS[0]).encode(), hdr)
+    again = _same(pair, 2, json.dumps(APPS[0]).encode(), hdr)
+    assert again.headers["idempotent-replayed"] == "true" and "idempotent-replayed" not in first.headers
+    clash = _same(pair, 3, json.dumps(APPS[1]).encode(), hdr)
+    assert clash.status_code == 409
+    assert answered == [True, True, True]
+
+
+@pytest.mark.parametrize(("case", "body", "headers"), [
+    ("no key", json.dumps(APPS[0]), {}),
+    ("unknown key", json.dumps(APPS[0]), {"X-API-Key": "not-a-key"}),
+    ("malformed JSON", '{"applicant": ', None),
+    ("invalid field", json.dumps({**APPS[0], "loan": {**APPS[0]["loan"], "term_months": 0}}), None),
+    ("unknown field", json.dumps({**APPS[0], "surprise": 1}), None),
+    ("not an object", "[1, 2]", None),
+    ("empty body", "", None),
+    ("text content type", json.dumps(APPS[0]), {"Content-Type": "text/plain"}),
+    ("no content type", json.dumps(APPS[0]), {"Content-Type": ""}),
+    ("bad idempotency key", json.dumps(APPS[0]), {"Idempotency-Key": "has space"}),
+])
+def test_requests_the_route_must_refuse_are_handed_to_it(pair, keys, case, body, headers):
+    _, _, answered = pair
+    hdr = {**JSON, "X-API-Key": keys["scorer"], **(headers or {})}
+    if case == "no key":
+        hdr.pop("X-API-Key")
+    r = _same(pair, 5, body.encode(), hdr)
+    assert r.status_code in (401, 422), r.text
+    assert answered == [False]  # handed over, nothing sent
+
+
+def test_duplicate_header_is_handed_to_the_route(pair, keys):
+    a, _, answered = pair
+    r = a.post("/v1/decisions", content=json.dumps(APPS[0]).encode(),
+               headers=[("X-API-Key", keys["scorer"]), ("X-API-Key", "other"), ("Content-Type", "application/json")])
+    assert r.status_code == 200 and answered == [False]  # FastAPI reads the first
+
+
+def test_store_failure_and_unexpected_errors_are_rendered_as_the_app_does(pair, keys, monkeypatch):
+    a, b, answered = pair
+    body, hdr = json.dumps(APPS[0]).encode(), {**JSON, "X-API-Key": keys["scorer"]}
+    for client in (a, b):
+        client.app.state.service.store.fail_writes = True
+    r = _same(pair, 7, body, hdr)
+    assert r.status_code == 503 and r.json()["request_id"] == "req-7"
+    for client in (a, b):
+        client.app.state.service.store.fail_writes = False
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("model exploded")
+
+        monkeypatch.setattr(client.app.state.service.engine, "decide", broken)
+    r = _same(pair, 8, body, hdr)
+    assert r.status_code == 500 and "exploded" not in r.text
+    assert answered == [True, "raised"]  # the unexpected error left the short path for the app's handler
