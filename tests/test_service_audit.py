@@ -200,17 +200,25 @@ def test_outcome_batches_are_checked_in_the_writer(store):
     assert times["decision_id"].tolist() == [recs[2].decision_id] and times.loc[0, "created_at"] == recs[2].created_at
 
 
-def test_new_id_is_a_version_4_uuid_as_the_uuid_module_writes_it():
+def test_new_id_is_a_time_ordered_version_7_uuid():
     import random
+    import time
     import uuid
 
-    from lendscore.service import audit
+    from lendscore.service.audit import uuid7
 
+    # RFC 9562 appendix A.6 example: 2022-02-22 19:22:22 UTC -> 017F22E2-79B0-7CC3-98C4-DC0C0C07398F
+    rand = (0xCC3 << 62) | (0x98C4DC0C0C07398F & (2**62 - 1))
+    assert uuid7(0x017F22E279B0, rand) == "017f22e2-79b0-7cc3-98c4-dc0c0c07398f"
     rng = random.Random(7)
-    for _ in range(2000):
-        bits = rng.getrandbits(128)
-        h = "%032x" % (bits & audit._V4_CLEAR | audit._V4_SET)
-        assert f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}" == str(uuid.UUID(int=bits, version=4))
+    for _ in range(500):
+        ms, r = rng.getrandbits(48), rng.getrandbits(74)
+        u = uuid.UUID(uuid7(ms, r))
+        assert u.version == 7 and u.variant == uuid.RFC_4122 and u.int >> 80 == ms
+    before = time.time_ns() // 1_000_000
     ids = [new_id() for _ in range(1000)]
+    after = time.time_ns() // 1_000_000
     assert len(set(ids)) == 1000
-    assert all(uuid.UUID(i).version == 4 and str(uuid.UUID(i)) == i for i in ids)
+    stamps = [uuid.UUID(i).int >> 80 for i in ids]
+    assert all(uuid.UUID(i).version == 7 and str(uuid.UUID(i)) == i for i in ids)
+    assert before <= min(stamps) and max(stamps) <= after and stamps == sorted(stamps)
