@@ -228,3 +228,28 @@ def test_batch_path_gives_the_single_path_decisions(client, keys, apps):
         drop = ("decision_id", "request_id", "created_at", "pd")
         assert {k: v for k, v in one.items() if k not in drop} == {k: v for k, v in many.items() if k not in drop}
         assert many["pd"] == pytest.approx(one["pd"], rel=1e-12)  # numpy.exp against math.exp: last bit at most
+
+
+def test_finite_check_sees_a_non_finite_number_in_every_numeric_field(client, apps):
+    import copy
+    import math
+
+    from lendscore.service.routes.decisions import _finite, _finite_walk
+
+    eng = client.app_state.engine
+    outs = [eng.decide(a["applicant"], a["finances"], a["loan"]) for a in apps[:20]]
+    assert all(_finite(o) and _finite_walk(o) for o in outs)
+    out = next(o for o in outs if o["reasons"] and o["affordability"])
+    paths = [("pd",), ("score",), ("points", next(iter(out["points"])))]
+    paths += [("affordability", k) for k, v in out["affordability"].items() if type(v) is float]
+    paths += [("affordability", "counter_offer", "max_amount"), ("reasons", 0, "shortfall")]
+    for bad in (math.nan, math.inf, -math.inf):
+        for path in paths:
+            broken = copy.deepcopy(out)
+            target = broken
+            for p in path[:-1]:
+                target = target[p]
+            if path[-1] == "shortfall" and "shortfall" not in target:
+                continue
+            target[path[-1]] = bad
+            assert not _finite(broken) and not _finite_walk(broken), path

@@ -30,9 +30,30 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_lengt
                                               description="retry-safe key: a repeat returns the stored decision")]
 
 
+_AFFORD_NUMBERS = ("income", "deductions", "net_income", "existing_obligations", "new_instalment", "nth",
+                   "nth_share", "foir", "floor", "margin")
+
+
 def _finite(out: dict) -> bool:
     """Whether every number of a decision dict is finite (fast: one sum over the known numeric fields;
     the amounts are bounded by the request schema, so a finite sum cannot overflow)."""
+    try:
+        total = out["pd"] + out["score"] + sum(out["points"].values())
+        a = out["affordability"]
+        if a is not None:
+            total += sum([a[k] for k in _AFFORD_NUMBERS])
+            c = a["counter_offer"]
+            total += (c["max_amount"] or 0.0) + (c["min_term"] or 0)
+        for r in out["reasons"]:
+            s = r.get("shortfall")
+            if s is not None:
+                total += s
+        return math.isfinite(total)
+    except TypeError:  # a field that is not a number where one was expected: the general walk below
+        return _finite_walk(out)
+
+
+def _finite_walk(out: dict) -> bool:
     nums = [out["pd"], out["score"], *out["points"].values()]
     a = out["affordability"]
     if a is not None:
