@@ -148,6 +148,21 @@ def test_ordered_categorical_bins_are_runs_of_adjacent_categories():
     assert list(b.bin_index(pd.Series(["A1", "G5", None]))) == [0, len(b.categories) - 1, b.n_bins - 1]
 
 
+@pytest.mark.parametrize("ordered", [True, False])
+def test_categorical_dtype_bins_as_its_text(ordered):
+    rng = np.random.default_rng(5)
+    cats = ["A", "B", "C", "D"]
+    values = pd.Series(rng.choice(cats, 3_000))
+    y = (rng.random(3_000) < np.where(values == "A", 0.4, 0.1)).astype(float)
+    b = fit_feature_binning("x", values, y, kind="categorical")
+    new = pd.Series(["C", None, "Z", "A", "B", None, "D"], dtype=object)
+    as_category = pd.Series(pd.Categorical(new, categories=["D", "Z", "C", "B", "A", "unused"], ordered=ordered))
+    assert as_category.isna().sum() == 2
+    np.testing.assert_array_equal(b.bin_index(as_category), b.bin_index(new))
+    empty = fit_feature_binning("x", pd.Series([None] * 50, dtype=object), y[:50], kind="categorical")
+    np.testing.assert_array_equal(empty.bin_index(as_category), empty.bin_index(new))
+
+
 def test_round_trip_through_dict():
     x, y = _synthetic(5)
     b = fit_feature_binning("x", x, y, kind="numeric")

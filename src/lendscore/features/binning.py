@@ -98,10 +98,15 @@ class FeatureBinning:
             idx[np.isnan(x)] = k + 1
             return idx.astype(np.intp)
         s = pd.Series(values, copy=False)
+        if isinstance(s.dtype, pd.CategoricalDtype):  # look each category up once, then map the codes
+            pos = self._cat_lookup.get_indexer(np.asarray(s.cat.categories.astype(str), dtype=object))
+            known = self._cat_bins[pos] if len(self._cat_bins) else np.full(len(pos), k)
+            per_category = np.append(np.where(pos >= 0, known, k), k + 1)  # code -1 (missing) reads the last
+            return per_category[s.cat.codes.to_numpy()]
         miss = s.isna().to_numpy()
         vals = s.to_numpy(dtype=object) if s.dtype == object else s.astype(str).to_numpy(dtype=object)
         pos = self._cat_lookup.get_indexer(vals)
-        idx = np.where(pos >= 0, self._cat_bins[pos], k)
+        idx = np.where(pos >= 0, self._cat_bins[pos], k) if len(self._cat_bins) else np.full(len(pos), k)
         idx[miss] = k + 1
         return idx
 
