@@ -104,6 +104,7 @@ class _Plan:
         reasons: list[dict] = []
         result = None
         stop = self.stop
+        declined = False  # whether any step so far declined (decide() asks any() after each stage)
         for stage in self.order:
             if stage == "knockouts":
                 if ko_events is None:
@@ -112,14 +113,17 @@ class _Plan:
                     for step, reason in ko_events:
                         steps.append(step)
                         reasons.append(reason)
-                        if stop and step[1] == "decline":
-                            break
+                        if step[1] == "decline":
+                            declined = True
+                            if stop:
+                                break
             elif stage == "affordability" and self.aff is not None:
                 if_missing, missing, on_fail, codes = self.aff
                 if afford is None:  # finances or loan missing (other rows went to decide())
                     if if_missing != "pass":
                         steps.append(("affordability", if_missing))
                         reasons.append(missing)
+                        declined = declined or if_missing == "decline"
                 else:
                     result = afford
                     if afford["passed"]:
@@ -127,14 +131,16 @@ class _Plan:
                     else:
                         steps.append(("affordability", on_fail))
                         reasons.extend(codes[r] for r in afford["failed_rules"])
+                        declined = declined or on_fail == "decline"
             elif stage == "bands":
                 outcome = self.band_outcome[band]
                 steps.append(("bands", outcome))
+                declined = declined or outcome == "decline"
                 if outcome != "approve":
                     if self.band_reason[band] is not None:
                         reasons.append(self.band_reason[band])
                     reasons.extend(principal)
-            if stop and any(o == "decline" for _, o in steps):
+            if stop and declined:
                 break
         final = "approve"
         for _, o in steps:
