@@ -51,9 +51,13 @@ def _newton(A, y, w, pen, beta, tol, max_iter, hess_dtype, step_tol=1e-9):
     With ``hess_dtype`` float32 the Hessian (which only sets the step direction) is accumulated
     in single precision; the gradient, and so the fixed point, stay exact in double precision.
     """
+    def loglik(eta, beta):
+        return float(np.sum(w * (y * eta - np.logaddexp(0.0, eta))) - 0.5 * np.sum(pen * beta * beta))
+
     Ah = A.astype(hess_dtype, copy=False)
     eta = A @ beta
-    ll = float(np.sum(w * (y * eta - np.logaddexp(0.0, eta))) - 0.5 * np.sum(pen * beta * beta))
+    ll = loglik(eta, beta)
+    ll_now = True  # whether ll is the log-likelihood at beta (polishing steps skip computing it)
     for it in range(1, max_iter + 1):
         mu = special.expit(eta)
         grad = A.T @ (w * (y - mu)) - pen * beta
@@ -67,19 +71,29 @@ def _newton(A, y, w, pen, beta, tol, max_iter, hess_dtype, step_tol=1e-9):
             step = linalg.lstsq(H, grad)[0]
         decrement = float(grad @ step)  # Newton decrement: twice the expected gain
         t = 1.0
-        while True:  # step halving keeps every iteration an ascent step
-            cand = beta + t * step
-            eta_c = A @ cand
-            ll_c = float(np.sum(w * (y * eta_c - np.logaddexp(0.0, eta_c))) - 0.5 * np.sum(pen * cand * cand))
-            if ll_c >= ll - 1e-12 * (abs(ll) + 1.0) or t < 1e-6:
-                break
-            t *= 0.5
-        beta, eta, ll = cand, eta_c, ll_c
+        if 0.0 <= decrement < 1e-6 * (abs(ll) + 1.0):
+            # a polishing step: the expected gain is a millionth of the log-likelihood, where the
+            # quadratic model of a concave log-likelihood is exact to far below that, so the full
+            # step is taken without evaluating the log-likelihood (done once, at the end)
+            beta = beta + step
+            eta = A @ beta
+            ll_now = False
+        else:
+            if not ll_now:
+                ll = loglik(eta, beta)
+            while True:  # step halving keeps every iteration an ascent step
+                cand = beta + t * step
+                eta_c = A @ cand
+                ll_c = loglik(eta_c, cand)
+                if ll_c >= ll - 1e-12 * (abs(ll) + 1.0) or t < 1e-6:
+                    break
+                t *= 0.5
+            beta, eta, ll, ll_now = cand, eta_c, ll_c, True
         # stop when the expected gain is negligible AND the step itself is tiny: with an
         # estimated Hessian the decrement alone can stop while coefficients still move by 1e-5
         if decrement < tol * (abs(ll) + 1.0) and float(np.max(np.abs(t * step))) < step_tol:
-            return beta, it, True, ll
-    return beta, max_iter, False, ll
+            return beta, it, True, ll if ll_now else loglik(eta, beta)
+    return beta, max_iter, False, ll if ll_now else loglik(eta, beta)
 
 
 def fit_logit(
