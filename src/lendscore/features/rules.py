@@ -103,7 +103,8 @@ class RuleSearch:
                     continue
                 na, nb = n_bins[a], n_bins[b]
                 cell = small[a] * np.int32(nb) + small[b]
-                counts = np.bincount(cell, minlength=na * nb) if unit else np.bincount(cell, weights=w, minlength=na * nb)
+                counts = (np.bincount(cell, minlength=na * nb) if unit
+                          else np.bincount(cell, weights=w, minlength=na * nb))
                 N = self.mats[a] @ counts.reshape(na, nb) @ self.mats[b].T
                 ok = (N >= min_support * total) & (N <= (1 - min_support) * total)
                 self.pairs.append((a, b, cell, ok))

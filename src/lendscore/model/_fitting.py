@@ -12,7 +12,7 @@ from scipy import special
 from lendscore.features.rules import Rule, RuleSearch
 from lendscore.features.woe import woe_iv
 from lendscore.model._data import check_sample_weight
-from lendscore.model.logit import fit_logit_design, with_covariance
+from lendscore.model.logit import fit_logit, with_covariance
 
 __all__ = ["Design", "FittingMixin"]
 
@@ -93,7 +93,7 @@ class FittingMixin:
         selected = list(selected)
         while True:
             A = design.columns(selected, column)
-            fit = fit_logit_design(A, y01, sample_weight=w, C=self.C, with_cov=False, full_steps=2)
+            fit = fit_logit(A, y01, sample_weight=w, C=self.C, with_cov=False, full_steps=2, intercept_column=True)
             wrong = self._wrong_signs(fit, selected)
             if not wrong or not self._drop_for_sign(wrong, selected):
                 return fit, selected
@@ -104,7 +104,7 @@ class FittingMixin:
         init = np.concatenate([[fit.intercept], fit.coef])
         while True:
             A = design.columns(selected + rules, column)
-            fit = fit_logit_design(A, y01, sample_weight=w, C=self.C, init=init)
+            fit = fit_logit(A, y01, sample_weight=w, C=self.C, init=init, intercept_column=True)
             wrong = self._wrong_signs(fit, selected)
             before = list(selected)
             if not wrong or not self._drop_for_sign(wrong, selected):
@@ -134,7 +134,8 @@ class FittingMixin:
             # full-data Newton steps from the warm start: the next round's score tests read this
             # fit's residuals, which must not carry a subsample's noise (it proposes rules that
             # only correct the approximation); two steps from a warm start are near-exact
-            fit = fit_logit_design(A, y01, sample_weight=w, C=self.C, init=init, max_iter=2, with_cov=False)
+            fit = fit_logit(A, y01, sample_weight=w, C=self.C, init=init, max_iter=2, with_cov=False,
+                            intercept_column=True)
             rules = trial
             used |= {(r.feature_a, r.feature_b) for _, r in new}
             if len(rules) >= self.max_rules:
@@ -149,7 +150,8 @@ class FittingMixin:
                 rules = [rules[i] for i in kept]
                 A = design.columns(selected + rules, column)
                 # near-exact is enough: the final fit finishes from here
-                fit = fit_logit_design(A, y01, sample_weight=w, C=self.C, init=init, max_iter=2, with_cov=False)
+                fit = fit_logit(A, y01, sample_weight=w, C=self.C, init=init, max_iter=2, with_cov=False,
+                                intercept_column=True)
         return rules, fit
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg, special, stats
 
-__all__ = ["LogitFit", "fit_logit", "fit_logit_design", "with_covariance"]
+__all__ = ["LogitFit", "fit_logit", "with_covariance"]
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,7 @@ def fit_logit(
     exact: bool = True,
     with_cov: bool = True,
     full_steps: int | None = None,
+    intercept_column: bool = False,
 ) -> LogitFit:
     """Maximum-likelihood (optionally L2-penalised) logistic regression of y (0/1) on X.
 
@@ -119,30 +120,18 @@ def fit_logit(
     ``exact=False`` stops after the sample phase (a cheap approximate fit whose covariance is the
     full-data one at that point); ``full_steps`` caps the full-data iterations (two from a good
     start are near-exact), for intermediate fits such as the interaction-rule rounds.
+
+    With ``intercept_column`` X is a design whose first column is the intercept's ones, used as
+    is (not copied): the scorecard's fitting steps grow one Fortran-ordered design and fit on
+    views of its leading columns.
     """
-    X = np.asarray(X, dtype=float)
-    A = np.empty((X.shape[0], X.shape[1] + 1), order="F")
-    A[:, 0] = 1.0
-    A[:, 1:] = X
-    return fit_logit_design(A, y, sample_weight=sample_weight, C=C, tol=tol, max_iter=max_iter, init=init,
-                            exact=exact, with_cov=with_cov, full_steps=full_steps)
-
-
-def fit_logit_design(
-    A: np.ndarray,
-    y: np.ndarray,
-    *,
-    sample_weight: np.ndarray | None = None,
-    C: float | None = None,
-    tol: float = 1e-10,
-    max_iter: int = 50,
-    init: np.ndarray | None = None,
-    exact: bool = True,
-    with_cov: bool = True,
-    full_steps: int | None = None,
-) -> LogitFit:
-    """:func:`fit_logit` on a design whose first column is the intercept's ones (used as is, not
-    copied: the scorecard's fitting steps grow one Fortran-ordered design and fit on column views)."""
+    if intercept_column:
+        A = X
+    else:
+        X = np.asarray(X, dtype=float)
+        A = np.empty((X.shape[0], X.shape[1] + 1), order="F")
+        A[:, 0] = 1.0
+        A[:, 1:] = X
     y = np.asarray(y, dtype=float)
     n, p = A.shape[0], A.shape[1] - 1
     w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)

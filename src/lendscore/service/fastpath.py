@@ -35,7 +35,8 @@ _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,128}")  # the route's Header rule
 _WANTED = (b"x-api-key", b"authorization", b"content-type", b"idempotency-key")
 
 
-def error_response(status_code: int, detail: Any, headers: dict[str, str] | None, request_id: str | None) -> JSONResponse:
+def error_response(status_code: int, detail: Any, headers: dict[str, str] | None,
+                   request_id: str | None) -> JSONResponse:
     """The app's answer to an ``HTTPException`` (the route's handler and the short path share it)."""
     return JSONResponse({"detail": detail, "request_id": request_id}, status_code=status_code, headers=headers)
 
