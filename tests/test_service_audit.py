@@ -222,3 +222,36 @@ def test_new_id_is_a_time_ordered_version_7_uuid():
     stamps = [uuid.UUID(i).int >> 80 for i in ids]
     assert all(uuid.UUID(i).version == 7 and str(uuid.UUID(i)) == i for i in ids)
     assert before <= min(stamps) and max(stamps) <= after and stamps == sorted(stamps)
+
+
+def test_sqlite_wal_is_checkpointed_in_the_background(tmp_path):
+    """Commits leave the WAL to a checkpointer thread: the database file fills while the writer
+    only appends, and SQLite's own checkpoint-at-commit is only a far-off safety net."""
+    import time
+
+    s = SqlAuditStore(f"sqlite:///{tmp_path / 'a.db'}", checkpoint_seconds=0.05)
+    s.start()
+    try:
+        with s.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 16_384
+        before = (tmp_path / "a.db").stat().st_size
+        s.submit_decisions([record(i) for i in range(400)]).result()
+        deadline = time.monotonic() + 10
+        while (tmp_path / "a.db").stat().st_size <= before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (tmp_path / "a.db").stat().st_size > before  # frames copied into the database file
+        assert len(s.decisions_frame()) == 400
+    finally:
+        s.close()
+    assert s._checkpointer is None
+
+
+def test_sqlite_without_background_checkpoints_keeps_sqlites_default(tmp_path):
+    s = SqlAuditStore(f"sqlite:///{tmp_path / 'a.db'}", checkpoint_seconds=None)
+    s.start()
+    try:
+        with s.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+        assert s._checkpointer is None
+    finally:
+        s.close()
