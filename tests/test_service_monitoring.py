@@ -155,3 +155,24 @@ def test_monitoring_page_is_for_admins(tmp_path, keys, apps, model_path, challen
         assert again.text == page and app.state.service.monitoring.computations == 1  # cached
     alerts = [rec for rec in caplog.records if getattr(rec, "event", None) == "monitoring_alert"]
     assert alerts and all(rec.alert["period"] in ("2026-03", None) for rec in alerts)
+
+
+def test_monitoring_worker_runs_at_the_lowest_priority():
+    """The worker process the page uses: nice 19 and, on Linux, the idle scheduling class."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from lendscore.service.monitor import _lowest_priority
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_lowest_priority) as pool:
+        nice, policy = pool.submit(_priority).result(timeout=60)
+    assert nice == 19  # raising niceness needs no privilege
+    if hasattr(os, "SCHED_IDLE"):
+        assert policy == os.SCHED_IDLE
+
+
+def _priority():
+    import os
+    return os.nice(0), (os.sched_getscheduler(0) if hasattr(os, "sched_getscheduler") else None)

@@ -1,7 +1,8 @@
 """The admins' monitoring page: drift and realised performance computed from the audit store.
 
 Computed on request, **off the decision path**: with a database audit store the work runs in a
-separate worker process at the lowest CPU priority (``nice 19``), which opens its own read
+separate worker process at the lowest CPU priority (``nice 19``, and Linux's idle scheduling
+class), which opens its own read
 connection to the store and loads the model file itself, so pandas and matplotlib neither hold
 the decision process's interpreter lock nor take CPU from it; with the in-memory store (tests)
 it runs in a thread. One computation at a time (concurrent requests share it), never through
@@ -123,10 +124,17 @@ class MonitoringPage:
 
 
 def _lowest_priority() -> None:
+    """``nice 19``, and on Linux the idle scheduling class: the worker then runs only on CPU time
+    that nothing else wants (nice 19 alone still gets a small share against busy processes)."""
     try:
         os.nice(19)
     except OSError:  # not permitted: the worker still runs, only at normal priority
         pass
+    if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        except OSError:
+            pass
 
 
 def _render(ctx) -> str:
