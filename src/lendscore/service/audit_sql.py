@@ -241,7 +241,7 @@ class SqlAuditStore:
         checkpoint from this thread blocks neither the writer nor readers; durability is the
         WAL's, fsynced at every commit as before.
         """
-        seen = -1
+        seen = 0  # nothing to do until this store commits (a reader, e.g. the monitoring worker, never does)
         while not self._stopping.wait(self.checkpoint_seconds):
             if self.commits == seen or self.engine is None:
                 continue
