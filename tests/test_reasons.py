@@ -22,6 +22,14 @@ def test_bundled_catalogue_has_policy_and_score_codes() -> None:
     assert CAT.code_for("something_new").code == "S99"  # fallback
 
 
+def test_every_characteristic_of_the_bundled_lending_club_model_but_the_state_has_its_own_reason(lc_model):
+    """An officer (and an applicant's adverse-action notice) should not read "other information"
+    for a characteristic the model actually scores; the state of residence is left to the
+    fallback on purpose (a location reason is for the lender's compliance team to word)."""
+    unmapped = {c for c in lc_model.selected_features_ if CAT.code_for(c).code == "S99"}
+    assert unmapped <= {"addr_state"}
+
+
 def test_ranked_by_shortfall_with_name_tiebreak() -> None:
     points = {"revol_util": 10.0, "dti": 5.0, "inq_last_6mths": 20.0, "annual_inc": 30.0,
               "delinq_2yrs": 20.0, "pub_rec": 15.0, "emp_length": 10.0}
