@@ -22,7 +22,7 @@ from lendscore.errors import ConfigError, DataError, SchemaError, TargetError
 LC = "lending_club_2007_2011"
 LC_X_COLUMNS = [
     "loan_amnt", "term", "int_rate", "installment", "grade", "sub_grade", "emp_length",
-    "home_ownership", "annual_inc", "verification_status", "purpose", "addr_state", "dti",
+    "home_ownership", "annual_inc", "verification_status", "purpose", "dti",
     "delinq_2yrs", "inq_last_6mths", "mths_since_last_delinq", "mths_since_last_record",
     "open_acc", "pub_rec", "revol_bal", "revol_util", "total_acc", "collections_12_mths_ex_med",
     "chargeoff_within_12_mths", "pub_rec_bankruptcies", "tax_liens", "acc_now_delinq",
@@ -57,7 +57,9 @@ def test_lending_club_prepared_frame(lc):
     assert y.name == "loan_status" and set(y.unique()) == {0, 1}
     assert pd.api.types.is_datetime64_any_dtype(time)
     assert (time.min(), time.max()) == (pd.Timestamp("2007-06-01"), pd.Timestamp("2011-12-01"))
-    assert report.dropped_columns == {"earliest_cr_line": "replaced by credit_age_months"}
+    assert report.dropped_columns["earliest_cr_line"] == "replaced by credit_age_months"
+    assert report.dropped_columns["addr_state"].startswith("excluded by the profile: the state of residence")
+    assert set(report.dropped_columns) == {"earliest_cr_line", "addr_state"}
     assert X["credit_age_months"].min() >= 0
     # NTH checked on the first loan: 38,556 a year, dti 14.04, instalment 656.86.
     income = 38_556 / 12
@@ -104,6 +106,12 @@ def test_post_origination_columns_dropped_from_raw_and_listed(lc_raw):
         "total_pymnt": "known after origination", "recoveries": "known after origination",
         "last_pymnt_d": "known after origination"}
     assert report.dropped_columns["zip_code"] == "identifier or free text"
+
+
+def test_excluded_column_is_refused_as_a_feature_with_the_reason(lc_raw):
+    with pytest.raises(SchemaError, match=r"'addr_state' is excluded by profile lending_club_2007_2011: "
+                                          r"the state of residence is a geographic proxy"):
+        prepare(lc_raw.head(50), get_profile(LC), features=["loan_amnt", "addr_state"])
 
 
 def test_features_subset_and_missing_feature(lc_raw):

@@ -22,12 +22,11 @@ def test_bundled_catalogue_has_policy_and_score_codes() -> None:
     assert CAT.code_for("something_new").code == "S99"  # fallback
 
 
-def test_every_characteristic_of_the_bundled_lending_club_model_but_the_state_has_its_own_reason(lc_model):
+def test_every_characteristic_of_the_bundled_lending_club_model_has_its_own_reason(lc_model):
     """An officer (and an applicant's adverse-action notice) should not read "other information"
-    for a characteristic the model actually scores; the state of residence is left to the
-    fallback on purpose (a location reason is for the lender's compliance team to word)."""
+    for a characteristic the model actually scores."""
     unmapped = {c for c in lc_model.selected_features_ if CAT.code_for(c).code == "S99"}
-    assert unmapped <= {"addr_state"}
+    assert not unmapped
 
 
 def test_ranked_by_shortfall_with_name_tiebreak() -> None:

@@ -31,7 +31,7 @@ def lc(tmp_path_factory):
 
 def _raw_applicant(row) -> dict:
     keep = ["loan_amnt", "term", "int_rate", "installment", "grade", "sub_grade", "emp_length", "home_ownership",
-            "annual_inc", "verification_status", "purpose", "addr_state", "dti", "delinq_2yrs", "inq_last_6mths",
+            "annual_inc", "verification_status", "purpose", "dti", "delinq_2yrs", "inq_last_6mths",
             "mths_since_last_delinq", "mths_since_last_record", "open_acc", "pub_rec", "revol_bal", "revol_util",
             "total_acc", "pub_rec_bankruptcies", "issue_d", "earliest_cr_line"]
     out = {}

@@ -147,7 +147,7 @@ def test_logs_are_json_without_inputs_or_keys(client, keys, body, caplog):
     assert access[-1]["api_key_name"] == "scorer-client" and "latency_ms" in access[-1]
     text = "\n".join(lines)
     assert keys["scorer"] not in text
-    for value in (body["applicant"]["addr_state"], str(body["finances"]["gross_income"]), body["applicant_id"]):
+    for value in (body["applicant"]["emp_length"], str(body["finances"]["gross_income"]), body["applicant_id"]):
         assert f'"{value}"' not in text and f":{value}," not in text
 
 
