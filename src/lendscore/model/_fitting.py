@@ -101,7 +101,7 @@ class FittingMixin:
     def _final_fit(self, design, column, selected, rules, y01, w, fit):
         """The exact maximum-likelihood fit, warm-started, with the sign check repeated on it."""
         selected = list(selected)
-        init = np.concatenate([[fit.intercept], fit.coef])
+        init = fit.beta
         while True:
             A = design.columns(selected + rules, column)
             fit = fit_logit(A, y01, sample_weight=w, C=self.C, init=init, intercept_column=True)
@@ -111,7 +111,7 @@ class FittingMixin:
                 return fit, selected, rules
             # warm start without the dropped column; rules stay (they read bins, used or not)
             gone = 1 + before.index(next(c for c in before if c not in selected))
-            init = np.delete(np.concatenate([[fit.intercept], fit.coef]), gone)
+            init = np.delete(fit.beta, gone)
 
     def _add_rules(self, design, column, index, selected, y01, w, fit):
         rules: list[Rule] = []
@@ -123,18 +123,18 @@ class FittingMixin:
         A = design.columns(selected, column)
         search = RuleSearch(index, n_bins, w, min_support=self.rule_min_support)
         for _round in range(self._rule_rounds):
-            p = special.expit(A @ np.concatenate([[fit.intercept], fit.coef]))
+            p = special.expit(A @ fit.beta)
             new = search.best(y01, p, exclude_pairs=used,
                               max_new=min(self._rule_batch, self.max_rules - len(rules)))
             if not new:
                 break
             trial = rules + [r for _, r in new]
             A = design.columns(selected + trial, column)
-            init = np.concatenate([[fit.intercept], fit.coef, np.zeros(len(new))])
+            init = np.concatenate([fit.beta, np.zeros(len(new))])
             # full-data Newton steps from the warm start: the next round's score tests read this
             # fit's residuals, which must not carry a subsample's noise (it proposes rules that
             # only correct the approximation); two steps from a warm start are near-exact
-            fit = fit_logit(A, y01, sample_weight=w, C=self.C, init=init, max_iter=2, with_cov=False,
+            fit = fit_logit(A, y01, sample_weight=w, C=self.C, init=init, full_steps=2, with_cov=False,
                             intercept_column=True)
             rules = trial
             used |= {(r.feature_a, r.feature_b) for _, r in new}
@@ -150,7 +150,7 @@ class FittingMixin:
                 rules = [rules[i] for i in kept]
                 A = design.columns(selected + rules, column)
                 # near-exact is enough: the final fit finishes from here
-                fit = fit_logit(A, y01, sample_weight=w, C=self.C, init=init, max_iter=2, with_cov=False,
+                fit = fit_logit(A, y01, sample_weight=w, C=self.C, init=init, full_steps=2, with_cov=False,
                                 intercept_column=True)
         return rules, fit
 

@@ -31,12 +31,17 @@ class LogitFit:
     penalised: bool
 
     @property
+    def beta(self) -> np.ndarray:
+        """Intercept, then the coefficients (a new array)."""
+        return np.concatenate([[self.intercept], self.coef])
+
+    @property
     def std_err(self) -> np.ndarray:
         return np.sqrt(np.clip(np.diag(self.cov), 0.0, None))
 
     def inference(self, level: float = 0.95) -> dict[str, np.ndarray]:
         """coef, std_err, z, p_value, ci_low, ci_high (intercept first)."""
-        beta = np.concatenate([[self.intercept], self.coef])
+        beta = self.beta
         se = self.std_err
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.where(se > 0, beta / se, np.nan)
@@ -105,7 +110,6 @@ def fit_logit(
     tol: float = 1e-10,
     max_iter: int = 50,
     init: np.ndarray | None = None,
-    exact: bool = True,
     with_cov: bool = True,
     full_steps: int | None = None,
     intercept_column: bool = False,
@@ -117,9 +121,8 @@ def fit_logit(
     single precision): the optimum, and so every reported number, is the full-data
     maximum-likelihood one. Full-data Newton converges quadratically, so from the sample's
     optimum or a warm start (``init``, which skips the sample phase) it takes 3-4 iterations.
-    ``exact=False`` stops after the sample phase (a cheap approximate fit whose covariance is the
-    full-data one at that point); ``full_steps`` caps the full-data iterations (two from a good
-    start are near-exact), for intermediate fits such as the interaction-rule rounds.
+    ``full_steps`` caps the full-data iterations (two from a good start are near-exact), for
+    intermediate fits such as the interaction-rule rounds.
 
     With ``intercept_column`` X is a design whose first column is the intercept's ones, used as
     is (not copied): the scorecard's fitting steps grow one Fortran-ordered design and fit on
@@ -145,20 +148,16 @@ def fit_logit(
     else:
         beta = np.asarray(init, dtype=float).copy()
     n_iter = 0
-    converged = False
     sub = np.random.default_rng(0).random(n) < 0.25 if n > 40_000 else None
-    if sub is not None and not (exact and init is not None):
+    if sub is not None and init is None:
         scale = n / max(int(sub.sum()), 1)  # keeps the penalty's weight relative to the data
-        beta, n_iter, _, ll = _newton(A[sub], y[sub], w[sub] * scale, pen, beta, 1e-6, max_iter, np.float32,
-                                      step_tol=1e-3)
-    if exact or n <= 40_000:
-        # the Hessian only sets the step direction; the gradient, and so the optimum, stay exact
-        steps = max_iter if full_steps is None else min(full_steps, max_iter)
-        beta, it, converged, ll = _newton(A, y, w, pen, beta, tol, steps, np.float32)
-        n_iter += it
+        beta, n_iter, _, _ = _newton(A[sub], y[sub], w[sub] * scale, pen, beta, 1e-6, max_iter, np.float32,
+                                     step_tol=1e-3)
+    # the Hessian only sets the step direction; the gradient, and so the optimum, stay exact
+    steps = max_iter if full_steps is None else min(full_steps, max_iter)
+    beta, it, converged, ll = _newton(A, y, w, pen, beta, tol, steps, np.float32)
+    n_iter += it
     mu = special.expit(A @ beta)
-    if not converged:  # approximate fit: the full-data log-likelihood at the sample optimum
-        ll = float(np.sum(w * (y * np.log(np.clip(mu, 1e-300, 1)) + (1 - y) * np.log(np.clip(1 - mu, 1e-300, 1)))))
     cov = _covariance(A, mu, w, pen) if with_cov else np.full((p + 1, p + 1), np.nan)
     return LogitFit(float(beta[0]), beta[1:].copy(), cov, n_iter, converged, float(ll), C is not None)
 
@@ -184,6 +183,6 @@ def with_covariance(fit: LogitFit, X: np.ndarray, *, sample_weight: np.ndarray |
     pen = np.zeros(A.shape[1])
     if C is not None:
         pen[1:] = 1.0 / C
-    mu = special.expit(A @ np.concatenate([[fit.intercept], fit.coef]))
+    mu = special.expit(A @ fit.beta)
     return LogitFit(fit.intercept, fit.coef, _covariance(A, mu, w, pen), fit.n_iter, fit.converged,
                     fit.log_likelihood, fit.penalised)
