@@ -5,32 +5,23 @@ import json
 
 import pandas as pd
 import pytest
-from cli_helpers import run
+from cli_helpers import lending_club_sample, run, train_out_of_time
 
 import lendscore
-from lendscore.cli import main
 from lendscore.data import bundled_path, load_bundled
 
 
 @pytest.fixture(scope="module")
 def lc_csv(tmp_path_factory):
     """A 12,000-row slice of the bundled Lending Club file (policy loans, 2009-2011)."""
-    raw = load_bundled("lending_club")
-    raw = raw[raw["loan_status"].isin(["Charged Off", "Fully Paid"]) & (raw["issue_d"] >= "2009-06-01")]
     path = tmp_path_factory.mktemp("cli") / "lc.csv"
-    raw.sample(12_000, random_state=0).sort_values("issue_d").to_csv(path, index=False)
+    lending_club_sample(12_000, seed=0).to_csv(path, index=False)
     return path
 
 
 @pytest.fixture(scope="module")
 def trained(lc_csv, tmp_path_factory):
-    out = tmp_path_factory.mktemp("model")
-    with pytest.raises(SystemExit) as exc:
-        main(["train", str(lc_csv), "--profile", "lending_club_2007_2011", "--test-from", "2011-01-01",
-              "--out", str(out)])
-        raise SystemExit(0)
-    assert exc.value.code in (0, None)
-    return out
+    return train_out_of_time(lc_csv, tmp_path_factory.mktemp("model"))
 
 
 def test_train_writes_model_report_and_metrics(trained):

@@ -10,11 +10,9 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 import pytest
-from cli_helpers import flat, run
+from cli_helpers import flat, lending_club_sample, run, train_out_of_time
 
 import lendscore
-from lendscore.cli import main
-from lendscore.data import load_bundled
 from lendscore.decision import choose_cutoff, load_policy, profit_table
 from lendscore.scoring import inputs_for_model
 
@@ -26,18 +24,11 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     """A model trained on 2009-2010 loans and the raw 2011 loans as validation data."""
-    raw = load_bundled("lending_club")
-    raw = raw[raw["loan_status"].isin(["Charged Off", "Fully Paid"]) & (raw["issue_d"] >= "2009-06-01")]
-    raw = raw.sample(6_000, random_state=1).sort_values("issue_d")
+    raw = lending_club_sample(6_000, seed=1)
     root = tmp_path_factory.mktemp("cutoff")
     raw.to_csv(root / "lc.csv", index=False)
     raw[raw["issue_d"] >= "2011-01-01"].to_csv(root / "validation.csv", index=False)
-    with pytest.raises(SystemExit) as exc:
-        main(["train", str(root / "lc.csv"), "--profile", "lending_club_2007_2011", "--test-from", "2011-01-01",
-              "--out", str(root / "model")])
-        raise SystemExit(0)
-    assert exc.value.code in (0, None)
-    return root / "model" / "model.json", root / "validation.csv"
+    return train_out_of_time(root / "lc.csv", root / "model") / "model.json", root / "validation.csv"
 
 
 @pytest.fixture

@@ -13,11 +13,10 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from cli_helpers import flat, run
+from cli_helpers import flat, lending_club_sample, run, train_out_of_time
 
 import lendscore
-from lendscore.cli import main
-from lendscore.data import get_profile, load_bundled, prepare
+from lendscore.data import get_profile, prepare
 from lendscore.monitoring import Registry
 
 PROFILE = "lending_club_2007_2011"
@@ -28,21 +27,14 @@ PROFILE = "lending_club_2007_2011"
 @pytest.fixture(scope="module")
 def lc_csv(tmp_path_factory):
     """6,000 policy loans issued 2009-06 .. 2011-12 (training before 2011, 2011 out of time)."""
-    raw = load_bundled("lending_club")
-    raw = raw[raw["loan_status"].isin(["Charged Off", "Fully Paid"]) & (raw["issue_d"] >= "2009-06-01")]
     path = tmp_path_factory.mktemp("mon") / "lc.csv"
-    raw.sample(6_000, random_state=0).sort_values("issue_d").to_csv(path, index=False)
+    lending_club_sample(6_000, seed=0).to_csv(path, index=False)
     return path
 
 
 @pytest.fixture(scope="module")
 def model_file(lc_csv, tmp_path_factory):
-    out = tmp_path_factory.mktemp("model")
-    with pytest.raises(SystemExit) as exc:
-        main(["train", str(lc_csv), "--profile", PROFILE, "--test-from", "2011-01-01", "--out", str(out)])
-        raise SystemExit(0)
-    assert exc.value.code in (0, None)
-    return out / "model.json"
+    return train_out_of_time(lc_csv, tmp_path_factory.mktemp("model")) / "model.json"
 
 
 @pytest.fixture(scope="module")
