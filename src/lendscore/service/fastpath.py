@@ -26,7 +26,7 @@ from fastapi import HTTPException
 from fastapi.responses import JSONResponse
 
 from lendscore.service._json import loads
-from lendscore.service.routes.decisions import _check_replay, _commit, _json_of, _json_response, _record
+from lendscore.service.routes.decisions import answer_decision
 
 __all__ = ["DecisionFastPath", "error_response"]
 
@@ -97,21 +97,12 @@ class DecisionFastPath:
         except (ValueError, pydantic.ValidationError):  # JSON or validation: the route says what is wrong
             return False
         scope["route"] = self.route
-        fields = scope.setdefault("lendscore.log", {})
-        fields["api_key_name"] = principal.name
-        rid = scope["lendscore.request_id"]
-        state = self.state
+        scope.setdefault("lendscore.log", {})["api_key_name"] = principal.name
         try:
-            key_ = f"{principal.name}:{idem}" if idem else None
-            record = _record(state, item, rid, principal, key_, None, "application")
-            stored = await _commit(state, [record])
-            response = _json_response(_json_of(stored[0]), None)
-            _check_replay(stored, [record], response)
-            state.metrics.count_decisions([] if stored[0].replayed else [stored[0].outcome])
-            fields.update(decision_id=stored[0].decision_id, outcome=stored[0].outcome,
-                          model_version=stored[0].model_version, replayed=stored[0].replayed)
+            response = await answer_decision(self.state, item, scope, principal, idem)
         except HTTPException as exc:
-            response = error_response(exc.status_code, exc.detail, getattr(exc, "headers", None), rid)
+            response = error_response(exc.status_code, exc.detail, getattr(exc, "headers", None),
+                                      scope["lendscore.request_id"])
         # any other exception propagates, as from the route, to the app's outermost handler (a 500)
         await response(scope, _no_receive, send)
         return True

@@ -195,6 +195,21 @@ def _json_response(text: str, response: Response | None) -> Response:
     return Response(text, media_type="application/json", headers=headers)
 
 
+async def answer_decision(state, body, scope: dict, principal, idempotency_key: str | None) -> Response:
+    """POST /v1/decisions after validation and authentication: decide, commit, answer (the route
+    and the short path of :mod:`lendscore.service.fastpath` both end here)."""
+    key = f"{principal.name}:{idempotency_key}" if idempotency_key else None
+    record = _record(state, body, scope["lendscore.request_id"], principal, key, None, "application")
+    stored = await _commit(state, [record])
+    response = _json_response(_json_of(stored[0]), None)
+    _check_replay(stored, [record], response)
+    state.metrics.count_decisions([] if stored[0].replayed else [stored[0].outcome])
+    scope.setdefault("lendscore.log", {}).update(
+        decision_id=stored[0].decision_id, outcome=stored[0].outcome, model_version=stored[0].model_version,
+        replayed=stored[0].replayed)
+    return response
+
+
 def make_router(schemas: RequestSchemas, max_batch: int) -> APIRouter:
     router = APIRouter(prefix="/v1/decisions", tags=["decisions"], route_class=FastJsonRoute)
     DecisionIn, BatchIn = schemas.decision_in, schemas.batch_in
@@ -203,18 +218,7 @@ def make_router(schemas: RequestSchemas, max_batch: int) -> APIRouter:
                             idempotency_key: IdempotencyKey = None) -> Response:
         # the state comes from the request, not a dependency: each dependency costs FastAPI
         # tens of microseconds per request, a tenth of this route's whole budget
-        state = request.app.state.service
-        rid = request.scope["lendscore.request_id"]
-        key = f"{principal.name}:{idempotency_key}" if idempotency_key else None
-        record = _record(state, body, rid, principal, key, None, "application")
-        stored = await _commit(state, [record])
-        response = Response()
-        _check_replay(stored, [record], response)
-        state.metrics.count_decisions([] if stored[0].replayed else [stored[0].outcome])
-        fields = log_fields(request)
-        fields.update(decision_id=stored[0].decision_id, outcome=stored[0].outcome,
-                      model_version=stored[0].model_version, replayed=stored[0].replayed)
-        return _json_response(_json_of(stored[0]), response)
+        return await answer_decision(request.app.state.service, body, request.scope, principal, idempotency_key)
 
     async def post_batch(body: BatchIn, request: Request, response: Response, state: State,
                          principal: Scorer, idempotency_key: IdempotencyKey = None) -> Response:
