@@ -150,6 +150,16 @@ def request_fields(model: Any) -> tuple[list[str], dict[str, str]]:
     return names, kinds
 
 
+def _applicant(inputs: Mapping[str, Any], finances: dict[str, Any] | None, loan: dict[str, Any] | None) -> dict:
+    """The applicant as the policy reads it: the inputs, with ``finances`` and ``loan`` when given."""
+    applicant = dict(inputs)
+    if finances is not None:
+        applicant["finances"] = finances
+    if loan is not None:
+        applicant["loan"] = loan
+    return applicant
+
+
 class DecisionEngine:
     """Turns one applicant (model inputs, finances, loan) into a decision dict."""
 
@@ -195,12 +205,7 @@ class DecisionEngine:
     def decide_scored(self, scored: ScoredApplicant, inputs: dict[str, Any], finances: dict[str, Any] | None,
                       loan: dict[str, Any] | None) -> dict[str, Any]:
         """The decision dict of an applicant already scored (:meth:`score_batch`)."""
-        applicant = dict(inputs)
-        if finances is not None:
-            applicant["finances"] = finances
-        if loan is not None:
-            applicant["loan"] = loan
-        out = decision_dict(decide(applicant, scored, self.policy, self.catalogue))
+        out = decision_dict(decide(_applicant(inputs, finances, loan), scored, self.policy, self.catalogue))
         out["points"] = dict(scored.points)
         return out
 
@@ -208,14 +213,7 @@ class DecisionEngine:
                             requests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """:meth:`decide_scored` for many applicants at once (:func:`~lendscore.decision.batch.decide_batch`,
         the same dicts); ``requests`` are dicts with ``applicant``, ``finances`` and ``loan``."""
-        applicants = []
-        for r in requests:
-            applicant = dict(r["applicant"])
-            if r["finances"] is not None:
-                applicant["finances"] = r["finances"]
-            if r["loan"] is not None:
-                applicant["loan"] = r["loan"]
-            applicants.append(applicant)
+        applicants = [_applicant(r["applicant"], r["finances"], r["loan"]) for r in requests]
         outs = decide_batch(applicants, scored, self.policy, self.catalogue)
         for out, s in zip(outs, scored, strict=True):
             out["points"] = dict(s.points)
