@@ -65,7 +65,7 @@ def test_edited_number_is_refused(saved, tmp_path):
 def test_wrong_format_version_is_refused(saved, tmp_path):
     def edit(doc):
         doc["format_version"] = 99
-    with pytest.raises(ArtifactError, match="format_version must be 1; got 99"):
+    with pytest.raises(ArtifactError, match=r"format_version must be one of \[1, 2\]; got 99"):
         lendscore.load(_rewrite(saved, tmp_path / "v99.json", edit))
 
 

@@ -32,7 +32,7 @@ def test_train_writes_model_report_and_metrics(trained):
         assert 0 <= metrics["test"][key] <= 1
     assert metrics["test"]["auc"] > 0.62
     model = lendscore.load(trained / "model.json")
-    assert model.metadata_["training_window"]["to"] < "2011-01-01" <= model.metadata_["test_window"]["from"]
+    assert model.metadata_["training_window"]["end"] < "2011-01-01" <= model.metadata_["test_window"]["start"]
 
 
 def test_score_adds_pd_score_grade_and_points(trained, lc_csv, tmp_path, capsys):
@@ -41,11 +41,11 @@ def test_score_adds_pd_score_grade_and_points(trained, lc_csv, tmp_path, capsys)
                       "--output", str(out), "--batch-size", "5000"], capsys)
     assert code == 0, text
     scored = pd.read_csv(out)
-    # the Lending Club file has its own "grade" column, so the added columns are prefixed
+    # outputs are always prefixed: the Lending Club file has its own "grade" column, kept as it is
     assert {"lendscore_pd", "lendscore_score", "lendscore_grade"} <= set(scored.columns)
     assert any(c.startswith("lendscore_points_") for c in scored.columns)
     assert len(scored) == 12_000
-    assert "prefixed" in text
+    assert scored["grade"].tolist() == pd.read_csv(lc_csv)["grade"].tolist()
     # raw rows scored by the CLI (features derived on the fly) == prepared rows scored in Python
     from lendscore.data import get_profile, prepare
 

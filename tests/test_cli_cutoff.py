@@ -14,7 +14,7 @@ from cli_helpers import flat, lending_club_sample, run, train_out_of_time
 
 import lendscore
 from lendscore.decision import choose_cutoff, load_policy, profit_table
-from lendscore.scoring import inputs_for_model
+
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -59,7 +59,7 @@ def test_cutoff_is_written_into_the_policy_and_plotted(files, policy, tmp_path, 
     model = lendscore.load(model_path)
     frame = pd.read_csv(data)
     y = (frame["loan_status"] == "Charged Off").astype(int).to_numpy()
-    score = model.score_details(inputs_for_model(model, frame.drop(columns="loan_status")))["score"].to_numpy()
+    score = model.score_details(frame.drop(columns="loan_status"))["score"].to_numpy()
     table = profit_table(score, y, lgd=0.6, margin=0.15)
     choice = choose_cutoff(table)
 

@@ -10,13 +10,15 @@ from hypothesis import strategies as st
 from lendscore.data import (
     credit_age_months,
     emi,
-    lending_club_features,
-    lending_club_nth,
     load_bundled,
     net_take_home,
     nth_share_of_income,
 )
+from lendscore.data.derivation import InputSpec, derive_frame, derive_one
+from lendscore.data.profiles import LENDING_CLUB_DERIVATION
 from lendscore.errors import DataError
+
+LC = InputSpec(derivation=LENDING_CLUB_DERIVATION)
 
 
 # Hand-worked: 10,000 at 12 % over 12 months: r = 0.01, 1.01**12 = 1.1268250,
@@ -122,11 +124,10 @@ def test_net_take_home_and_share(income, obligations, instalment, nth, ratio):
 
 def test_lending_club_nth_hand_worked():
     # annual 60,000 -> 5,000 a month; dti 10 % -> 500 obligations; instalment 500 -> NTH 4,000.
-    out = lending_club_nth(pd.Series([60_000.0]), pd.Series([10.0]), pd.Series([500.0]))
-    assert out.iloc[0].to_dict() == pytest.approx(
-        {"monthly_income": 5_000, "existing_obligations": 500, "new_emi": 500, "nth": 4_000,
-         "nth_ratio": 0.8}
-    )
+    out = derive_one({"annual_inc": 60_000.0, "dti": 10.0, "installment": 500.0}, LC)
+    assert {k: out[k] for k in ("monthly_income", "existing_obligations", "installment", "nth", "nth_ratio")} \
+        == pytest.approx({"monthly_income": 5_000, "existing_obligations": 500, "installment": 500, "nth": 4_000,
+                          "nth_ratio": 0.8})
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)
@@ -150,6 +151,6 @@ def test_lending_club_features_fall_back_to_emi():
                        "earliest_cr_line": pd.to_datetime(["2003-01-01"]),
                        "annual_inc": [60_000.0], "dti": [10.0], "loan_amnt": [10_000.0],
                        "int_rate": [0.12], "term": [12]})
-    out = lending_club_features(df)
-    assert "earliest_cr_line" not in out and out.loc[0, "credit_age_months"] == 107
+    out = derive_frame(df, LC)
+    assert out.loc[0, "credit_age_months"] == 107
     assert out.loc[0, "nth"] == pytest.approx(5_000 - 500 - 888.49, abs=0.005)

@@ -258,6 +258,6 @@ def test_public_api_in_sync():
     for name in data.__all__:
         assert hasattr(data, name), name
     public = {n for n in dir(data) if not n.startswith("_")}
-    modules = {"bundled", "derive", "io", "profiles", "quality", "schema", "split",
+    modules = {"bundled", "derivation", "derive", "io", "profiles", "quality", "schema", "split",
                "annotations"}
     assert public - modules == set(data.__all__)

@@ -11,36 +11,11 @@ import pandas as pd
 from lendscore.data import count_rows, iter_batches
 from lendscore.errors import DataError
 
-__all__ = ["score_file", "inputs_for_model"]
+__all__ = ["OUTPUT_PREFIX", "score_file"]
 
-
-def inputs_for_model(model, frame: pd.DataFrame) -> pd.DataFrame:
-    """Raw applicant rows -> the model's input columns, derived as in training.
-
-    A model trained through a dataset profile (``metadata_["profile"]``) may use features the
-    profile derives (Lending Club: ``credit_age_months`` from ``earliest_cr_line`` and the
-    application date, ``nth`` and ``nth_ratio`` from income, debt-to-income and the instalment).
-    When those columns are absent, the same derivation runs here, so a file of raw applications
-    scores exactly as the training rows did.
-    """
-    from lendscore.data import PROFILES
-
-    name = (getattr(model, "metadata_", None) or {}).get("profile")
-    needed = set(model.selected_features_) | {c for r in model.rules_ for c in (r.feature_a, r.feature_b)}
-    if not needed - set(map(str, frame.columns)) or name not in PROFILES or PROFILES[name].derive is None:
-        return frame
-    prof = PROFILES[name]
-    out = frame.copy()
-    for col in prof.date_columns:
-        if col in out.columns and not pd.api.types.is_datetime64_any_dtype(out[col]):
-            parsed = pd.to_datetime(out[col], errors="coerce", format="mixed")
-            bad = parsed.isna() & out[col].notna()
-            if bad.any():
-                row = int(bad.to_numpy().nonzero()[0][0])
-                raise DataError(f"{col} must be a date; got {out[col].iloc[row]!r} in {int(bad.sum())} rows "
-                                f"(first: row {row})", column=col)
-            out[col] = parsed
-    return prof.derive(out, prof)
+OUTPUT_PREFIX = "lendscore_"
+"""Prefix of every column lendscore adds to a file: an output never shadows an input (Lending Club
+has an input named ``grade``)."""
 
 
 def _batches(input: str | Path, batch_size: int):
@@ -59,15 +34,15 @@ def _batches(input: str | Path, batch_size: int):
 
 
 def score_file(model, input: str | Path, output: str | Path, *, batch_size: int = 100_000,
-               with_points: bool = True, prefix: str | None = None,
+               with_points: bool = True, prefix: str = OUTPUT_PREFIX,
                on_total: Callable[[int], None] = lambda n: None,
                on_batch: Callable[[int], None] = lambda n: None,
                on_note: Callable[[str], None] = lambda msg: None) -> int:
     """Score ``input`` chunk by chunk into ``output`` (written to a temporary file, then renamed).
 
-    The added columns are ``pd``, ``score``, ``grade`` and ``points_<characteristic>``; when the
-    input already has a column of one of those names (Lending Club has its own ``grade``), every
-    added column is prefixed with ``lendscore_`` (or ``prefix`` when given) and ``on_note`` says so.
+    The added columns are ``pd``, ``score``, ``grade`` and ``points_<characteristic>``, each
+    prefixed with ``lendscore_`` (or ``prefix``), so that no output shadows an input (Lending Club
+    has its own ``grade``). Raw application rows are derived as the model file declares.
     Parquet to Parquet keeps the input columns in Arrow (never round-tripped through pandas), so
     memory stays bounded by a batch whatever the file size.
     """
@@ -85,16 +60,10 @@ def score_file(model, input: str | Path, output: str | Path, *, batch_size: int 
     writer = None
     try:
         for k, (chunk, arrow) in enumerate(_batches(input, batch_size)):
-            details = model.score_details(inputs_for_model(model, chunk))
+            details = model.score_details(chunk)  # the model file's derivation runs on raw rows
             if not with_points:
                 details = details[["pd", "score", "grade"]]
-            if prefix is None:
-                clash = sorted(set(details.columns) & set(map(str, chunk.columns)))
-                prefix = "lendscore_" if clash else ""
-                if clash:
-                    on_note(f"input already has {clash}: added columns are prefixed with {prefix!r}")
-            if prefix:
-                details = details.add_prefix(prefix)
+            details = details.add_prefix(prefix)
             if name.endswith(".parquet"):
                 import pyarrow as pa
                 import pyarrow.parquet as pq

@@ -27,7 +27,7 @@ from lendscore.errors import ConfigError
 from lendscore.model.scorecard import Scorecard
 from lendscore.validation import evaluate
 
-__all__ = ["TrainingResult", "train_scorecard"]
+__all__ = ["TrainingData", "TrainingResult", "load_training_data", "package_model", "train_scorecard"]
 
 
 @dataclass
@@ -46,7 +46,58 @@ def _window(time: pd.Series | None, mask: np.ndarray) -> dict[str, str] | None:
     if time is None or not mask.any():
         return None
     t = pd.to_datetime(time[mask])
-    return {"from": str(t.min().date()), "to": str(t.max().date())}
+    return {"start": str(t.min().date()), "end": str(t.max().date())}
+
+
+@dataclass
+class TrainingData:
+    """Validated rows of loans with known outcomes, and how they were read."""
+
+    X: pd.DataFrame
+    y: pd.Series
+    time: pd.Series | None
+    quality: DataQualityReport
+    profile: Any  # DatasetProfile
+    label: str
+    builtin_profile: bool
+
+
+def load_training_data(
+    source: str | Path | pd.DataFrame, *, target: str | None = None, bad: Any = 1, profile: str | None = None,
+    sql: str | None = None, time_column: str | None = None, step: Callable[[str], None] = lambda msg: None,
+) -> TrainingData:
+    """Read and validate loans (what ``train`` and ``retrain`` both start from).
+
+    Either ``profile`` (a built-in dataset profile, which knows the target, the columns known only
+    after origination and the derivation of model inputs) or ``target`` and ``bad`` (your own
+    data) must be given.
+    """
+    label = "DataFrame" if isinstance(source, pd.DataFrame) else Path(str(source)).name
+    step(f"reading {label}")
+    raw = source if isinstance(source, pd.DataFrame) else read_table(source, sql=sql)
+    if profile is not None:
+        prof = get_profile(profile)
+        if target is not None and target != prof.target:
+            raise ConfigError(f"--target {target!r} contradicts profile {profile!r}, whose target is {prof.target!r}")
+    elif target is not None:
+        prof = custom_profile(target, bad, time_column=time_column)
+    else:
+        raise ConfigError("give --target COLUMN (and --bad VALUE) or --profile NAME")
+    step("validating rows")
+    X, y, when, dq = prepare(raw, prof, source=label)
+    return TrainingData(X, y, when, dq, prof, label, profile is not None)
+
+
+def package_model(model: Scorecard, X_train: pd.DataFrame, **metadata: Any) -> Scorecard:
+    """Attach the typed metadata (:class:`~lendscore.model.metadata.ModelMetadata`, unknown keys
+    refused) and the monitoring reference of the training rows to a fitted model; ``train``,
+    ``retrain`` and the Python API all package a model here, so every model file has one shape."""
+    from lendscore.model.metadata import ModelMetadata
+    from lendscore.monitoring.drift import REFERENCE_KEY, build_reference
+
+    meta = {**metadata, REFERENCE_KEY: build_reference(model, X_train).to_dict()}
+    model.metadata_ = ModelMetadata.model_validate(meta).to_json_dict()
+    return model
 
 
 def train_scorecard(
@@ -76,19 +127,9 @@ def train_scorecard(
     test_from = test_from or sp.test_from
     test_size = sp.test_size if test_size is None else test_size
     seed = sp.seed if seed is None else seed
-    label = "DataFrame" if isinstance(source, pd.DataFrame) else Path(str(source)).name
-    step(f"reading {label}")
-    raw = source if isinstance(source, pd.DataFrame) else read_table(source, sql=sql)
-    if profile is not None:
-        prof = get_profile(profile)
-        if target is not None and target != prof.target:
-            raise ConfigError(f"--target {target!r} contradicts profile {profile!r}, whose target is {prof.target!r}")
-    elif target is not None:
-        prof = custom_profile(target, bad, time_column=time_column)
-    else:
-        raise ConfigError("give --target COLUMN (and --bad VALUE) or --profile NAME")
-    step("validating rows")
-    X, y, when, dq = prepare(raw, prof, source=label)
+    data = load_training_data(source, target=target, bad=bad, profile=profile, sql=sql,
+                              time_column=time_column, step=step)
+    X, y, when, prof = data.X, data.y, data.time, data.profile
     if test_from is not None:
         if when is None:
             raise ConfigError("--test-from needs --time-column (or a profile with a time column)")
@@ -100,7 +141,7 @@ def train_scorecard(
     Xtr, ytr, Xte, yte = X[tr], y.to_numpy()[tr], X[te], y.to_numpy()[te]
     step(f"fitting the scorecard on {len(ytr):,} rows")
     t0 = time.perf_counter()
-    model = Scorecard(**config.scorecard.estimator_params()).fit(Xtr, ytr)
+    model = Scorecard(**config.scorecard.estimator_params()).fit(Xtr, ytr, inputs=prof)
     fit_seconds = time.perf_counter() - t0
     step(f"validating on {len(yte):,} test rows")
     samples = {"train": (ytr, model.score_details(Xtr)), "test": (yte, model.score_details(Xte))}
@@ -109,19 +150,8 @@ def train_scorecard(
     metrics["fit_seconds"] = fit_seconds
     # a built-in profile knows which factor groups its data lack; for the user's own data
     # (no profile) nothing is known about the columns, so nothing is claimed
-    notes = [prof.missing_factors_message] if profile is not None and prof.missing_factors else []
-    from lendscore.monitoring.drift import REFERENCE_KEY, build_reference
-    metadata = {
-        "source": label,
-        "profile": prof.name,
-        "target": prof.target,
-        "split": split,
-        "training_window": _window(when, tr),
-        "test_window": _window(when, te),
-        "n_train": int(len(ytr)),
-        "n_test": int(len(yte)),
-        "metrics": metrics,
-        # the training distribution, so monitoring needs no training data later
-        REFERENCE_KEY: build_reference(model, Xtr).to_dict(),
-    }
-    return TrainingResult(model, metrics, dq, split, samples, Xte, notes, metadata)
+    notes = [prof.missing_factors_message] if data.builtin_profile and prof.missing_factors else []
+    package_model(model, Xtr, source=data.label, profile=prof.name if data.builtin_profile else None,
+                  target=prof.target, split=split, training_window=_window(when, tr), test_window=_window(when, te),
+                  n_train=int(len(ytr)), n_test=int(len(yte)), metrics=metrics)
+    return TrainingResult(model, metrics, data.quality, split, samples, Xte, notes, dict(model.metadata_))

@@ -1,8 +1,11 @@
 """``lendscore decide`` (score + policy -> decisions) and ``lendscore cutoff`` (choose the cut-off).
 
-An applicant is a JSON object of the model's input fields plus, for the affordability check,
-``"finances": {...}`` and ``"loan": {...}``. In a CSV file those are columns named
-``finances.<field>`` and ``loan.<field>``.
+An application is the JSON object the HTTP API takes as ``applicant`` with ``finances``, ``loan``
+and ``applicant_id`` beside its fields (or the API's own ``{"applicant": ..., "finances": ...,
+"loan": ..., "applicant_id": ...}`` body): the model's inputs and the raw fields its derivation
+reads; absent means missing; an unknown field is refused by name. In a CSV file the groups are
+columns named ``finances.<field>`` and ``loan.<field>``. Each decision carries its
+``applicant_id``, its ``warnings`` and the ``application`` it decided (what monitoring reads).
 """
 from __future__ import annotations
 
@@ -22,14 +25,9 @@ _NESTED = ("finances", "loan")
 
 
 def _load_model(path: Path) -> tuple[Any, str]:
-    import lendscore
+    from lendscore.engine import load_model_versioned
 
-    model = lendscore.load(path)
-    version = getattr(model, "model_version_", None)
-    if not version:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-        version = f"{path.name}#sha256:{digest}"
-    return model, str(version)
+    return load_model_versioned(path)
 
 
 def _clean(value: Any) -> Any:
@@ -53,18 +51,32 @@ def _applicants_from_frame(frame: Any) -> list[dict[str, Any]]:
 
 
 def _decide_all(model: Any, version: str, applicants: list[dict[str, Any]], policy_path: Path | None) -> list[dict]:
-    import pandas as pd
-
-    from lendscore.decision import decide, load_catalogue, load_policy, scored_from_details
+    """Decide every application through the engine the service uses (the batch path)."""
+    from lendscore.decision import load_catalogue, load_policy
+    from lendscore.engine import DecisionEngine
 
     catalogue = load_catalogue()
-    policy = load_policy(policy_path, catalogue=catalogue)
-    from lendscore.scoring import inputs_for_model
+    engine = DecisionEngine(model, version, load_policy(policy_path, catalogue=catalogue), catalogue)
+    requests = []
+    for i, a in enumerate(map(_unwrap, applicants)):
+        where = "applicant" if len(applicants) == 1 else f"row {i}"
+        model.inputs_.check_names(list(a), where=where)
+        for group in _NESTED:
+            if a.get(group) is not None and not isinstance(a[group], dict):
+                raise DataError(f"{where}.{group} must be a JSON object; got {a[group]!r}")
+        requests.append({"applicant": {k: v for k, v in a.items() if k not in (*_NESTED, "applicant_id")},
+                         "finances": a.get("finances"), "loan": a.get("loan"), "applicant_id": a.get("applicant_id")})
+    from lendscore.errors import PolicyError
 
-    features = pd.DataFrame([{k: v for k, v in a.items() if k not in _NESTED} for a in applicants])
-    details = model.score_details(inputs_for_model(model, features))
-    scored = scored_from_details(details, model_version=version, max_points=getattr(model, "max_points_", None))
-    return [decide(a, s, policy, catalogue).to_dict() for a, s in zip(applicants, scored, strict=True)]
+    try:
+        scored = engine.score_batch([engine.application(r["applicant"], r["finances"], r["loan"]) for r in requests])
+        warnings = engine.last_warnings
+        outs = engine.decide_scored_batch(scored, requests)
+    except PolicyError as exc:
+        raise DataError(str(exc)) from exc
+    return [{"applicant_id": r["applicant_id"], **out, "warnings": w,
+             "application": {**r["applicant"], "finances": r["finances"], "loan": r["loan"]}}
+            for r, out, w in zip(requests, outs, warnings, strict=True)]
 
 
 @app.command("decide")
@@ -107,16 +119,41 @@ def _write_decisions(decisions: list[dict], path: Path) -> None:
         import pandas as pd
 
         rows = [{
+            "applicant_id": d["applicant_id"],
             "outcome": d["outcome"], "pd": d["pd"], "score": d["score"], "grade": d["grade"],
             "reason_codes": ";".join(r["code"] for r in d["reasons"]),
             "reasons": " | ".join(r["text"] for r in d["reasons"]),
             "nth": (d["affordability"] or {}).get("nth"),
             "affordability_passed": (d["affordability"] or {}).get("passed"),
             "policy_version": d["policy_version"], "model_version": d["model_version"],
+            "warnings": ";".join(f"{w['field']}:{w['rule']}" for w in d["warnings"]),
+            **{f"application.{k}": v for k, v in _flat(d["application"]).items()},
         } for d in decisions]
         pd.DataFrame(rows).to_csv(path, index=False)
     else:
         raise ConfigError(f"--output must end in .jsonl, .json or .csv; got {path.name!r}")
+
+
+def _unwrap(a: dict[str, Any]) -> dict[str, Any]:
+    """The HTTP body ``{"applicant": {...}, "finances": ..., "loan": ..., "applicant_id": ...}`` as
+    one application object (the same object, flat, is accepted as it is)."""
+    if isinstance(a.get("applicant"), dict):
+        extra = [k for k in a if k not in ("applicant", *_NESTED, "applicant_id")]
+        if extra:
+            raise DataError(f"{extra[0]}: unknown field beside 'applicant' (the request body holds applicant, "
+                            "finances, loan and applicant_id)")
+        return {**a["applicant"], **{k: a[k] for k in (*_NESTED, "applicant_id") if k in a}}
+    return a
+
+
+def _flat(application: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in application.items():
+        if isinstance(v, dict):
+            out.update({f"{k}.{kk}": vv for kk, vv in v.items()})
+        elif v is not None or k not in _NESTED:
+            out[k] = v
+    return out
 
 
 @app.command("cutoff")
@@ -147,12 +184,10 @@ def cutoff_command(
     for col in [target] + ([exposure_col] if exposure_col else []):
         if col not in frame.columns:
             raise DataError(f"column {col!r} is missing", source=str(data), column=col)
-    from lendscore.scoring import inputs_for_model
-
     scorecard, _ = _load_model(model)
     y = frame[target].astype(str).isin(bad).astype(int).to_numpy()
     # raw application rows: derive the profile's features (nth, credit age, ...) as `score` and `decide` do
-    details = scorecard.score_details(inputs_for_model(scorecard, frame.drop(columns=[target])))
+    details = scorecard.score_details(frame.drop(columns=[target]))
     expo = frame[exposure_col].to_numpy(dtype=float) if exposure_col else exposure
     table = profit_table(details["score"].to_numpy(), y, lgd=lgd, margin=margin, exposure=expo,
                          cost_per_application=cost)

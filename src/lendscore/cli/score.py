@@ -16,7 +16,7 @@ def score_command(
     output: Annotated[Path, typer.Option("--output", help="CSV or Parquet file to write")],
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="rows per chunk")] = 100_000,
     points: Annotated[bool, typer.Option("--points/--no-points", help="also write points per characteristic")] = True,
-    prefix: Annotated[str | None, typer.Option("--prefix", help="prefix of the added columns (default: none, or lendscore_ on a name clash)")] = None,
+    prefix: Annotated[str, typer.Option("--prefix", help="prefix of the added columns (never empty: an output must not shadow an input)")] = "lendscore_",
 ) -> None:
     """Score a file in chunks with a progress bar; memory stays bounded by the chunk size."""
     import lendscore

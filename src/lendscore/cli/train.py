@@ -21,7 +21,7 @@ def _write_outputs(result, out: Path, title: str | None = None) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".lendscore-", dir=out.parent))
     try:
-        result.model.save(staging / "model.json", **result.metadata)
+        result.model.save(staging / "model.json")
         (staging / "metrics.json").write_text(json.dumps(result.metrics, indent=2) + "\n", encoding="utf-8")
         write_training_report(result, staging / "report.html", title)
         out.mkdir(exist_ok=True)

@@ -13,8 +13,6 @@ from lendscore.data.bundled import BUNDLED, BUNDLED_PROFILES, bundled_path, load
 from lendscore.data.derive import (
     credit_age_months,
     emi,
-    lending_club_features,
-    lending_club_nth,
     net_take_home,
     nth_share_of_income,
 )
@@ -55,8 +53,6 @@ __all__ = [
     "field_spec",
     "get_profile",
     "iter_batches",
-    "lending_club_features",
-    "lending_club_nth",
     "lending_club_profile",
     "load_bundled",
     "net_take_home",

@@ -15,6 +15,8 @@ Series (same index) when the first argument is a Series, else a numpy array or f
 """
 from __future__ import annotations
 
+import datetime as _dt
+import math
 from typing import Any
 
 import numpy as np
@@ -23,13 +25,13 @@ import pandas as pd
 from lendscore.errors import DataError
 
 __all__ = [
-    "lending_club_features_one",
+    "annuity_factor",
+    "instalment_one",
     "emi",
     "credit_age_months",
     "net_take_home",
     "nth_share_of_income",
-    "lending_club_nth",
-    "lending_club_features",
+    "as_dates",
 ]
 
 ArrayLike = Any  # scalar, numpy array or pandas Series
@@ -75,11 +77,57 @@ def emi(principal: ArrayLike, annual_rate: ArrayLike, term_months: ArrayLike) ->
     return _wrap(np.where(zero, flat, amortised), principal, "emi")
 
 
-def _as_datetime(values: ArrayLike, label: str) -> pd.DatetimeIndex:
+def annuity_factor(r: float, term_months: int) -> float:
+    """``1 - (1 + r)^-n`` for a monthly rate ``r > 0`` over ``n`` months (accurate for small ``r``).
+
+    The instalment is ``amount * r / factor`` and the principal ``instalment * factor / r``.
+    """
+    return -math.expm1(-term_months * math.log1p(r))
+
+
+def instalment_one(amount: float, annual_rate: float, term_months: float) -> float:
+    """:func:`emi` of one loan in plain floats (the affordability check's and the decision
+    path's instalment, to the bit). ``tests/test_derivation.py`` compares it with :func:`emi`,
+    whose numpy log1p/expm1 may differ from the C library's in the last bit."""
+    r = annual_rate / 12.0
+    if r == 0.0:
+        return amount / term_months
+    return amount * r / annuity_factor(r, term_months)
+
+
+def _iso_day(v: Any) -> Any:
+    if v is None or v is pd.NaT or (isinstance(v, float) and v != v):
+        return "NaT"
+    if isinstance(v, str):
+        return v[:10] if len(v) > 10 and v[10] in "T " else v
+    if isinstance(v, pd.Timestamp):
+        return v.date()
+    if isinstance(v, (_dt.date, np.datetime64)):
+        return v
+    return "not a date"  # numbers and other objects are never read as dates
+
+
+def as_dates(values: ArrayLike, label: str) -> np.ndarray:
+    """Dates as ``datetime64[D]`` (NaT where missing). Accepts datetimes, ``datetime.date`` and
+    ISO text (``2011-12-01``, with an optional time); anything else raises ``DataError`` naming
+    ``label`` and the first value it could not read (numpy parses: the same rule for one value
+    and for a column)."""
+    arr = np.atleast_1d(np.asarray(values.to_numpy() if isinstance(values, pd.Series) else values))
+    if arr.dtype.kind == "M":
+        return arr.astype("datetime64[D]")
+    days = [_iso_day(v) for v in arr.ravel()]
     try:
-        return pd.DatetimeIndex(pd.to_datetime(np.atleast_1d(np.asarray(values)), format="ISO8601"))
-    except (ValueError, TypeError) as e:
-        raise DataError(f"{label} must hold dates; could not parse them: {e}", column=label) from e
+        return np.array(days, dtype="datetime64[D]").reshape(arr.shape)
+    except (ValueError, TypeError):
+        pass
+    for i, v in enumerate(days):
+        try:
+            np.datetime64(v, "D")
+        except (ValueError, TypeError) as e:
+            raw = arr.ravel()[i]
+            where = f" (first: row {i})" if arr.size > 1 else ""
+            raise DataError(f"{label} must be an ISO date (YYYY-MM-DD); got {raw!r}{where}", column=label) from e
+    raise DataError(f"{label} must hold ISO dates (YYYY-MM-DD)", column=label)  # pragma: no cover
 
 
 def credit_age_months(application_date: ArrayLike, earliest_credit_line: ArrayLike) -> ArrayLike:
@@ -89,11 +137,14 @@ def credit_age_months(application_date: ArrayLike, earliest_credit_line: ArrayLi
     the credit line (2011-12-01 vs 2003-01-01 gives 107). Negative when the line opened after the
     application (the quality checks reject such rows). Accepts datetimes or ISO date strings.
     """
-    app = _as_datetime(application_date, "application_date")
-    first = _as_datetime(earliest_credit_line, "earliest_credit_line")
-    months = (app.year - first.year) * 12 + (app.month - first.month) - (app.day < first.day)
-    result = np.asarray(months, dtype=float)
-    result[np.asarray(app.isna() | first.isna())] = np.nan
+    app = as_dates(application_date, "application_date")
+    first = as_dates(earliest_credit_line, "earliest_credit_line")
+    app_m, first_m = app.astype("datetime64[M]"), first.astype("datetime64[M]")
+    months = (app_m - first_m).astype("int64").astype(float)
+    day_a = (app - app_m.astype("datetime64[D]")).astype("int64")
+    day_f = (first - first_m.astype("datetime64[D]")).astype("int64")
+    result = months - (day_a < day_f)
+    result[np.isnat(app) | np.isnat(first)] = np.nan
     if np.ndim(application_date) == 0 and np.ndim(earliest_credit_line) == 0:
         return float(result[0])
     return _wrap(result, application_date, "credit_age_months")
@@ -118,83 +169,3 @@ def nth_share_of_income(nth: ArrayLike, monthly_income: ArrayLike) -> ArrayLike:
     ok = inc > 0
     result = np.where(ok, num / np.where(ok, inc, 1.0), np.nan)
     return _wrap(result, nth, "nth_ratio")
-
-
-def lending_club_nth(
-    annual_inc: pd.Series, dti: pd.Series, installment: pd.Series
-) -> pd.DataFrame:
-    """Affordability columns for Lending Club rows.
-
-    monthly income = ``annual_inc / 12``; existing obligations = ``dti / 100 * monthly income``
-    (LC ``dti`` is a percentage, excluding mortgage and the new loan); new EMI = ``installment``.
-    Returns columns ``monthly_income, existing_obligations, new_emi, nth, nth_ratio``.
-    """
-    monthly_income = annual_inc.astype(float) / 12.0
-    obligations = dti.astype(float) / 100.0 * monthly_income
-    new_emi = installment.astype(float)
-    nth = net_take_home(monthly_income, obligations, new_emi)
-    return pd.DataFrame(
-        {
-            "monthly_income": monthly_income,
-            "existing_obligations": obligations,
-            "new_emi": new_emi,
-            "nth": nth,
-            "nth_ratio": nth_share_of_income(nth, monthly_income),
-        },
-        index=annual_inc.index,
-    )
-
-
-def lending_club_features(df: pd.DataFrame, *, time_column: str = "issue_d") -> pd.DataFrame:
-    """Lending Club model features: ``credit_age_months`` (replacing ``earliest_cr_line``, measured
-    to ``time_column``), ``nth`` and ``nth_ratio``. The new EMI is ``installment``, or
-    ``emi(loan_amnt, int_rate, term)`` when the column is absent. Returns a new frame."""
-    out = df.copy()
-    if "earliest_cr_line" in out.columns and time_column in out.columns:
-        age = credit_age_months(out[time_column], out["earliest_cr_line"])
-        out = out.drop(columns=["earliest_cr_line"])
-        out["credit_age_months"] = age
-    if {"annual_inc", "dti"} <= set(out.columns):
-        if "installment" in out.columns:
-            instalment = out["installment"]
-        else:
-            instalment = emi(out["loan_amnt"], out["int_rate"], out["term"])
-        nth = lending_club_nth(out["annual_inc"], out["dti"], instalment)
-        out["nth"] = nth["nth"]
-        out["nth_ratio"] = nth["nth_ratio"]
-    return out
-
-
-def _num(v) -> float | None:
-    if v is None:
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if f != f else f
-
-
-def lending_club_features_one(applicant: dict, *, today: "dt.date | None" = None) -> dict:
-    """:func:`lending_club_features` for one applicant given as a dict (the service's path).
-
-    Fills ``nth``, ``nth_ratio`` and ``credit_age_months`` when they are absent and their inputs
-    are present, with the same formulas and operation order as the vectorised version, so a
-    dict scores exactly as a row. The application date is ``issue_d`` when given, else ``today``.
-    """
-    import datetime as dt
-
-    out = dict(applicant)
-    if out.get("nth") is None:
-        inc, dti, emi_ = _num(out.get("annual_inc")), _num(out.get("dti")), _num(out.get("installment"))
-        if inc is not None and dti is not None and emi_ is not None:
-            monthly = inc / 12.0
-            nth = monthly - dti / 100.0 * monthly - emi_
-            out["nth"] = nth
-            out["nth_ratio"] = nth / monthly if monthly > 0 else None
-    if out.get("credit_age_months") is None and out.get("earliest_cr_line"):
-        first = dt.date.fromisoformat(str(out["earliest_cr_line"])[:10])
-        app = dt.date.fromisoformat(str(out["issue_d"])[:10]) if out.get("issue_d") else (today or dt.date.today())
-        out["credit_age_months"] = float((app.year - first.year) * 12 + (app.month - first.month)
-                                         - (app.day < first.day))
-    return out

@@ -11,13 +11,24 @@ origination (using them as features leaks the outcome).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from lendscore.data.derive import lending_club_features, lending_club_features_one
+from lendscore.data.derivation import (
+    CreditAgeMonths,
+    Derivation,
+    ExistingObligations,
+    InputSpec,
+    Instalment,
+    MonthlyIncome,
+    NetTakeHome,
+    NthShare,
+    derive_frame,
+    input_spec_for,
+)
 from lendscore.data.quality import DataQualityReport, RowValidator
 from lendscore.data.schema import APPLICANT_SCHEMA, FactorGroup
 from lendscore.errors import ConfigError, SchemaError, TargetError
@@ -31,6 +42,7 @@ __all__ = [
     "prepare",
     "LC_NON_POLICY_BAD",
     "LC_NON_POLICY_GOOD",
+    "LENDING_CLUB_DERIVATION",
 ]
 
 LC_NON_POLICY_BAD = "Does not meet the credit policy. Status:Charged Off"
@@ -72,12 +84,19 @@ class DatasetProfile:
     # data-quality report; asking for one as a feature is refused with that reason)
     excluded: Mapping[str, str] = field(default_factory=dict)
     credit_line_column: str | None = None
-    derive: Callable[[pd.DataFrame, DatasetProfile], pd.DataFrame] | None = None
-    # the same derivation for one applicant dict, and the raw fields it reads that are not
-    # model inputs themselves (a decision service accepts them beside the model's inputs)
-    derive_one: Callable[[dict], dict] | None = None
-    raw_inputs: tuple[str, ...] = ()
+    # the declared derivation of model inputs from raw fields (written into every model trained
+    # through the profile: the model file, not the profile, is what scoring reads)
+    derivation: Derivation = field(default_factory=Derivation)
     description: str = ""
+
+    def input_spec(self, kinds: Mapping[str, str], X: pd.DataFrame | None = None) -> InputSpec:
+        """The applicant schema of a model with inputs ``kinds`` trained through this profile:
+        its derivation, the raw fields it reads (dates as dates) and the profile's value rules."""
+        raw = {f: ("date" if f in self.date_columns else "category" if f in self.categorical else "number")
+               for f in self.derivation.raw_fields}
+        bounds = {k: v for k, v in self.bounds.items()}
+        return input_spec_for(kinds, derivation=self.derivation, raw_types=raw, bounds=bounds, X=X,
+                              ignored=dict(self.excluded))
 
     def is_refused(self, column: str) -> bool:
         """True if ``column`` is known only after origination (refused as a feature)."""
@@ -110,8 +129,24 @@ class DatasetProfile:
 
 
 # -- Lending Club --------------------------------------------------------------------------------
-def _lending_club_derive(df: pd.DataFrame, profile: DatasetProfile) -> pd.DataFrame:
-    return lending_club_features(df, time_column=profile.time_column or "issue_d")
+LENDING_CLUB_DERIVATION = Derivation(
+    operations=(
+        CreditAgeMonths(output="credit_age_months", application_date="issue_d",
+                        earliest_credit_line="earliest_cr_line"),
+        Instalment(output="installment", given="installment", amount="loan_amnt", annual_rate="int_rate",
+                   term_months="term"),
+        MonthlyIncome(output="monthly_income", annual_income="annual_inc"),
+        # LC's dti is a percentage of monthly income, excluding mortgage and the new loan
+        ExistingObligations(output="existing_obligations", debt_to_income_percent="dti",
+                            monthly_income="monthly_income"),
+        NetTakeHome(output="nth", monthly_income="monthly_income", existing_obligations="existing_obligations",
+                    instalment="installment"),
+        NthShare(output="nth_ratio", nth="nth", monthly_income="monthly_income"),
+    ),
+    intermediate=("monthly_income", "existing_obligations"),
+)
+"""Lending Club's model inputs from its raw fields: credit age from ``issue_d`` and
+``earliest_cr_line``, NTH and NTH share from ``annual_inc``, ``dti`` and the instalment."""
 
 
 _LC_COUNTS = ("delinq_2yrs", "inq_last_6mths", "open_acc", "pub_rec", "total_acc", "revol_bal",
@@ -163,9 +198,7 @@ def lending_club_profile(*, include_non_policy: bool = False) -> DatasetProfile:
                                 "questions, and it does not help out of time (2011 AUC 0.6990 without it, "
                                 "0.6975 with it)"},
         credit_line_column="earliest_cr_line",
-        derive=_lending_club_derive,
-        derive_one=lending_club_features_one,
-        raw_inputs=("issue_d", "earliest_cr_line"),
+        derivation=LENDING_CLUB_DERIVATION,
         description="LendingClub accepted loans issued 2007-06 to 2011-12 (LoanStats3a)",
     )
 
@@ -331,9 +364,9 @@ def prepare(
                           f"(bad = {list(bad)}, good = {list(good)})")
     time = kept[profile.time_column] if profile.time_column in kept.columns else None
     X = kept.drop(columns=[t, *profile.date_columns], errors="ignore")
-    if profile.derive is not None:
-        X = profile.derive(kept.drop(columns=[t]), profile).drop(
-            columns=list(profile.date_columns), errors="ignore")
+    if profile.derivation.operations:
+        derived = derive_frame(kept.drop(columns=[t]), InputSpec(derivation=profile.derivation), source=label)
+        X = derived.drop(columns=[*profile.date_columns, *profile.derivation.intermediate], errors="ignore")
         if "credit_age_months" in X.columns and profile.credit_line_column:
             report.dropped_columns[profile.credit_line_column] = "replaced by credit_age_months"
     if features is not None:

@@ -31,6 +31,7 @@ from typing import Any, Literal, TypeVar
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from lendscore.data.derive import annuity_factor, instalment_one
 from lendscore.errors import PolicyError
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "Finances",
     "LoanRequest",
     "assess_affordability",
+    "complete_finances",
     "instalment",
     "max_principal",
 ]
@@ -135,6 +137,21 @@ class AffordabilityResult:
         return out
 
 
+def complete_finances(finances: Mapping[str, Any] | None, deduction_rate: float) -> dict[str, Any] | None:
+    """The finances with ``deductions`` filled from the rule's ``deduction_rate`` when the applicant
+    gave neither ``net_income`` nor ``deductions`` (as :func:`assess_affordability` estimates
+    them). A decision completes the finances before scoring, so the NTH the model reads is the NTH
+    the decision shows, and the stored application re-scores the same anywhere."""
+    if finances is None:
+        return None
+    out = dict(finances)
+    gross = out.get("gross_income")
+    if (out.get("net_income") is None and out.get("deductions") is None and deduction_rate
+            and isinstance(gross, (int, float)) and not isinstance(gross, bool)):
+        out["deductions"] = deduction_rate * gross
+    return out
+
+
 def validate_model(model: type[_M], data: _M | Mapping[str, Any], what: str) -> _M:
     """Build ``model`` from ``data``; a pydantic error becomes a PolicyError naming field and rule."""
     if isinstance(data, model):
@@ -157,23 +174,12 @@ def format_pydantic_errors(exc: pydantic.ValidationError) -> str:
     return "; ".join(parts)
 
 
-def annuity_factor(r: float, term_months: int) -> float:
-    """``1 - (1 + r)^-n`` for a monthly rate ``r > 0`` over ``n`` months (accurate for small ``r``).
-
-    The instalment is ``amount * r / factor`` and the principal ``instalment * factor / r``;
-    :mod:`lendscore.decision.batch` uses the same function, so both paths agree to the bit.
-    """
-    return -math.expm1(-term_months * math.log1p(r))
-
-
 def instalment(amount: float, annual_rate: float, term_months: int) -> float:
-    """Monthly instalment of a fully amortising loan (``amount / term`` at a zero rate)."""
+    """Monthly instalment of a fully amortising loan (``amount / term`` at a zero rate); the one
+    scalar definition, :func:`lendscore.data.derive.instalment_one`."""
     if term_months < 1:
         raise PolicyError(f"term_months must be >= 1; got {term_months}")
-    r = annual_rate / 12.0
-    if r == 0.0:
-        return amount / term_months
-    return amount * r / annuity_factor(r, term_months)
+    return instalment_one(amount, annual_rate, term_months)
 
 
 def max_principal(monthly_instalment: float, annual_rate: float, term_months: int) -> float:

@@ -14,6 +14,7 @@ Missing and Special values are first-class bins: they get their own counts and W
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -124,12 +125,15 @@ class FeatureBinning:
         if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
             return k + 1
         if self.kind == "numeric":
-            v = float(value)
+            try:
+                v = float(value)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{self.name} must be numeric; got {value!r}") from exc
             if v != v:
                 return k + 1
             if self.special_codes and v in self.special_codes:
                 return k
-            return int(np.searchsorted(self._splits, v, side="right"))
+            return bisect.bisect_right(self.splits, v)
         return self._cat_index.get(str(value), k)
 
     # ----------------------------------------------------------------- reporting

@@ -16,7 +16,7 @@ import pandas as pd
 from lendscore.model.grades import assign_grades
 from lendscore.model.scaling import bin_points, score_to_pd
 
-__all__ = ["build", "details", "one"]
+__all__ = ["build", "details", "one", "warnings_frame", "warnings_one"]
 
 
 def build(model) -> None:
@@ -77,25 +77,6 @@ def details(model, Xf: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([out, pd.DataFrame(cols, index=Xf.index)], axis=1)
 
 
-def _index_of(b, value) -> int:
-    k = len(b.woe) - 2
-    if value is None or value is pd.NA or value is pd.NaT:
-        return k + 1
-    if b.kind == "numeric":
-        try:
-            v = float(value)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{b.name} must be numeric; got {value!r}") from exc
-        if v != v:
-            return k + 1
-        if b.special_codes and v in b.special_codes:
-            return k
-        return bisect.bisect_right(b.splits, v)
-    if isinstance(value, float) and value != value:
-        return k + 1
-    return b._cat_index.get(str(value), k)
-
-
 def one(model, applicant: dict) -> dict:
     """Score one applicant (a dict of raw values; absent keys count as missing)."""
     score = 0.0
@@ -103,7 +84,7 @@ def one(model, applicant: dict) -> dict:
     index = {}
     binnings = model.binnings_
     for c in model.selected_features_:
-        i = _index_of(binnings[c], applicant.get(c))
+        i = binnings[c].index_of(applicant.get(c))
         index[c] = i
         p = model._lookup_lists[c][i]
         points[c] = p
@@ -111,7 +92,7 @@ def one(model, applicant: dict) -> dict:
     for r, on, (sa, sb) in zip(model.rules_, model._rule_points, model._rule_sets):
         for c in (r.feature_a, r.feature_b):
             if c not in index:
-                index[c] = _index_of(binnings[c], applicant.get(c))
+                index[c] = binnings[c].index_of(applicant.get(c))
         p = on if (index[r.feature_a] in sa and index[r.feature_b] in sb) else 0.0
         points[r.name] = p
         score += p
@@ -119,3 +100,55 @@ def one(model, applicant: dict) -> dict:
     pd_ = 1.0 / (1.0 + math.exp((score - sc.offset) / sc.factor))
     return {"pd": pd_, "score": score, "grade": model.grades_[bisect.bisect_left(model._grade_bounds, pd_)]["grade"],
             "points": points}
+
+
+def _used(model) -> list[str]:
+    names = list(model.selected_features_)
+    return names + [c for r in model.rules_ for c in (r.feature_a, r.feature_b) if c not in names]
+
+
+def _flags(model, name: str, values: np.ndarray, index: np.ndarray) -> list[tuple[np.ndarray, str]]:
+    """(rows, rule) of the values of one characteristic scored by a declared rule: a category
+    never seen in training (the Unseen-category bin), a number outside the training range (the
+    outermost bin scores it). One definition for a frame and for one applicant."""
+    b = model.binnings_[name]
+    k = b.n_bins - 2
+    if b.kind == "categorical":
+        return [(index == k, "unseen_category")]
+    spec = model.inputs_.field(name)
+    if spec is None or spec.training_min is None:
+        return []
+    x = np.asarray(values, dtype=float)
+    regular = index < k
+    return [(regular & (x < spec.training_min), "below_training_range"),
+            (regular & (x > spec.training_max), "above_training_range")]
+
+
+def warnings_frame(model, Xf: pd.DataFrame) -> pd.DataFrame:
+    """Rows ``row, field, rule, value`` for every flagged value of a (derived) frame."""
+    index = {c: model.binnings_[c].bin_index(Xf[c]) for c in _used(model) if c in Xf.columns}
+    parts = []
+    for c, idx in index.items():
+        values = Xf[c].to_numpy()
+        for mask, rule in _flags(model, c, values if model.binnings_[c].kind == "numeric" else idx, idx):
+            rows = np.flatnonzero(mask)
+            if rows.size:
+                parts.append(pd.DataFrame({"row": rows, "field": c, "rule": rule, "value": values[rows]}))
+    if not parts:
+        return pd.DataFrame({"row": pd.Series(dtype="int64"), "field": pd.Series(dtype=object),
+                             "rule": pd.Series(dtype=object), "value": pd.Series(dtype=object)})
+    return pd.concat(parts, ignore_index=True).sort_values(["row", "field"], kind="stable", ignore_index=True)
+
+
+def warnings_one(model, applicant: dict) -> list[dict]:
+    """The flags of one applicant (a derived dict): ``[{"field", "rule", "value"}]``."""
+    out = []
+    for c in _used(model):
+        value = applicant.get(c)
+        b = model.binnings_[c]
+        idx = np.asarray([b.index_of(value)])
+        x = np.asarray([np.nan if value is None or b.kind != "numeric" else float(value)])
+        for mask, rule in _flags(model, c, x, idx):
+            if mask[0]:
+                out.append({"field": c, "rule": rule, "value": value})
+    return out

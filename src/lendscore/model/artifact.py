@@ -19,14 +19,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+import pydantic
+
 from lendscore._version import __version__
+from lendscore.data.derivation import InputSpec, input_spec_for
 from lendscore.errors import ArtifactError
+from lendscore.model.metadata import ModelMetadata
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "save_model", "load_model", "model_to_dict", "model_from_dict",
            "fingerprint"]
 
 FORMAT = "lendscore.scorecard"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: the ``inputs`` section (applicant fields, value rules, the declared derivation) and typed
+``metadata``. Version-1 files still load: their inputs are rebuilt from ``input_schema`` and, for
+a model trained through the Lending Club profile, that profile's derivation."""
+READABLE_VERSIONS = (1, 2)
 
 
 def fingerprint(X: pd.DataFrame, y) -> dict:
@@ -96,7 +104,10 @@ def model_to_dict(model, **metadata) -> dict:
         "threshold": model.threshold_,
         "threshold_rule": model.threshold_rule_,
         "training_data": getattr(model, "data_fingerprint_", None),
-        "metadata": metadata,
+        "converged": bool(getattr(model, "converged_", True)),
+        "inputs": model.inputs_.model_dump(mode="json", exclude_none=True),
+        "metadata": ModelMetadata.model_validate(
+            {**(getattr(model, "metadata_", None) or {}), **metadata}).to_json_dict(),
     }
     return _clean(payload)
 
@@ -132,8 +143,9 @@ def load_model(path):
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ArtifactError(f"{path}: not a lendscore model file (format must be {FORMAT!r}; "
                             f"got {doc.get('format') if isinstance(doc, dict) else type(doc).__name__!r})")
-    if doc.get("format_version") != FORMAT_VERSION:
-        raise ArtifactError(f"{path}: format_version must be {FORMAT_VERSION}; got {doc.get('format_version')!r}")
+    if doc.get("format_version") not in READABLE_VERSIONS:
+        raise ArtifactError(f"{path}: format_version must be one of {list(READABLE_VERSIONS)}; "
+                            f"got {doc.get('format_version')!r}")
     checksum = doc.pop("checksum", None)
     if not isinstance(checksum, dict) or "value" not in checksum:
         raise ArtifactError(f"{path}: the checksum is missing")
@@ -143,7 +155,7 @@ def load_model(path):
                             f"stored {checksum['value'][:12]}..., computed {actual[:12]}...")
     try:
         return model_from_dict(doc)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, pydantic.ValidationError) as exc:
         raise ArtifactError(f"{path}: inconsistent model content: {exc}") from exc
 
 
@@ -183,8 +195,24 @@ def model_from_dict(doc: dict):
     model.threshold_ = float(doc["threshold"])
     model.threshold_rule_ = doc["threshold_rule"]
     model.data_fingerprint_ = doc.get("training_data")
-    model.metadata_ = {**doc.get("metadata", {}), "created_at": doc["created_at"],
-                       "lendscore_version": doc["lendscore_version"]}
-    model.converged_ = True
+    meta = ModelMetadata.model_validate({**doc.get("metadata", {}), "created_at": doc["created_at"],
+                                         "lendscore_version": doc["lendscore_version"]})
+    model.metadata_ = meta.to_json_dict()
+    model.converged_ = bool(doc.get("converged", True))  # version 1 saved converged fits only
+    if doc["format_version"] >= 2:
+        model.inputs_ = InputSpec.model_validate(doc["inputs"])
+    else:
+        model.inputs_ = _inputs_of_version_1(model, meta.profile)
     _points.build(model)
     return model
+
+
+def _inputs_of_version_1(model, profile: str | None) -> InputSpec:
+    """A version-1 file names its dataset profile instead of declaring its derivation: the
+    profile's declaration (as of version 2) stands in for it, without training ranges."""
+    from lendscore.data.profiles import PROFILES
+
+    prof = PROFILES.get(profile) if profile else None
+    if prof is None:
+        return input_spec_for(model.kinds_)
+    return prof.input_spec(model.kinds_)

@@ -14,7 +14,8 @@ from scipy import special
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from lendscore.errors import ConfigError, ModelError, SchemaError
+from lendscore.data.derivation import InputSpec, derive_frame, derive_one, input_spec_for
+from lendscore.errors import ConfigError, ModelError, NotFittedError, SchemaError
 from lendscore.features.binning import fit_feature_binning
 from lendscore.features.selection import select_features
 from lendscore.model import _points
@@ -139,8 +140,15 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
             raise ConfigError(str(exc)) from exc
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y, sample_weight=None):
-        """Fit binning, selection, the logistic regression and the points on (X, y)."""
+    def fit(self, X, y, sample_weight=None, *, inputs=None):
+        """Fit binning, selection, the logistic regression and the points on (X, y).
+
+        ``inputs`` declares the applicant schema written into the model file: a
+        :class:`~lendscore.data.DatasetProfile` (its derivation, raw fields and value rules, as
+        :func:`~lendscore.data.prepare` applied them to ``X``) or an
+        :class:`~lendscore.data.derivation.InputSpec`. Without it the model's inputs are the
+        columns of ``X`` with no derivation. Every door derives raw applicants from it.
+        """
         t0 = time.perf_counter()
         self._check_params()
         Xf = as_frame(X)
@@ -196,6 +204,8 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
         else:
             self.threshold_, self.threshold_rule_ = choose_threshold(y01, p_train, "fixed", float(self.threshold))
         self.data_fingerprint_ = fingerprint(Xf, y01)
+        self.inputs_ = _input_spec(inputs, self.kinds_, Xf)
+        self.metadata_ = {}
         self.fit_seconds_ = time.perf_counter() - t0
         return self
 
@@ -215,10 +225,20 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
         _points.build(self)
 
     # ------------------------------------------------------------------ predict
+    def _raw_frame(self, X) -> pd.DataFrame:
+        """``X`` as a frame with the model file's derivation applied (raw applicants welcome)."""
+        return self.derive(X)
+
+    def derive(self, X, *, decision_date=None) -> pd.DataFrame:
+        """``X`` with the model inputs its file derives (NTH, credit age, ...) filled in from the raw
+        fields; other columns kept. ``decision_date`` (a date, one per row, or a column name)
+        dates rows without an application date (default today)."""
+        _check_fitted(self)
+        return derive_frame(as_frame(X, list(self.feature_names_in_)), self.inputs_, decision_date=decision_date)
+
     def _index(self, X) -> dict[str, np.ndarray]:
         """Bin index of every characteristic the model uses (input columns checked by name)."""
-        check_is_fitted(self, "coef_")
-        Xf = as_frame(X, list(self.feature_names_in_))
+        Xf = self._raw_frame(X)
         needed = list(self.selected_features_)
         needed += [c for r in self.rules_ for c in (r.feature_a, r.feature_b) if c not in needed]
         missing = [c for c in needed if c not in Xf.columns]
@@ -237,6 +257,7 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X):
         """Log-odds of default (logit of the PD)."""
+        _check_fitted(self)
         return self._logit_from_index(self._index(X))
 
     def predict_proba(self, X):
@@ -259,28 +280,66 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
 
     def score_details(self, X) -> pd.DataFrame:
         """PD, score, grade and the points of every characteristic, row by row."""
-        return _points.details(self, as_frame(X, list(self.feature_names_in_)))
+        return _points.details(self, self._raw_frame(X))
 
-    def predict_one(self, applicant: dict) -> dict:
-        """Score one applicant given as a dict of raw values (fast path, no pandas)."""
-        return _points.one(self, applicant)
+    def predict_one(self, applicant: dict, *, decision_date=None) -> dict:
+        """Score one applicant given as a dict of raw values: ``pd``, ``score``, ``grade``,
+        ``points`` and ``warnings`` (unseen categories, values outside the training range).
+
+        The dict holds the model's inputs and the raw fields its derivation reads (absent =
+        missing), optionally ``finances``, ``loan`` and ``applicant_id``; an unknown field is
+        refused by name. ``decision_date`` dates an application without an application date
+        (default today).
+        """
+        _check_fitted(self)
+        self.inputs_.check_names(list(applicant))
+        app = derive_one(applicant, self.inputs_, decision_date=decision_date)
+        out = _points.one(self, app)
+        out["warnings"] = _points.warnings_one(self, app)
+        return out
+
+    def input_warnings(self, X) -> pd.DataFrame:
+        """One row per value scored by a declared rule rather than as seen in training:
+        ``row`` (position), ``field``, ``rule`` (``unseen_category``: scored in the Unseen-category
+        bin; ``below_training_range`` / ``above_training_range``: scored in the outermost bin)
+        and ``value``."""
+        return _points.warnings_frame(self, self._raw_frame(X))
 
     def points_table(self) -> pd.DataFrame:
         """Points of every bin of every characteristic (and of every rule)."""
-        check_is_fitted(self, "coef_")
+        _check_fitted(self)
         return self.points_table_.copy()
 
     def binning_table(self, feature: str) -> pd.DataFrame:
-        check_is_fitted(self, "binnings_")
+        _check_fitted(self)
         return self.binnings_[feature].table()
 
     def to_sql(self, table: str = "applicants", *, dialect: str = "duckdb", id_column: str | None = None) -> str:
         """One SELECT that scores the raw rows of ``table`` in DuckDB or SQLite (points, score, grade)."""
+        _check_fitted(self)
         from lendscore.model.sql import to_sql
         return to_sql(self, table, dialect=dialect, id_column=id_column)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path, **metadata) -> None:
         """Write the model as a versioned, checksummed JSON file (no pickle)."""
+        _check_fitted(self)
         from lendscore.model.artifact import save_model
         save_model(self, path, **metadata)
+
+
+def _check_fitted(model) -> None:
+    """``NotFittedError`` (lendscore's, a scikit-learn ``NotFittedError``) before ``fit``."""
+    if not hasattr(model, "coef_"):
+        raise NotFittedError(f"this {type(model).__name__} is not fitted yet: call fit(X, y) or "
+                             "lendscore.load(path) first")
+
+
+def _input_spec(inputs, kinds: dict[str, str], X: pd.DataFrame) -> InputSpec:
+    if inputs is None:
+        return input_spec_for(kinds, X=X)
+    if isinstance(inputs, InputSpec):
+        return inputs
+    if hasattr(inputs, "input_spec"):  # a DatasetProfile
+        return inputs.input_spec(kinds, X=X)
+    raise ConfigError(f"inputs must be a DatasetProfile or an InputSpec; got {type(inputs).__name__}")

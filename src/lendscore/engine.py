@@ -1,6 +1,13 @@
-"""Scoring plus policy for the service: model and policy loaded once.
+"""Scoring plus policy: one application in, one decision out, the same through every door.
 
-The single path uses ``model.predict_one`` (pure Python, no pandas); a batch builds one frame and
+``lendscore decide`` and the decision service both decide through :class:`DecisionEngine` (model
+and policy loaded once). An application is one JSON object: the model's inputs and the raw fields
+its derivation reads (the model file's ``inputs`` section), optionally ``finances``, ``loan`` and
+``applicant_id``; absent or null means missing, an unknown field is refused by name. Before
+scoring, the policy completes the finances (:func:`~lendscore.decision.affordability.complete_finances`)
+so that the NTH the model reads is the NTH the decision shows.
+
+The single path uses ``model.predict_one``; a batch builds one frame and
 calls ``model.score_details`` once (:meth:`DecisionEngine.score_batch`), then applies the policy by
 column (:meth:`DecisionEngine.decide_scored_batch`, :func:`~lendscore.decision.batch.decide_batch`:
 the same dicts as ``decide`` row by row). Scores are identical on both paths; a PD may differ in its last bit (``numpy.exp``
@@ -27,6 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lendscore.data.derivation import application_frame
+from lendscore.decision.affordability import complete_finances
 from lendscore.decision import (
     Catalogue,
     Decision,
@@ -38,21 +47,39 @@ from lendscore.decision import (
 )
 
 __all__ = ["Challenger", "DecisionEngine", "MemoCatalogue", "decision_dict", "load_from_registry",
-           "load_model_versioned"]
+           "load_model_versioned", "model_version_of", "request_fields", "warnings_by_row"]
 
 log = logging.getLogger("lendscore.service")
 
 
+def model_version_of(model: Any, path: Path | None = None) -> str:
+    """The version a model is served and audited as: its metadata's ``model_version`` if set,
+    else the file name and the first 12 hex digits of its SHA-256 (the one definition, used by
+    the CLI, the service and the registry)."""
+    version = (getattr(model, "metadata_", None) or {}).get("model_version")
+    if version:
+        return str(version)
+    if path is None:
+        return "unsaved"
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+    return f"{Path(path).name}#sha256:{digest}"
+
+
 def load_model_versioned(path: Path) -> tuple[Any, str]:
-    """The model and its version: metadata ``model_version`` if set, else file name + SHA-256 prefix."""
+    """The model and its version (:func:`model_version_of`)."""
     import lendscore
 
     model = lendscore.load(path)
-    version = (getattr(model, "metadata_", None) or {}).get("model_version")
-    if not version:
-        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
-        version = f"{Path(path).name}#sha256:{digest}"
-    return model, str(version)
+    return model, model_version_of(model, path)
+
+
+def warnings_by_row(table: pd.DataFrame, n: int) -> list[list[dict[str, Any]]]:
+    """``Scorecard.input_warnings`` rows grouped per applicant: ``[{"field", "rule", "value"}]``."""
+    out: list[list[dict[str, Any]]] = [[] for _ in range(n)]
+    for row, field_, rule, value in zip(table["row"].tolist(), table["field"].tolist(), table["rule"].tolist(),
+                                        table["value"].tolist()):
+        out[row].append({"field": field_, "rule": rule, "value": value})
+    return out
 
 
 @dataclass(frozen=True)
@@ -115,39 +142,11 @@ def decision_dict(d: Decision) -> dict[str, Any]:
             "model_version": d.model_version, "steps": [{"stage": s, "outcome": o} for s, o in d.steps]}
 
 
-def input_frame(model: Any, applicants: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """The model's inputs of ``applicants`` as a frame: numeric columns float (NaN = missing),
-    categorical ones object (None = missing); absent keys are missing."""
-    kinds = dict(model.kinds_)
-    cols: dict[str, Any] = {}
-    for name in (str(c) for c in model.feature_names_in_):
-        values = [a.get(name) for a in applicants]
-        if kinds.get(name) == "categorical":
-            cols[name] = np.array(values, dtype=object)
-        else:
-            cols[name] = np.array([np.nan if v is None else v for v in values], dtype=float)
-    return pd.DataFrame(cols)
-
-
-def profile_of(model: Any):
-    """The built-in dataset profile the model was trained through (its metadata), or None."""
-    from lendscore.data import PROFILES
-
-    name = (getattr(model, "metadata_", None) or {}).get("profile")
-    return PROFILES.get(name)
-
-
 def request_fields(model: Any) -> tuple[list[str], dict[str, str]]:
-    """Applicant fields a request may carry: the model's inputs, plus the raw fields its profile
-    derives features from (e.g. Lending Club's ``issue_d`` and ``earliest_cr_line``, as text)."""
-    names = [str(c) for c in model.feature_names_in_]
-    kinds = dict(model.kinds_)
-    profile = profile_of(model)
-    for raw in (profile.raw_inputs if profile is not None else ()):
-        if raw not in kinds:
-            names.append(raw)
-            kinds[raw] = "categorical"
-    return names, kinds
+    """Applicant fields a request may carry (the model file's ``inputs`` fields) and their kinds
+    (``numeric``, ``categorical``; a date is text in JSON, so ``categorical``)."""
+    spec = model.inputs_
+    return list(spec.names), {f.name: ("numeric" if f.type == "number" else "categorical") for f in spec.fields}
 
 
 def _applicant(inputs: Mapping[str, Any], finances: dict[str, Any] | None, loan: dict[str, Any] | None) -> dict:
@@ -174,24 +173,36 @@ class DecisionEngine:
         mins = model.points_table().groupby("characteristic", sort=False)["points"].min()
         self.score_min = float(sum(float(mins.get(c, 0.0)) for c in self.max_points))
         self.score_max = float(sum(self.max_points.values()))
-        self.derive_one = profile_of(model).derive_one if profile_of(model) is not None else None
+        rule = policy.affordability.rule() if policy.affordability is not None else None
+        self.deduction_rate = 0.0 if rule is None else float(rule.deduction_rate)
 
-    def _inputs(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        """Inputs with the features the model's dataset profile derives (NTH, credit age) filled
-        in from the raw fields, exactly as training computed them."""
-        return self.derive_one(dict(inputs)) if self.derive_one is not None else dict(inputs)
+    def application(self, applicant: Mapping[str, Any], finances: Mapping[str, Any] | None,
+                    loan: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The application the model and the policy read: the applicant's fields, with the
+        finances completed by the policy (deductions) and the loan."""
+        return _applicant(applicant, complete_finances(finances, self.deduction_rate), loan)
 
     def decide(self, inputs: dict[str, Any], finances: dict[str, Any] | None,
-               loan: dict[str, Any] | None) -> dict[str, Any]:
-        """The decision as a JSON-ready dict (``Decision.to_dict()`` plus the points)."""
-        s = self.model.predict_one(self._inputs(inputs))
+               loan: dict[str, Any] | None, *, decision_date: Any = None) -> dict[str, Any]:
+        """The decision as a JSON-ready dict (``Decision.to_dict()`` plus points and warnings)."""
+        app = self.application(inputs, finances, loan)
+        s = self.model.predict_one(app, decision_date=decision_date)
         scored = ScoredApplicant(pd=s["pd"], score=s["score"], grade=s["grade"], points=s["points"],
                                  model_version=self.model_version, max_points=self.max_points)
-        return self.decide_scored(scored, inputs, finances, loan)
+        out = self.decide_scored(scored, inputs, app.get("finances"), loan)
+        out["warnings"] = s["warnings"]
+        return out
 
-    def score_batch(self, applicants: Sequence[Mapping[str, Any]]) -> list[ScoredApplicant]:
-        """One ``score_details`` call for all ``applicants`` (same scores as the single path)."""
-        details = self.model.score_details(input_frame(self.model, [self._inputs(a) for a in applicants]))
+    def score_batch(self, applicants: Sequence[Mapping[str, Any]], *, decision_date: Any = None,
+                    ) -> list[ScoredApplicant]:
+        """One ``score_details`` call for all ``applicants`` (same scores as the single path).
+
+        ``applicants`` are applications as :meth:`application` builds them (fields, finances, loan);
+        the warnings of row ``i`` are in ``self.last_warnings[i]``."""
+        frame = application_frame(self.model.inputs_, applicants)
+        derived = self.model.derive(frame, decision_date=decision_date)
+        details = self.model.score_details(derived)
+        self.last_warnings = warnings_by_row(self.model.input_warnings(derived), len(frame))
         cols = [c for c in details.columns if str(c).startswith("points_")]
         names = [c.removeprefix("points_") for c in cols]
         points = np.column_stack([details[c].to_numpy(dtype=float) for c in cols]).tolist() if cols else \
@@ -213,7 +224,7 @@ class DecisionEngine:
                             requests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """:meth:`decide_scored` for many applicants at once (:func:`~lendscore.decision.batch.decide_batch`,
         the same dicts); ``requests`` are dicts with ``applicant``, ``finances`` and ``loan``."""
-        applicants = [_applicant(r["applicant"], r["finances"], r["loan"]) for r in requests]
+        applicants = [self.application(r["applicant"], r["finances"], r["loan"]) for r in requests]
         outs = decide_batch(applicants, scored, self.policy, self.catalogue)
         for out, s in zip(outs, scored, strict=True):
             out["points"] = dict(s.points)
@@ -226,7 +237,7 @@ class DecisionEngine:
         if ch is None:
             return None
         try:
-            s = ch.model.predict_one(self._inputs(inputs))
+            s = ch.model.predict_one(dict(inputs))
         except Exception as exc:  # noqa: BLE001 - a shadow failure never reaches the decision
             log.warning("challenger scoring failed", extra={"challenger_version": ch.version,
                                                               "exc_type": type(exc).__name__})
@@ -240,7 +251,7 @@ class DecisionEngine:
         if ch is None:
             return [None] * len(applicants)
         try:
-            d = ch.model.score_details(input_frame(ch.model, [self._inputs(a) for a in applicants]))
+            d = ch.model.score_details(application_frame(ch.model.inputs_, applicants))
         except Exception as exc:  # noqa: BLE001 - a shadow failure never reaches the decisions
             log.warning("challenger scoring failed", extra={"challenger_version": ch.version,
                                                               "exc_type": type(exc).__name__})
