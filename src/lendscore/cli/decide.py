@@ -69,14 +69,18 @@ def _decide_all(model: Any, version: str, applicants: list[dict[str, Any]], poli
     from lendscore.errors import PolicyError
 
     try:
-        scored = engine.score_batch([engine.application(r["applicant"], r["finances"], r["loan"]) for r in requests])
+        apps = [engine.application(r["applicant"], r["finances"], r["loan"]) for r in requests]
+        scored = engine.score_batch(apps)
         warnings = engine.last_warnings
         outs = engine.decide_scored_batch(scored, requests)
     except PolicyError as exc:
         raise DataError(str(exc)) from exc
-    return [{"applicant_id": r["applicant_id"], **out, "warnings": w,
-             "application": {**r["applicant"], "finances": r["finances"], "loan": r["loan"]}}
-            for r, out, w in zip(requests, outs, warnings, strict=True)]
+    import datetime as dt
+
+    decided_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return [{"applicant_id": r["applicant_id"], "decided_at": decided_at, **out, "warnings": w,
+             "application": {**r["applicant"], "finances": app.get("finances"), "loan": r["loan"]}}
+            for r, app, out, w in zip(requests, apps, outs, warnings, strict=True)]
 
 
 @app.command("decide")
@@ -119,7 +123,7 @@ def _write_decisions(decisions: list[dict], path: Path) -> None:
         import pandas as pd
 
         rows = [{
-            "applicant_id": d["applicant_id"],
+            "applicant_id": d["applicant_id"], "decided_at": d["decided_at"],
             "outcome": d["outcome"], "pd": d["pd"], "score": d["score"], "grade": d["grade"],
             "reason_codes": ";".join(r["code"] for r in d["reasons"]),
             "reasons": " | ".join(r["text"] for r in d["reasons"]),
