@@ -202,3 +202,36 @@ _TOY_DATA = {
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
+
+
+def test_one_parameter_table():
+    """__init__'s defaults, the estimator's validation and the TOML config all come from PARAMETERS."""
+    import inspect
+
+    from lendscore.config import ScorecardConfig
+    from lendscore.model.params import PARAMETERS
+
+    sig = inspect.signature(Scorecard.__init__).parameters
+    assert set(sig) - {"self"} == set(PARAMETERS)
+    for name, (_, field) in PARAMETERS.items():
+        assert sig[name].default == field.default, name
+    assert ScorecardConfig().estimator_params() == {k: f.default for k, (_, f) in PARAMETERS.items()}
+    assert Scorecard(**ScorecardConfig().estimator_params()).get_params() == Scorecard().get_params()
+
+
+@pytest.mark.parametrize(("params", "words"), [
+    ({"rule_min_support": 0.7}, ["rule_min_support", "less than 0.5", "0.7"]),
+    ({"min_gain": -1.0}, ["min_gain", "greater than or equal to 0", "-1.0"]),
+    ({"monotonic_trend": {"dti": "wavy"}}, ["monotonic_trend", "wavy"]),
+    ({"threshold": 1.5}, ["threshold", "PD in (0, 1)", "1.5"]),
+    ({"grade_pd_bounds": (0.5, 0.2, 1.0)}, ["grade_pd_bounds", "increase strictly"]),
+])
+def test_bad_parameter_is_named_with_rule_and_value(params, words):
+    from lendscore.errors import ConfigError
+
+    X = pd.DataFrame({"a": np.arange(100.0)})
+    y = np.arange(100) % 2
+    with pytest.raises(ConfigError) as e:
+        Scorecard(**params).fit(X, y)
+    for w in words:
+        assert w in str(e.value)

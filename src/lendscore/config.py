@@ -15,52 +15,21 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lendscore.errors import ConfigError
+from lendscore.model.params import ScorecardParams
 
 __all__ = ["ScorecardConfig", "SplitConfig", "TrainConfig", "load_config"]
-
-Trend = Literal["auto", "auto_monotonic", "ascending", "descending", "peak", "valley", "none"]
-
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class ScorecardConfig(_Strict):
-    """Arguments of :class:`lendscore.Scorecard` (see its docstring for each)."""
-
-    categorical_features: list[str] | None = None
-    special_codes: Literal["auto"] | dict[str, list[float]] | None = "auto"
-    monotonic_trend: Trend | dict[str, Trend] = "auto"
-    max_n_bins: int = Field(20, ge=2)
-    min_bin_size: float | None = Field(None, gt=0)
-    max_prebins: int = Field(50, ge=2)
-    min_gain: float = Field(0.0, ge=0)
-    shape_penalty: float = Field(20.0, ge=0)
-    iv_min: float = Field(0.02, ge=0)
-    corr_max: float = Field(0.95, gt=0, le=1)
-    vif_max: float = Field(10.0, ge=1)
-    max_rules: int = Field(10, ge=0)
-    rule_min_support: float = Field(0.005, gt=0, lt=0.5)
-    C: float | None = Field(None, gt=0)
-    class_weight: Literal["balanced"] | None = None
-    sign_check: Literal["refit", "warn"] = "refit"
-    woe_cv: int = Field(5, ge=0)
-    pdo: float = Field(20.0, gt=0)
-    base_points: float = 600.0
-    base_odds: float = Field(50.0, gt=0)
-    grade_pd_bounds: tuple[float, ...] | None = None
-    threshold: Literal["f1", "ks"] | float = "f1"
-
-    def estimator_params(self) -> dict:
-        params = self.model_dump(exclude_none=False)
-        if params["grade_pd_bounds"] is None:
-            params.pop("grade_pd_bounds")
-        return params
+ScorecardConfig = ScorecardParams
+"""The ``[scorecard]`` table: :class:`lendscore.model.params.ScorecardParams`, the estimator's own
+parameter table (one definition of every rule)."""
 
 
 class SplitConfig(_Strict):

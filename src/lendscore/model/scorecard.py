@@ -24,12 +24,12 @@ from lendscore.model.artifact import fingerprint
 from lendscore.model._data import as_frame, column_kinds, encode_target
 from lendscore.model.grades import DEFAULT_PD_BOUNDS, master_scale
 from lendscore.model.logit import LogitFit
+from lendscore.model.params import PARAMETERS, validate_params
 from lendscore.model.scaling import Scaling
 from lendscore.validation.metrics import choose_threshold
 
 __all__ = ["Scorecard"]
 
-_TRENDS = {"auto", "auto_monotonic", "ascending", "descending", "peak", "valley", "none"}
 
 
 class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
@@ -102,42 +102,10 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
         return tags
 
     # ------------------------------------------------------------------ checks
+    _parameter_constraints = PARAMETERS  # the one table (see lendscore.model.params)
+
     def _check_params(self) -> None:
-        def bad(name, rule):
-            raise ConfigError(f"{name} {rule}; got {getattr(self, name)!r}")
-        if not (isinstance(self.max_n_bins, int) and self.max_n_bins >= 2):
-            bad("max_n_bins", "must be an integer >= 2")
-        if not (isinstance(self.max_prebins, int) and self.max_prebins >= 2):
-            bad("max_prebins", "must be an integer >= 2")
-        if self.min_bin_size is not None and not (0 < self.min_bin_size):
-            bad("min_bin_size", "must be None, a share in (0, 1) or a row count >= 1")
-        if not (0 <= self.iv_min):
-            bad("iv_min", "must be >= 0")
-        if not (0 < self.corr_max <= 1):
-            bad("corr_max", "must be in (0, 1]")
-        if not (self.vif_max >= 1):
-            bad("vif_max", "must be >= 1")
-        if not (isinstance(self.max_rules, int) and self.max_rules >= 0):
-            bad("max_rules", "must be an integer >= 0")
-        if self.C is not None and not (self.C > 0):
-            bad("C", "must be None or > 0")
-        if self.class_weight not in (None, "balanced"):
-            bad("class_weight", "must be None or 'balanced'")
-        if not (isinstance(self.woe_cv, int) and self.woe_cv >= 0):
-            bad("woe_cv", "must be an integer >= 0 (0 or 1: in-sample WoE)")
-        if self.sign_check not in ("refit", "warn"):
-            bad("sign_check", "must be 'refit' or 'warn'")
-        trends = self.monotonic_trend.values() if isinstance(self.monotonic_trend, dict) else [self.monotonic_trend]
-        for t in trends:
-            if t not in _TRENDS:
-                raise ConfigError(f"monotonic_trend must be one of {sorted(_TRENDS)}; got {t!r}")
-        if not (self.threshold in ("f1", "ks") or (isinstance(self.threshold, float) and 0 < self.threshold < 1)):
-            bad("threshold", "must be 'f1', 'ks' or a PD in (0, 1)")
-        try:
-            Scaling(self.pdo, self.base_points, self.base_odds)
-            master_scale(self.grade_pd_bounds)
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from exc
+        validate_params(self.get_params())
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y, sample_weight=None, *, inputs=None):
