@@ -8,7 +8,7 @@ command -v "$PY" >/dev/null 2>&1 || PY=python3
 [ -x .venv-oldest/bin/python ] || "$PY" -m venv .venv-oldest
 .venv-oldest/bin/python -m pip install -q --upgrade pip
 .venv-oldest/bin/python -m pip install -q -r requirements-oldest.txt
-.venv-oldest/bin/python -m pip install -q -c requirements-oldest.txt -e '.[test]'
+.venv-oldest/bin/python -m pip install -q -c requirements-oldest.txt -e '.[cli,test]'
 # scikit-learn 1.6 hands pytest a generator of estimator checks, which new pytest deprecates
 exec .venv-oldest/bin/python -m pytest -q -p no:cacheprovider -W "ignore::pytest.PytestRemovedIn10Warning" \
   tests/test_woe.py tests/test_binning.py tests/test_logit.py tests/test_scaling.py tests/test_scorecard.py \

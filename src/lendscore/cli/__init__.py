@@ -9,12 +9,12 @@ import importlib
 import os
 import sys
 
-from lendscore.cli._app import app
-
 _COMMAND_MODULES = ("train", "score", "decide", "serve", "monitor")
 
 
 def _register() -> None:
+    from lendscore.cli._app import app  # noqa: F401 - the commands register on it
+
     for name in _COMMAND_MODULES:
         try:
             importlib.import_module(f"lendscore.cli.{name}")
@@ -24,8 +24,14 @@ def _register() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from rich.console import Console
+    try:
+        from rich.console import Console
 
+        from lendscore.cli._app import app
+    except ModuleNotFoundError as exc:
+        sys.stderr.write(f"error: the lendscore command needs the 'cli' extra ({exc.name} is not installed): "
+                         "pip install 'lendscore[cli]'\n")
+        sys.exit(2)
     from lendscore.errors import LendscoreError
 
     _register()

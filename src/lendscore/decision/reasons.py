@@ -30,6 +30,7 @@ from typing import Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
+from lendscore.decision._toml import line_of
 from lendscore.errors import PolicyError
 
 __all__ = ["Catalogue", "ReasonCode", "load_catalogue", "principal_reasons"]
@@ -121,7 +122,6 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
         name = "reasons.toml (bundled)"
     else:
         source, name = Path(path).read_text(encoding="utf-8"), str(path)
-    from lendscore.decision.policy import line_of  # policy imports this module; import late
 
     try:
         spec = _CatalogueSpec.model_validate(tomllib.loads(source))

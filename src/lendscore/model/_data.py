@@ -1,6 +1,9 @@
 """Turning what users pass (DataFrame, array, dict) into columns and a binary target."""
 from __future__ import annotations
 
+import hashlib
+import json
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -9,7 +12,7 @@ from sklearn.utils.validation import assert_all_finite, check_array, column_or_1
 
 from lendscore.errors import SchemaError, TargetError
 
-__all__ = ["as_frame", "encode_target", "column_kinds", "check_sample_weight"]
+__all__ = ["as_frame", "check_sample_weight", "column_kinds", "encode_target", "fingerprint"]
 
 
 def as_frame(X, feature_names: list[str] | None = None) -> pd.DataFrame:
@@ -92,3 +95,12 @@ def check_sample_weight(sample_weight, n: int) -> np.ndarray:
     if not (w > 0).any():
         raise ValueError("Sample weights must contain at least one non-zero number.")
     return w
+
+
+def fingerprint(X: pd.DataFrame, y) -> dict:
+    """SHA-256 of the training data (columns, types and values) with its shape."""
+    h = hashlib.sha256()
+    h.update(json.dumps([[str(c), str(t)] for c, t in X.dtypes.items()]).encode())
+    h.update(pd.util.hash_pandas_object(X, index=False).to_numpy().tobytes())
+    h.update(np.ascontiguousarray(np.asarray(y, dtype=float)).tobytes())
+    return {"sha256": h.hexdigest(), "n_rows": int(X.shape[0]), "n_columns": int(X.shape[1])}

@@ -24,6 +24,7 @@ import pydantic
 from lendscore._version import __version__
 from lendscore.data.derivation import InputSpec, input_spec_for
 from lendscore.errors import ArtifactError
+from lendscore.model._data import fingerprint
 from lendscore.model.metadata import ModelMetadata
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "save_model", "load_model", "model_to_dict", "model_from_dict",
@@ -35,15 +36,6 @@ FORMAT_VERSION = 2
 ``metadata``. Version-1 files still load: their inputs are rebuilt from ``input_schema`` and, for
 a model trained through the Lending Club profile, that profile's derivation."""
 READABLE_VERSIONS = (1, 2)
-
-
-def fingerprint(X: pd.DataFrame, y) -> dict:
-    """SHA-256 of the training data (columns, types and values) with its shape."""
-    h = hashlib.sha256()
-    h.update(json.dumps([[str(c), str(t)] for c, t in X.dtypes.items()]).encode())
-    h.update(pd.util.hash_pandas_object(X, index=False).to_numpy().tobytes())
-    h.update(np.ascontiguousarray(np.asarray(y, dtype=float)).tobytes())
-    return {"sha256": h.hexdigest(), "n_rows": int(X.shape[0]), "n_columns": int(X.shape[1])}
 
 
 def _clean(obj):

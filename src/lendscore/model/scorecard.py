@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 from scipy import special
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.validation import check_is_fitted
 
 from lendscore.data.derivation import InputSpec, derive_frame, derive_one, input_spec_for
 from lendscore.errors import ConfigError, ModelError, NotFittedError, SchemaError
@@ -20,8 +19,7 @@ from lendscore.features.binning import fit_feature_binning
 from lendscore.features.selection import select_features
 from lendscore.model import _points
 from lendscore.model._fitting import Design, FittingMixin
-from lendscore.model.artifact import fingerprint
-from lendscore.model._data import as_frame, column_kinds, encode_target
+from lendscore.model._data import as_frame, column_kinds, encode_target, fingerprint
 from lendscore.model.grades import DEFAULT_PD_BOUNDS, master_scale
 from lendscore.model.logit import LogitFit
 from lendscore.model.params import PARAMETERS, validate_params
