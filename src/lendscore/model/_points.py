@@ -14,97 +14,87 @@ import numpy as np
 import pandas as pd
 
 from lendscore.model.grades import assign_grades
-from lendscore.model.scaling import bin_points, score_to_pd
+from lendscore.model.scaling import score_to_pd
+from lendscore.model.table import ScoringTable, scoring_table
 
-__all__ = ["build", "details", "one", "warnings_frame", "warnings_one"]
+__all__ = ["build", "details", "logit", "one", "warnings_frame", "warnings_one"]
 
 
 def build(model) -> None:
-    """Set ``points_table_``, ``max_points_`` and the lookup arrays on a fitted model."""
-    sc = model.scaling_
-    n_in = len(model.selected_features_)
-    lookup, rows, max_points = {}, [], {}
-    for j, c in enumerate(model.selected_features_):
-        b = model.binnings_[c]
-        pts = bin_points(model.coef_[j], b.woe, model.intercept_, n_in, sc)
-        lookup[c] = pts
-        t = b.table().assign(coef=model.coef_[j], points=pts)
-        rows.append(t)
-        max_points[c] = float(pts.max())
-    rule_points = []
-    for k, r in enumerate(model.rules_):
-        on = float(-model.coef_[n_in + k] * sc.factor)
-        rule_points.append(on)
-        la = model.binnings_[r.feature_a].describe_bins(r.bins_a)
-        lb = model.binnings_[r.feature_b].describe_bins(r.bins_b)
+    """Set ``table_`` (the :class:`~lendscore.model.table.ScoringTable`), ``points_table_`` and
+    ``max_points_`` on a fitted model."""
+    table = scoring_table(model.binnings_, model.selected_features_, model.rules_, model.coef_,
+                          model.intercept_, model.scaling_, model.grades_)
+    rows = [c.binning.table().assign(coef=c.coef, points=c.points) for c in table.characteristics]
+    for r in table.rules:
+        la = model.binnings_[r.rule.feature_a].describe_bins(r.rule.bins_a)
+        lb = model.binnings_[r.rule.feature_b].describe_bins(r.rule.bins_b)
         rows.append(pd.DataFrame({
             "characteristic": r.name,
-            "bin": [f"{r.feature_a} in {la} and {r.feature_b} in {lb}", "otherwise"],
-            "coef": model.coef_[n_in + k], "points": [on, 0.0]}))
-        max_points[r.name] = max(on, 0.0)
+            "bin": [f"{r.rule.feature_a} in {la} and {r.rule.feature_b} in {lb}", "otherwise"],
+            "coef": r.coef, "points": [r.points, 0.0]}))
+    model.table_ = table
     model.points_table_ = pd.concat(rows, ignore_index=True)
-    model.max_points_ = max_points
-    model._lookup = lookup
-    model._lookup_lists = {c: v.tolist() for c, v in lookup.items()}
-    model._rule_points = rule_points
-    model._rule_sets = [(frozenset(r.bins_a), frozenset(r.bins_b)) for r in model.rules_]
-    model._contrib = {c: model.coef_[j] * model.binnings_[c]._woe for j, c in enumerate(model.selected_features_)}
-    model._rule_masks = []
-    for k, r in enumerate(model.rules_):
-        ma = np.zeros(model.binnings_[r.feature_a].n_bins, dtype=bool)
-        ma[list(r.bins_a)] = True
-        mb = np.zeros(model.binnings_[r.feature_b].n_bins, dtype=bool)
-        mb[list(r.bins_b)] = True
-        model._rule_masks.append((ma, mb, float(model.coef_[n_in + k])))
-    model._grade_bounds = [g["pd_max"] for g in model.grades_[:-1]]
+    model.max_points_ = table.max_points()
+    # transitional: the SQL export reads these until it reads the table (removed with that change)
+    model._lookup = {c.name: c.points for c in table.characteristics}
+    model._rule_points = [r.points for r in table.rules]
+
+
+def logit(table: ScoringTable, index: dict[str, np.ndarray]) -> np.ndarray:
+    """Log-odds of default of every row: intercept + per-bin contributions + rules that hold."""
+    z = np.full(len(next(iter(index.values()))), table.intercept)
+    for c in table.characteristics:
+        z += c.log_odds[index[c.name]]
+    for r in table.rules:
+        z += r.coef * (r.mask_a[index[r.rule.feature_a]] & r.mask_b[index[r.rule.feature_b]])
+    return z
 
 
 def details(model, Xf: pd.DataFrame) -> pd.DataFrame:
     """pd, score, grade and points_<characteristic> for every row of a raw frame."""
-
+    table = model.table_
     index = model._index(Xf)
     cols: dict[str, np.ndarray] = {}
-    for c in model.selected_features_:
-        cols["points_" + c] = model._lookup[c][index[c]]
-    for r, on in zip(model.rules_, model._rule_points):
-        hit = r.mask(index[r.feature_a], index[r.feature_b], model.binnings_[r.feature_a].n_bins,
-                     model.binnings_[r.feature_b].n_bins)
-        cols["points_" + r.name] = np.where(hit, on, 0.0)
+    for c in table.characteristics:
+        cols["points_" + c.name] = c.points[index[c.name]]
+    for r in table.rules:
+        hit = r.mask_a[index[r.rule.feature_a]] & r.mask_b[index[r.rule.feature_b]]
+        cols["points_" + r.name] = np.where(hit, r.points, 0.0)
     score = np.sum(list(cols.values()), axis=0) if cols else np.zeros(len(Xf))
-    pd_ = score_to_pd(score, model.scaling_)
-    out = pd.DataFrame({"pd": pd_, "score": score, "grade": assign_grades(pd_, model.grades_)},
+    pd_ = score_to_pd(score, table.scaling)
+    out = pd.DataFrame({"pd": pd_, "score": score, "grade": assign_grades(pd_, list(table.grades))},
                        index=Xf.index)
     return pd.concat([out, pd.DataFrame(cols, index=Xf.index)], axis=1)
 
 
 def one(model, applicant: dict) -> dict:
     """Score one applicant (a dict of raw values; absent keys count as missing)."""
+    table = model.table_
     score = 0.0
     points = {}
     index = {}
-    binnings = model.binnings_
-    for c in model.selected_features_:
-        i = binnings[c].index_of(applicant.get(c))
-        index[c] = i
-        p = model._lookup_lists[c][i]
-        points[c] = p
+    for c in table.characteristics:
+        i = c.binning.index_of(applicant.get(c.name))
+        index[c.name] = i
+        p = c.points_list[i]
+        points[c.name] = p
         score += p
-    for r, on, (sa, sb) in zip(model.rules_, model._rule_points, model._rule_sets):
-        for c in (r.feature_a, r.feature_b):
-            if c not in index:
-                index[c] = binnings[c].index_of(applicant.get(c))
-        p = on if (index[r.feature_a] in sa and index[r.feature_b] in sb) else 0.0
+    for r in table.rules:
+        for name in (r.rule.feature_a, r.rule.feature_b):
+            if name not in index:
+                index[name] = model.binnings_[name].index_of(applicant.get(name))
+        p = r.points if (index[r.rule.feature_a] in r.bins_a and index[r.rule.feature_b] in r.bins_b) else 0.0
         points[r.name] = p
         score += p
-    sc = model.scaling_
+    sc = table.scaling
     pd_ = 1.0 / (1.0 + math.exp((score - sc.offset) / sc.factor))
-    return {"pd": pd_, "score": score, "grade": model.grades_[bisect.bisect_left(model._grade_bounds, pd_)]["grade"],
+    return {"pd": pd_, "score": score, "grade": table.grades[bisect.bisect_left(table.grade_bounds, pd_)]["grade"],
             "points": points}
 
 
 def _used(model) -> list[str]:
-    names = list(model.selected_features_)
-    return names + [c for r in model.rules_ for c in (r.feature_a, r.feature_b) if c not in names]
+    return model.table_.inputs
 
 
 def _flags(model, name: str, values: np.ndarray, index: np.ndarray) -> list[tuple[np.ndarray, str]]:

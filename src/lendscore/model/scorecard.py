@@ -205,21 +205,15 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
     def _index(self, X) -> dict[str, np.ndarray]:
         """Bin index of every characteristic the model uses (input columns checked by name)."""
         Xf = self._raw_frame(X)
-        needed = list(self.selected_features_)
-        needed += [c for r in self.rules_ for c in (r.feature_a, r.feature_b) if c not in needed]
+        needed = self.table_.inputs
         missing = [c for c in needed if c not in Xf.columns]
         if missing:
             raise SchemaError(f"X lacks columns the model uses: {missing}")
         return {c: self.binnings_[c].bin_index(Xf[c]) for c in needed}
 
     def _logit_from_index(self, index: dict[str, np.ndarray]) -> np.ndarray:
-        """Log-odds of default: intercept + coef * WoE summed through per-bin lookup tables."""
-        z = np.full(len(next(iter(index.values()))), self.intercept_)
-        for c, table in self._contrib.items():
-            z += table[index[c]]
-        for r, (ma, mb, coef) in zip(self.rules_, self._rule_masks):
-            z += coef * (ma[index[r.feature_a]] & mb[index[r.feature_b]])
-        return z
+        """Log-odds of default from bin indices (the scoring table's log-odds per bin)."""
+        return _points.logit(self.table_, index)
 
     def decision_function(self, X):
         """Log-odds of default (logit of the PD)."""

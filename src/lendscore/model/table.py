@@ -1,0 +1,116 @@
+"""The scoring table: everything scoring reads, as one frozen value built from the fitted state.
+
+Every scoring path reads :class:`ScoringTable` and nothing else of the fitted estimator: the frame
+path (``score_details``, ``predict_proba``), the one-applicant path (``predict_one``), streaming
+(``lendscore score``), the SQL export, and the model file (which writes it and, on load, checks it
+against the one rebuilt from the bins and coefficients). :func:`scoring_table` is a pure function
+of (binnings, selected characteristics, rules, coefficients, intercept, scaling, grades).
+
+Per characteristic *j* with coefficient ``b_j`` and bin WoE ``w_ji`` (see
+:mod:`lendscore.model.scaling`): the log-odds contribution is ``b_j * w_ji`` and the points are
+``-(b_j * w_ji + intercept / n) * factor + offset / n``; a rule adds ``b_r`` to the log-odds and
+``-b_r * factor`` points when both its conditions hold. The bin lookup itself is the
+characteristic's :class:`~lendscore.features.binning.FeatureBinning` (``bin_index`` for a column,
+``index_of`` for one value; ``tests/test_binning.py`` ties the two).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lendscore.features.binning import FeatureBinning
+from lendscore.features.rules import Rule
+from lendscore.model.scaling import Scaling, bin_points
+
+__all__ = ["CharacteristicTable", "RuleTable", "ScoringTable", "scoring_table"]
+
+
+@dataclass(frozen=True)
+class CharacteristicTable:
+    """One characteristic: its bins (the lookup) and, per bin, log-odds and points."""
+
+    name: str
+    binning: FeatureBinning
+    coef: float
+    log_odds: np.ndarray  # coef * woe, one per bin (Special and Missing last)
+    points: np.ndarray
+    points_list: tuple[float, ...]  # the same points as Python floats (the one-applicant path)
+
+    @property
+    def labels(self) -> list[str]:
+        return self.binning.labels()
+
+
+@dataclass(frozen=True)
+class RuleTable:
+    """One interaction rule: the bins of each side where it holds, and what it adds."""
+
+    rule: Rule
+    mask_a: np.ndarray  # bool per bin of rule.feature_a
+    mask_b: np.ndarray
+    bins_a: frozenset[int]
+    bins_b: frozenset[int]
+    coef: float
+    points: float  # added when the rule holds (0 otherwise)
+
+    @property
+    def name(self) -> str:
+        return self.rule.name
+
+
+@dataclass(frozen=True)
+class ScoringTable:
+    """Bins, points, rule cells, scaling and grade bounds of a fitted scorecard."""
+
+    characteristics: tuple[CharacteristicTable, ...]
+    rules: tuple[RuleTable, ...]
+    intercept: float
+    scaling: Scaling
+    grades: tuple[dict[str, Any], ...]
+
+    @property
+    def grade_bounds(self) -> list[float]:
+        """Upper PD of every grade but the last (a PD equal to a bound takes the better grade)."""
+        return [g["pd_max"] for g in self.grades[:-1]]
+
+    @property
+    def inputs(self) -> list[str]:
+        """Inputs read: the characteristics, then the rules' inputs not already among them."""
+        names = [c.name for c in self.characteristics]
+        return names + [f for r in self.rules for f in (r.rule.feature_a, r.rule.feature_b) if f not in names]
+
+    def max_points(self) -> dict[str, float]:
+        out = {c.name: float(c.points.max()) for c in self.characteristics}
+        out.update({r.name: max(r.points, 0.0) for r in self.rules})
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """What the model file stores (``scoring_table``): points per bin and per rule."""
+        return {"intercept": self.intercept, "scaling": self.scaling.to_dict(),
+                "characteristics": [{"name": c.name, "bins": c.labels, "points": c.points.tolist()}
+                                    for c in self.characteristics],
+                "rules": [{"name": r.name, "points": r.points} for r in self.rules],
+                "grade_pd_max": [g["pd_max"] for g in self.grades]}
+
+
+def scoring_table(binnings: dict[str, FeatureBinning], selected: list[str], rules: list[Rule], coef: np.ndarray,
+                  intercept: float, scaling: Scaling, grades: list[dict[str, Any]]) -> ScoringTable:
+    """The scoring table of a fitted scorecard (``coef``: characteristics first, then rules)."""
+    n_in = len(selected)
+    chars = []
+    for j, c in enumerate(selected):
+        b = binnings[c]
+        woe = np.asarray(b.woe, dtype=float)
+        pts = bin_points(coef[j], woe, intercept, n_in, scaling)
+        chars.append(CharacteristicTable(c, b, float(coef[j]), coef[j] * woe, pts, tuple(pts.tolist())))
+    rtabs = []
+    for k, r in enumerate(rules):
+        ma = np.zeros(binnings[r.feature_a].n_bins, dtype=bool)
+        ma[list(r.bins_a)] = True
+        mb = np.zeros(binnings[r.feature_b].n_bins, dtype=bool)
+        mb[list(r.bins_b)] = True
+        c_r = float(coef[n_in + k])
+        rtabs.append(RuleTable(r, ma, mb, frozenset(r.bins_a), frozenset(r.bins_b), c_r, float(-c_r * scaling.factor)))
+    return ScoringTable(tuple(chars), tuple(rtabs), float(intercept), scaling, tuple(grades))
