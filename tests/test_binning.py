@@ -247,3 +247,22 @@ def test_unimodal_plan_matches_brute_force_search(seed, trend):
     plan = _shape_plan(e, n, trend)
     assert log_likelihood(plan, e, n) == pytest.approx(best_ll, rel=1e-12, abs=1e-9)
     assert plan == best
+
+
+def test_scalar_bin_lookup_is_the_twin_of_the_vectorised_one():
+    """``index_of`` (one value, the one-applicant path) and ``bin_index`` (a column) agree on every
+    value: inside bins, on split points, special codes, NaN/None, unseen and missing categories."""
+    rng = np.random.default_rng(11)
+    x = np.concatenate([rng.normal(size=3000), [96.0, 98.0] * 50, [np.nan] * 40])
+    y = (rng.uniform(size=x.size) < 0.2).astype(int)
+    b = fit_feature_binning("x", pd.Series(x), y, kind="numeric", trend="auto", special_codes=[96.0, 98.0],
+                            max_prebins=30, min_bin_size=50, max_n_bins=8, min_gain=0.0, shape_penalty=20.0)
+    probe = np.concatenate([x[:500], b.splits, np.nextafter(b.splits, -np.inf), [96.0, 98.0, np.nan, -1e300, 1e300]])
+    assert [b.index_of(v) for v in probe] == b.bin_index(pd.Series(probe)).tolist()
+    assert b.index_of(None) == b.n_bins - 1
+    cats = pd.Series(rng.choice(list("abcdefg"), size=2000))
+    bc = fit_feature_binning("c", cats, (rng.uniform(size=2000) < 0.3).astype(int), kind="categorical",
+                             trend="auto", special_codes=[], max_prebins=30, min_bin_size=50, max_n_bins=5,
+                             min_gain=0.0, shape_penalty=20.0)
+    values = ["a", "g", "zzz", None, "b"]
+    assert [bc.index_of(v) for v in values] == bc.bin_index(pd.Series(values, dtype=object)).tolist()

@@ -97,6 +97,7 @@ def model_to_dict(model, **metadata) -> dict:
         "threshold_rule": model.threshold_rule_,
         "training_data": getattr(model, "data_fingerprint_", None),
         "converged": bool(getattr(model, "converged_", True)),
+        "scoring_table": model.table_.to_dict(),
         "inputs": model.inputs_.model_dump(mode="json", exclude_none=True),
         "metadata": ModelMetadata.model_validate(
             {**(getattr(model, "metadata_", None) or {}), **metadata}).to_json_dict(),
@@ -196,6 +197,9 @@ def model_from_dict(doc: dict):
     else:
         model.inputs_ = _inputs_of_version_1(model, meta.profile)
     _points.build(model)
+    stored = doc.get("scoring_table")  # version 2: what scoring reads, checked against the bins
+    if stored is not None and _clean(model.table_.to_dict()) != stored:
+        raise ValueError("the scoring table does not follow from the bins and coefficients")
     return model
 
 
