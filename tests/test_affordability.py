@@ -158,3 +158,46 @@ def test_longer_term_never_lowers_total_repaid(amount: float, rate: float, term:
     # repaid (interest) at positive rates; the instalment itself falls (test above).
     total = lambda n: instalment(amount, rate, n) * n  # noqa: E731
     assert total(term + 1) >= total(term) * (1 - 1e-12)
+
+
+def test_batch_affordability_is_the_twin_of_the_scalar_check():
+    """``_affordability_batch.assess_batch`` (numpy, the batch decisions' mirror) gives the scalar
+    :func:`assess_affordability` dict to the bit on many generated requests under several rules, and
+    hands back (None) exactly the rows only the scalar path can judge."""
+    import numpy as np
+
+    from lendscore.decision._affordability_batch import assess_batch
+
+    rng = np.random.default_rng(20261201)
+    n = 3000
+    fins, loans = [], []
+    for _ in range(n):
+        g = float(rng.choice([rng.uniform(300, 30_000), 1e-3, 5e11]))
+        f = {"gross_income": g, "existing_obligations": float(rng.uniform(0, 0.8) * g),
+             "dependants": int(rng.integers(0, 6)), "employer_undertaking": bool(rng.integers(0, 2))}
+        pick = rng.integers(4)
+        if pick == 1:
+            f["net_income"] = float(g * rng.uniform(0.4, 1.05))  # sometimes above gross: refused
+        elif pick == 2:
+            f["deductions"] = float(g * rng.uniform(0, 0.5))
+        fins.append(f)
+        loans.append({"amount": float(rng.uniform(100, 80_000)),
+                      "annual_rate": float(rng.choice([0.0, 1e-9, rng.uniform(0, 0.45)])),
+                      "term_months": int(rng.integers(1, 361))})
+    rules = [AffordabilityRule(), AffordabilityRule(min_nth_share=0.4, max_foir=0.5, min_nth=500,
+                                                    min_nth_per_dependant=150, deduction_rate=0.2, amount_step=100),
+             AffordabilityRule(min_nth_share=0.3, min_nth_share_with_undertaking=0.2, foir_base="net",
+                               max_foir=0.6, amount_step=50)]
+    compared = 0
+    for rule in rules:
+        fast = assess_batch(fins, loans, rule)
+        for f, loan, got in zip(fins, loans, fast, strict=True):
+            try:
+                want = assess_affordability(f, loan, rule).to_dict()
+            except PolicyError:
+                assert got is None
+                continue
+            if got is not None:
+                assert got == want
+                compared += 1
+    assert compared > 0.9 * len(rules) * n * 0.7
