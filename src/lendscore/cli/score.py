@@ -38,11 +38,23 @@ def score_command(
 @app.command("export-sql")
 def export_sql_command(
     model: Annotated[Path, typer.Option("--model", help="model.json written by `lendscore train`")],
-    table: Annotated[str, typer.Option("--table", help="table holding the raw applicant columns")] = "applicants",
+    table: Annotated[str, typer.Option("--table", help="table holding the raw applicant rows")] = "applicants",
     dialect: Annotated[str, typer.Option("--dialect", help="duckdb or sqlite")] = "duckdb",
     id_column: Annotated[str | None, typer.Option("--id-column", help="column to carry into the output")] = None,
+    columns: Annotated[str | None, typer.Option(
+        "--columns", help="the table's columns, comma-separated: a raw field not listed reads as NULL, a "
+                          "derived column listed is used where its raw fields are missing (default: the "
+                          "model's raw fields and non-derived inputs)")] = None,
+    decision_date: Annotated[str | None, typer.Option(
+        "--decision-date", help="YYYY-MM-DD dating rows without an application date (default: the "
+                                "database's current date, UTC)")] = None,
 ) -> None:
-    """Print the scorecard as one SQL query (points per characteristic, score, grade)."""
+    """Print the scorecard as one SQL query that derives the model inputs from raw applicant rows
+    (the model file's declared derivation) and returns pd, score, grade and the points per
+    characteristic."""
     import lendscore
+    from lendscore.model.sql import to_sql
 
-    typer.echo(lendscore.load(model).to_sql(table, dialect=dialect, id_column=id_column))
+    names = None if columns is None else [c.strip() for c in columns.split(",") if c.strip()]
+    typer.echo(to_sql(lendscore.load(model), table, dialect=dialect, id_column=id_column, columns=names,
+                      decision_date=decision_date))
