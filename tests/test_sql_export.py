@@ -425,3 +425,18 @@ def test_a_prepared_table_uses_its_derived_columns_where_raw_fields_are_missing(
     np.testing.assert_array_equal(nth, python["nth"].to_numpy())
     given = (frame.index % 4 == 0) & frame["nth"].notna().to_numpy()
     assert given.sum() > 1000 and (nth[given] == frame["nth"].to_numpy()[given]).all()
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "sqlite"])
+def test_sqlglot_reads_the_export_as_one_select_of_the_scoring_columns(lc_raw_model, dialect):
+    """An independent SQL parser (sqlglot) reads the export in its dialect as one SELECT whose
+    outer columns are the id, pd, score, grade and one points column per characteristic and rule."""
+    import sqlglot
+    from sqlglot import exp
+
+    sql = lc_raw_model.to_sql("applicants", dialect=dialect, id_column="app_id")
+    trees = sqlglot.parse(sql, read=dialect)
+    assert len(trees) == 1 and isinstance(trees[0], exp.Select)
+    names = [e.alias_or_name for e in trees[0].expressions]
+    want = ["app_id", "pd", "score", "grade"] + [f"points_{c}" for c in lc_raw_model.characteristics_]
+    assert names == want

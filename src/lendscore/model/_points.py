@@ -36,9 +36,6 @@ def build(model) -> None:
     model.table_ = table
     model.points_table_ = pd.concat(rows, ignore_index=True)
     model.max_points_ = table.max_points()
-    # transitional: the SQL export reads these until it reads the table (removed with that change)
-    model._lookup = {c.name: c.points for c in table.characteristics}
-    model._rule_points = [r.points for r in table.rules]
 
 
 def logit(table: ScoringTable, index: dict[str, np.ndarray]) -> np.ndarray:

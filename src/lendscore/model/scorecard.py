@@ -274,11 +274,14 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
         _check_fitted(self)
         return self.binnings_[feature].table()
 
-    def to_sql(self, table: str = "applicants", *, dialect: str = "duckdb", id_column: str | None = None) -> str:
-        """One SELECT that scores the raw rows of ``table`` in DuckDB or SQLite (points, score, grade)."""
+    def to_sql(self, table: str = "applicants", *, dialect: str = "duckdb", id_column: str | None = None,
+               columns=None, decision_date=None) -> str:
+        """One SELECT that derives and scores the raw rows of ``table`` in DuckDB or SQLite (pd, score,
+        grade, points); see :func:`lendscore.model.sql.to_sql` for ``columns`` and ``decision_date``."""
         _check_fitted(self)
         from lendscore.model.sql import to_sql
-        return to_sql(self, table, dialect=dialect, id_column=id_column)
+        return to_sql(self, table, dialect=dialect, id_column=id_column, columns=columns,
+                      decision_date=decision_date)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path, **metadata) -> None:

@@ -390,9 +390,9 @@ def grade_score_cutoffs(model) -> list[float]:
     Python's PD crosses the bound, so the cut-off is moved float by float to the least double
     whose PD (computed as :func:`lendscore.model.scaling.score_to_pd` does) is <= the bound.
     """
-    sc = model.scaling_
+    sc = model.table_.scaling
     cutoffs = []
-    for g in model.grades_[:-1]:
+    for g in model.table_.grades[:-1]:
         bound = float(g["pd_max"])
         s = float(sc.offset + sc.factor * math.log((1.0 - bound) / bound))
 
@@ -436,9 +436,8 @@ def to_sql(model, table: str = "applicants", *, dialect: str = "duckdb", id_colu
 
     check_is_fitted(model, "coef_")
     _check_dialect(dialect)
-    features = list(model.selected_features_)
-    for r in model.rules_:
-        features += [c for c in (r.feature_a, r.feature_b) if c not in features]
+    table_ = model.table_  # the scoring table: bins, points, rules, scaling, grades
+    features = table_.inputs
     kinds = [(c, _NUMBER if model.binnings_[c].kind == "numeric" else _CATEGORY) for c in features]
     ctes, last, refs, _, materialized = _plan(model.inputs_, kinds, table, dialect, id_column, columns, decision_date)
     alias = {c: quote_ident(f"__lendscore_bin_{i}") for i, c in enumerate(features)}
@@ -451,21 +450,21 @@ def to_sql(model, table: str = "applicants", *, dialect: str = "duckdb", id_colu
         bins.append(f"{expr} AS {alias[c]}")
 
     points = []
-    for c in features[:len(model.selected_features_)]:
-        lookup = model._lookup[c]
-        whens = " ".join(f"WHEN {i} THEN {float_literal(p)}" for i, p in enumerate(lookup))
-        points.append((f"points_{c}", f"CASE {alias[c]} {whens} END"))
-    for r, on in zip(model.rules_, model._rule_points, strict=True):
+    for ch in table_.characteristics:
+        whens = " ".join(f"WHEN {i} THEN {float_literal(p)}" for i, p in enumerate(ch.points_list))
+        points.append((f"points_{ch.name}", f"CASE {alias[ch.name]} {whens} END"))
+    for rt in table_.rules:
+        r = rt.rule
         cond = (f"{alias[r.feature_a]} IN ({', '.join(str(int(i)) for i in r.bins_a)}) AND "
                 f"{alias[r.feature_b]} IN ({', '.join(str(int(i)) for i in r.bins_b)})")
-        points.append((f"points_{r.name}", f"CASE WHEN {cond} THEN {float_literal(on)} ELSE 0e0 END"))
+        points.append((f"points_{rt.name}", f"CASE WHEN {cond} THEN {float_literal(rt.points)} ELSE 0e0 END"))
 
     score = " + ".join(quote_ident(name) for name, _ in points)
-    letters = [g["grade"] for g in model.grades_]
+    letters = [g["grade"] for g in table_.grades]
     grade_whens = " ".join(f"WHEN {quote_ident('score')} >= {float_literal(s)} THEN {quote_str(g)}"
                            for g, s in zip(letters[:-1], grade_score_cutoffs(model), strict=True))
     grade = f"CASE {grade_whens} ELSE {quote_str(letters[-1])} END" if grade_whens else quote_str(letters[-1])
-    sc = model.scaling_
+    sc = table_.scaling
     pd_ = (f"{float_literal(1.0)} / ({float_literal(1.0)} + exp(({quote_ident('score')} - "
            f"{float_literal(sc.offset)}) / {float_literal(sc.factor)}))")
 
