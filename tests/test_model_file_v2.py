@@ -113,3 +113,19 @@ def test_unfitted_model_raises_not_fitted(raw_2011):
         with pytest.raises(lendscore.errors.NotFittedError) as e:
             call()
         assert isinstance(e.value, SkNotFitted)
+
+
+def test_warnings_of_one_applicant_equal_the_frame_path(fitted, raw_2011):
+    """predict_one's warnings (the scalar twin) equal input_warnings on the frame, row by row, on raw
+    rows where a third carry an unseen category and some carry values beyond the training range."""
+    model, _ = fitted
+    raw = raw_2011.head(600).copy()
+    raw.loc[raw.index[::3], "purpose"] = "Debt Consolidation"
+    raw.loc[raw.index[::7], "annual_inc"] = 9.9e7
+    raw.loc[raw.index[1::11], "revol_util"] = 0.0
+    table = model.input_warnings(raw)
+    assert (table["rule"] == "unseen_category").sum() == 200 and (table["rule"] == "above_training_range").any()
+    for i, r in enumerate(raw.to_dict("records")):
+        got = model.predict_one({k: v for k, v in r.items() if v == v})["warnings"]
+        want = table[table["row"] == i]
+        assert sorted((w["field"], w["rule"]) for w in got) == sorted(zip(want["field"], want["rule"]))

@@ -41,7 +41,7 @@ from typing import Annotated, Any, Literal, Union
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from lendscore.data.derive import as_dates, credit_age_months, emi, instalment_one, net_take_home, nth_share_of_income
 from lendscore.errors import DataError, SchemaError
@@ -213,13 +213,25 @@ class InputSpec(BaseModel):
     derivation: Derivation = Derivation()
     ignored: dict[str, str] = Field(default_factory=dict, description="fields an application may carry that the "
                                                                      "model deliberately does not read, with why")
+    _known: frozenset[str] = PrivateAttr(default=frozenset())
+    _by_name: dict[str, InputField] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._known = frozenset(self.names) | frozenset(self.derivation.outputs) | frozenset(self.ignored) | {
+            "applicant_id", *APPLICATION_GROUPS}
+        self._by_name = {f.name: f for f in self.fields}
 
     def field(self, name: str) -> InputField | None:
-        return next((f for f in self.fields if f.name == name), None)
+        return self._by_name.get(name)
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields)
+
+    @property
+    def has_rules(self) -> bool:
+        """Whether any field has a value rule (min or max) to check."""
+        return any(f.min is not None or f.max is not None for f in self.fields)
 
     @property
     def derived(self) -> tuple[str, ...]:
@@ -235,9 +247,8 @@ class InputSpec(BaseModel):
 
     def check_names(self, names: Sequence[str], *, where: str = "applicant") -> None:
         """Refuse a field this model does not know (naming it and what is accepted)."""
-        known = set(self.names) | set(self.derivation.outputs) | set(self.ignored)
-        unknown = [n for n in names if n not in known and n not in ("applicant_id", *APPLICATION_GROUPS)
-                   and not any(n.startswith(g + ".") for g in APPLICATION_GROUPS)]
+        known = self._known
+        unknown = [n for n in names if n not in known and not n.startswith(("finances.", "loan."))]
         if unknown:
             raise SchemaError(f"{where}.{unknown[0]}: unknown field (the model reads {sorted(self.names)}, "
                               f"plus finances, loan and applicant_id); got {len(unknown)} unknown: {unknown}",
@@ -408,6 +419,8 @@ def flatten_application(applicant: Mapping[str, Any]) -> dict[str, Any]:
 
 def derive_one(applicant: Mapping[str, Any], spec: InputSpec, *, decision_date: Any = None) -> dict[str, Any]:
     """The application with its derived fields filled (one row through :func:`derive_columns`)."""
+    if not spec.derivation.operations and not spec.has_rules:
+        return dict(applicant)
     cols: dict[str, np.ndarray] = {}
     for k, v in flatten_application(applicant).items():
         if v is None or (isinstance(v, float) and v != v):
@@ -429,7 +442,7 @@ def derive_frame(frame: pd.DataFrame, spec: InputSpec, *, decision_date: Any = N
     """``frame`` with the derivation's outputs added (or replaced); other columns kept as they are.
 
     ``decision_date`` may be a column name of ``frame`` (e.g. an audit store's ``created_at``)."""
-    if not spec.derivation.operations and not any(f.min is not None or f.max is not None for f in spec.fields):
+    if not spec.derivation.operations and not spec.has_rules:
         return frame
     if isinstance(decision_date, str) and decision_date in frame.columns:
         decision_date = pd.to_datetime(frame[decision_date], utc=True).dt.tz_localize(None).dt.normalize().to_numpy()

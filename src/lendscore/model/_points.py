@@ -23,8 +23,10 @@ __all__ = ["build", "details", "logit", "one", "warnings_frame", "warnings_one"]
 def build(model) -> None:
     """Set ``table_`` (the :class:`~lendscore.model.table.ScoringTable`), ``points_table_`` and
     ``max_points_`` on a fitted model."""
+    ranges = {f.name: (f.training_min, f.training_max) for f in model.inputs_.fields
+              if f.training_min is not None and f.training_max is not None}
     table = scoring_table(model.binnings_, model.selected_features_, model.rules_, model.coef_,
-                          model.intercept_, model.scaling_, model.grades_)
+                          model.intercept_, model.scaling_, model.grades_, ranges)
     rows = [c.binning.table().assign(coef=c.coef, points=c.points) for c in table.characteristics]
     for r in table.rules:
         la = model.binnings_[r.rule.feature_a].describe_bins(r.rule.bins_a)
@@ -65,12 +67,13 @@ def details(model, Xf: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([out, pd.DataFrame(cols, index=Xf.index)], axis=1)
 
 
-def one(model, applicant: dict) -> dict:
-    """Score one applicant (a dict of raw values; absent keys count as missing)."""
+def one(model, applicant: dict, index: dict[str, int] | None = None) -> dict:
+    """Score one applicant (a dict of raw values; absent keys count as missing). ``index``, when
+    given, receives the bin index of every input read (for :func:`warnings_one`)."""
     table = model.table_
     score = 0.0
     points = {}
-    index = {}
+    index = {} if index is None else index
     for c in table.characteristics:
         i = c.binning.index_of(applicant.get(c.name))
         index[c.name] = i
@@ -102,13 +105,13 @@ def _flags(model, name: str, values: np.ndarray, index: np.ndarray) -> list[tupl
     k = b.n_bins - 2
     if b.kind == "categorical":
         return [(index == k, "unseen_category")]
-    spec = model.inputs_.field(name)
-    if spec is None or spec.training_min is None:
+    span = model.table_.training_range(name)
+    if span is None:
         return []
     x = np.asarray(values, dtype=float)
     regular = index < k
-    return [(regular & (x < spec.training_min), "below_training_range"),
-            (regular & (x > spec.training_max), "above_training_range")]
+    return [(regular & (x < span[0]), "below_training_range"),
+            (regular & (x > span[1]), "above_training_range")]
 
 
 def warnings_frame(model, Xf: pd.DataFrame) -> pd.DataFrame:
@@ -127,15 +130,27 @@ def warnings_frame(model, Xf: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True).sort_values(["row", "field"], kind="stable", ignore_index=True)
 
 
-def warnings_one(model, applicant: dict) -> list[dict]:
-    """The flags of one applicant (a derived dict): ``[{"field", "rule", "value"}]``."""
+def warnings_one(model, applicant: dict, index: dict[str, int]) -> list[dict]:
+    """The flags of one applicant (a derived dict): ``[{"field", "rule", "value"}]``. The scalar twin
+    of :func:`_flags` (the one-applicant path stays in plain Python); ``tests/test_model_file_v2.py``
+    compares the two on raw rows with unseen categories and out-of-range values."""
     out = []
-    for c in _used(model):
+    table = model.table_
+    for c in table.inputs:
         value = applicant.get(c)
         b = model.binnings_[c]
-        idx = np.asarray([b.index_of(value)])
-        x = np.asarray([np.nan if value is None or b.kind != "numeric" else float(value)])
-        for mask, rule in _flags(model, c, x, idx):
-            if mask[0]:
-                out.append({"field": c, "rule": rule, "value": value})
+        idx = index[c]
+        k = b.n_bins - 2
+        if b.kind == "categorical":
+            if idx == k:
+                out.append({"field": c, "rule": "unseen_category", "value": value})
+            continue
+        span = table.training_range(c)
+        if idx >= k or span is None:
+            continue
+        x = float(value)
+        if x < span[0]:
+            out.append({"field": c, "rule": "below_training_range", "value": value})
+        elif x > span[1]:
+            out.append({"field": c, "rule": "above_training_range", "value": value})
     return out

@@ -127,6 +127,7 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
         self.n_features_in_ = Xf.shape[1]
         Xf = Xf.set_axis(list(self.feature_names_in_), axis=1)
         self.kinds_ = column_kinds(Xf, self.categorical_features)
+        self.inputs_ = _input_spec(inputs, self.kinds_, Xf)
         w = self._weights(y01, sample_weight)
         n = float(w.sum())
         if self.min_bin_size is not None:
@@ -170,7 +171,6 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
         else:
             self.threshold_, self.threshold_rule_ = choose_threshold(y01, p_train, "fixed", float(self.threshold))
         self.data_fingerprint_ = fingerprint(Xf, y01)
-        self.inputs_ = _input_spec(inputs, self.kinds_, Xf)
         self.metadata_ = {}
         self.fit_seconds_ = time.perf_counter() - t0
         return self
@@ -254,8 +254,9 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
         _check_fitted(self)
         self.inputs_.check_names(list(applicant))
         app = derive_one(applicant, self.inputs_, decision_date=decision_date)
-        out = _points.one(self, app)
-        out["warnings"] = _points.warnings_one(self, app)
+        index: dict[str, int] = {}
+        out = _points.one(self, app, index)
+        out["warnings"] = _points.warnings_one(self, app, index)
         return out
 
     def input_warnings(self, X) -> pd.DataFrame:

@@ -15,7 +15,7 @@ characteristic's :class:`~lendscore.features.binning.FeatureBinning` (``bin_inde
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,7 @@ class CharacteristicTable:
     log_odds: np.ndarray  # coef * woe, one per bin (Special and Missing last)
     points: np.ndarray
     points_list: tuple[float, ...]  # the same points as Python floats (the one-applicant path)
+    training_range: tuple[float, float] | None = None  # numbers: values beyond it are reported
 
     @property
     def labels(self) -> list[str]:
@@ -69,6 +70,14 @@ class ScoringTable:
     intercept: float
     scaling: Scaling
     grades: tuple[dict[str, Any], ...]
+    # training ranges of numeric inputs read only by rules (characteristics carry their own)
+    rule_input_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def training_range(self, name: str) -> tuple[float, float] | None:
+        for c in self.characteristics:
+            if c.name == name:
+                return c.training_range
+        return self.rule_input_ranges.get(name)
 
     @property
     def grade_bounds(self) -> list[float]:
@@ -96,15 +105,19 @@ class ScoringTable:
 
 
 def scoring_table(binnings: dict[str, FeatureBinning], selected: list[str], rules: list[Rule], coef: np.ndarray,
-                  intercept: float, scaling: Scaling, grades: list[dict[str, Any]]) -> ScoringTable:
-    """The scoring table of a fitted scorecard (``coef``: characteristics first, then rules)."""
+                  intercept: float, scaling: Scaling, grades: list[dict[str, Any]],
+                  training_ranges: dict[str, tuple[float, float]] | None = None) -> ScoringTable:
+    """The scoring table of a fitted scorecard (``coef``: characteristics first, then rules);
+    ``training_ranges`` are the numeric inputs' [min, max] in training (for warnings)."""
+    ranges = training_ranges or {}
     n_in = len(selected)
     chars = []
     for j, c in enumerate(selected):
         b = binnings[c]
         woe = np.asarray(b.woe, dtype=float)
         pts = bin_points(coef[j], woe, intercept, n_in, scaling)
-        chars.append(CharacteristicTable(c, b, float(coef[j]), coef[j] * woe, pts, tuple(pts.tolist())))
+        chars.append(CharacteristicTable(c, b, float(coef[j]), coef[j] * woe, pts, tuple(pts.tolist()),
+                                         ranges.get(c)))
     rtabs = []
     for k, r in enumerate(rules):
         ma = np.zeros(binnings[r.feature_a].n_bins, dtype=bool)
@@ -113,4 +126,6 @@ def scoring_table(binnings: dict[str, FeatureBinning], selected: list[str], rule
         mb[list(r.bins_b)] = True
         c_r = float(coef[n_in + k])
         rtabs.append(RuleTable(r, ma, mb, frozenset(r.bins_a), frozenset(r.bins_b), c_r, float(-c_r * scaling.factor)))
-    return ScoringTable(tuple(chars), tuple(rtabs), float(intercept), scaling, tuple(grades))
+    rule_inputs = {f for r in rules for f in (r.feature_a, r.feature_b)} - set(selected)
+    return ScoringTable(tuple(chars), tuple(rtabs), float(intercept), scaling, tuple(grades),
+                        {f: ranges[f] for f in rule_inputs if f in ranges})
