@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from lendscore.decision import Decision, ScoredApplicant, decide
+from lendscore.engine import decision_dict
 from lendscore.service import InMemoryAuditStore, create_app, load_settings
-from lendscore.service.engine import decision_dict
 from lendscore.service.schemas import BatchOut, DecisionOut
 from lendscore.service.testing import (
     sample_applications,
@@ -53,20 +53,27 @@ def test_single_decision_is_stored_and_readable(client, keys, apps):
     assert list(frame["decision_id"]) == [d.decision_id]
     assert frame.loc[0, "dti"] == apps[0]["applicant"]["dti"]
     assert frame.attrs["characteristics"]["grade"] == "applicant.grade"  # the input named like the output
+    # the stored application is the one decided: the finances completed by the policy's deduction rate
+    stored = client.app_state.store.get_decision(d.decision_id)
+    gross = apps[0]["finances"]["gross_income"]
+    assert stored.inputs["finances"]["deductions"] == client.app_state.engine.deduction_rate * gross > 0
+    assert d.affordability.deductions == stored.inputs["finances"]["deductions"]
+    assert stored.result["warnings"] == r.json()["warnings"]
 
 
 def test_decision_matches_the_decision_package(client, apps):
     """The service's serialiser gives exactly ``Decision.to_dict()``."""
     eng = client.app_state.engine
     for body in apps[:20]:
-        s = eng.model.predict_one(body["applicant"])
+        app = eng.application(body["applicant"], body["finances"], body["loan"])
+        s = eng.model.predict_one(app)
         scored = ScoredApplicant(pd=s["pd"], score=s["score"], grade=s["grade"], points=s["points"],
                                  model_version=eng.model_version, max_points=eng.max_points)
-        applicant = {**body["applicant"], "finances": body["finances"], "loan": body["loan"]}
-        ref: Decision = decide(applicant, scored, eng.policy, eng.catalogue)
+        ref: Decision = decide(app, scored, eng.policy, eng.catalogue)
         ours = eng.decide(body["applicant"], body["finances"], body["loan"])
         assert decision_dict(ref) == ref.to_dict()
-        assert {k: v for k, v in ours.items() if k != "points"} == ref.to_dict()
+        assert {k: v for k, v in ours.items() if k not in ("points", "warnings")} == ref.to_dict()
+        assert ours["points"] == s["points"] and ours["warnings"] == s["warnings"]
 
 
 def test_batch_is_stored_in_one_go(client, keys, apps):
@@ -99,6 +106,14 @@ def test_batch_over_the_limit_is_refused(client, keys, apps):
     (lambda b: b["loan"].update(amount=1e300), "loan.amount", "less_than_equal"),
     (lambda b: b["applicant"].update(dti=float("inf")), "applicant.dti", "finite_number"),
     (lambda b: b["applicant"].update(purpose="x" * 500), "applicant.purpose", "string_too_long"),
+    # the model file's value rules and field types
+    (lambda b: b["applicant"].update(annual_inc=-1.0), "applicant.annual_inc", "greater_than_equal"),
+    (lambda b: b["applicant"].update(int_rate=1.5), "applicant.int_rate", "less_than_equal"),
+    (lambda b: b["applicant"].update(issue_d="2011-13-45"), "applicant.issue_d", "date_from_datetime_parsing"),
+    (lambda b: b["applicant"].update(earliest_cr_line=19990101), "applicant.earliest_cr_line", "date_type"),
+    # the derivation's own rule, found while deciding
+    (lambda b: b["applicant"].update(issue_d="2011-06-01", earliest_cr_line="2011-07-01"),
+     "applicant.earliest_cr_line", "must not be after the application date (issue_d)"),
 ])
 def test_bad_input_names_field_and_rule_and_stores_nothing(client, keys, apps, mutate, field, rule):
     import copy
@@ -134,6 +149,26 @@ def test_idempotency_key_returns_the_stored_decision(client, keys, apps):
     # the same key from another client is another request
     other = client.post("/v1/decisions", json=apps[2], headers={**h(keys, "admin"), "Idempotency-Key": "order-77"})
     assert other.status_code == 200 and other.json()["decision_id"] != first.json()["decision_id"]
+
+
+def test_idempotency_compares_the_request_as_sent(client, keys, apps, monkeypatch):
+    """The stored finances are completed by the policy, but a replay compares the bodies as sent:
+    the same body replays even when the deduction rate changed, a different one is still a 409."""
+    import hashlib
+    import json
+
+    hdr = {**h(keys, "scorer"), "Idempotency-Key": "order-78"}
+    first = client.post("/v1/decisions", json=apps[2], headers=hdr)
+    stored = client.app_state.store.get_decision(first.json()["decision_id"])
+    assert stored.inputs["finances"]["deductions"] is not None and apps[2]["finances"].get("deductions") is None
+    sent = {**stored.inputs, "finances": {**stored.inputs["finances"], "deductions": None}}
+    assert stored.request_sha256 == hashlib.sha256(json.dumps(sent, separators=(",", ":")).encode()).hexdigest()
+    monkeypatch.setattr(client.app_state.engine, "deduction_rate", 0.35)
+    again = client.post("/v1/decisions", json=apps[2], headers=hdr)
+    assert again.status_code == 200 and again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    other = {**apps[2], "finances": {**apps[2]["finances"], "deductions": stored.inputs["finances"]["deductions"]}}
+    assert client.post("/v1/decisions", json=other, headers=hdr).status_code == 409
 
 
 def test_batch_idempotency(client, keys, apps):
@@ -193,7 +228,16 @@ def test_openapi_schema_describes_the_api(client, keys):
         assert path in schema["paths"], path
     applicant = schema["components"]["schemas"]["Applicant"]
     assert applicant["additionalProperties"] is False
-    assert "dti" in applicant["properties"] and "purpose" in applicant["properties"]
+    props = applicant["properties"]
+    assert "dti" in props and "purpose" in props
+    # the model file's rules: bounds, dates, categories
+    assert {"type": "number", "minimum": 0.0} in props["annual_inc"]["anyOf"]
+    assert {"type": "number", "minimum": 0.0, "maximum": 1.0} in props["int_rate"]["anyOf"]
+    assert {"type": "string", "format": "date"} in props["issue_d"]["anyOf"]
+    assert {"type": "string", "format": "date"} in props["earliest_cr_line"]["anyOf"]
+    assert "derived" in props["nth"]["description"]  # still accepted, but derived when its fields are given
+    out = schema["components"]["schemas"]["DecisionOut"]["properties"]
+    assert out["warnings"]["items"]["$ref"].endswith("/WarningOut")
 
 
 def test_store_failure_is_503_and_nothing_is_answered(tmp_path, model_path, keys, apps):

@@ -16,6 +16,14 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
+def _get(server, path: str) -> dict:
+    import httpx
+
+    r = httpx.get(server.base_url + path, headers={"X-API-Key": server.keys["officer"]}, timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
 def _chromium() -> str:
     path = os.environ.get("LENDSCORE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
     if not path:
@@ -72,13 +80,27 @@ def test_officer_decides_an_application(server, page):
     page.fill("[name='finances.gross_income']", "4000")
     page.fill("[name='finances.existing_obligations']", "1500")
     page.fill("[name='applicant_id']", "BR-1")
+    # the form asks for the raw fields (dates as dates), never for what the model derives
+    for derived in ("nth", "nth_ratio", "credit_age_months", "installment"):
+        assert page.locator(f"[name='applicant.{derived}']").count() == 0, derived
+    assert page.get_attribute("[name='applicant.issue_d']", "type") == "date"
+    assert page.get_attribute("[name='applicant.earliest_cr_line']", "type") == "date"
+    assert page.get_attribute("[name='applicant.annual_inc']", "min") == "0.0"
+    page.fill("[name='applicant.issue_d']", "2011-06-01")
+    page.fill("[name='applicant.earliest_cr_line']", "2001-03-01")
+    page.fill("[name='applicant.loan_amnt']", "12000")
+    page.fill("[name='applicant.int_rate']", "0.13")
+    page.fill("[name='applicant.annual_inc']", "48000")
+    page.fill("[name='applicant.dti']", "15")
     page.fill("[name='applicant.term']", "36")
     page.fill("[name='applicant.sub_grade']", "E3")
-    page.fill("[name='applicant.purpose']", "small_business")
+    page.fill("[name='applicant.purpose']", "space_travel")  # not a purpose seen in training
     page.fill("[name='applicant.revol_util']", "0.95")
     page.fill("[name='applicant.inq_last_6mths']", "4")
     page.click("#decide")
     page.wait_for_selector("#result:not([hidden])")
+    if os.environ.get("LENDSCORE_SCREENSHOT"):
+        page.screenshot(path=os.environ["LENDSCORE_SCREENSHOT"], full_page=True)
 
     outcome = page.text_content("#outcome")
     assert outcome in ("approve", "refer", "decline")
@@ -92,6 +114,14 @@ def test_officer_decides_an_application(server, page):
     values = [float(v.replace(",", "")) for v in page.locator("#nth-table td").all_text_contents()]
     assert values[0] == 4000.0 and values[3] == 1500.0
     assert abs(values[2] - values[3] - values[4] - values[5]) < 0.02
+    # one NTH: the score used the one shown (derived from these finances and this loan)
+    assert "The score used this NTH" in page.text_content("#nth-note")
+    stored = _get(server, "/v1/decisions/" + page.text_content("#decision-id"))
+    assert abs(values[5] - stored["affordability"]["nth"]) < 0.006
+    # the warnings: the unseen purpose is named
+    warned = page.locator("#warnings li.warning").all_text_contents()
+    assert any(w.startswith("purpose = space_travel") and "not seen in training" in w for w in warned), warned
+    assert len(warned) == len(stored["warnings"]) >= 1
     # where the score sits on the scale
     assert page.locator("#scale .band").count() >= 2
     marker = float(page.get_attribute("#scale-marker", "data-score"))
@@ -110,6 +140,14 @@ def test_bad_input_is_shown_field_by_field(server, page):
     page.click("#decide")
     page.wait_for_selector("#errors li")
     assert "loan.term_months" in page.text_content("#errors")
+
+
+def test_a_value_the_derivation_refuses_is_shown_by_field(server, page):
+    page.fill("[name='loan.term_months']", "36")
+    page.fill("[name='applicant.earliest_cr_line']", "2011-09-01")  # after the application date
+    page.click("#decide")
+    page.wait_for_selector("#errors li:has-text('earliest_cr_line')")
+    assert "must not be after the application date" in page.text_content("#errors")
 
 
 def test_sign_out_forgets_the_key(server, page):

@@ -64,7 +64,12 @@ def _same(pair, n: int, body: bytes | None, headers: dict[str, str]):
 
 
 APPS = sample_applications(12, seed=11)
+RAW = sample_applications(6, seed=12, raw=True)  # dates, no derived fields: the model derives them
 JSON = {"Content-Type": "application/json"}
+
+
+def _with(body: dict, **applicant) -> dict:
+    return {**body, "applicant": {**body["applicant"], **applicant}}
 
 
 def test_answerable_requests_are_answered_by_the_short_path_identically(pair, keys):
@@ -85,6 +90,36 @@ def test_answerable_requests_are_answered_by_the_short_path_identically(pair, ke
     assert rows[0][cols].astype(str).equals(rows[1][cols].astype(str))
     results = [[_strip(json.loads(r.result_json)) for r in s.app.state.service.store.recent_decisions(9)] for s in (a, b)]
     assert results[0] == results[1]
+
+
+def test_raw_applications_and_their_warnings_are_answered_identically(pair, keys):
+    a, b, answered = pair
+    scorer = {**JSON, "X-API-Key": keys["scorer"]}
+    bodies = RAW[:4] + [_with(RAW[4], purpose="space_travel", int_rate=0.29, issue_d=None)]
+    for i, body in enumerate(bodies):
+        r = _same(pair, 20 + i, json.dumps(body).encode(), scorer)
+        assert r.status_code == 200, r.text
+    assert answered == [True] * len(bodies)
+    warned = r.json()["warnings"]
+    assert {"field": "purpose", "rule": "unseen_category", "value": "space_travel"} in warned
+    assert {"field": "int_rate", "rule": "above_training_range", "value": 0.29} in warned
+    stored = [sorted(s.app.state.service.store.recent_decisions(9), key=lambda x: x.request_id) for s in (a, b)]
+    results = [[_strip(json.loads(x.result_json)) for x in rows] for rows in stored]
+    assert results[0] == results[1] and results[0][-1]["warnings"] == warned
+    inputs = [[x.inputs for x in rows] for rows in stored]
+    assert inputs[0] == inputs[1] and inputs[0][-1]["finances"]["deductions"] > 0  # completed, as decided
+    assert inputs[0][-1]["applicant"]["issue_d"] is None and inputs[0][0]["applicant"]["issue_d"] == RAW[0]["applicant"]["issue_d"]
+
+
+def test_a_derivation_refusal_is_handed_to_the_route(pair, keys):
+    a, b, answered = pair
+    body = _with(RAW[0], issue_d="2011-06-01", earliest_cr_line="2011-09-01")
+    r = _same(pair, 30, json.dumps(body).encode(), {**JSON, "X-API-Key": keys["scorer"]})
+    assert r.status_code == 422 and answered == [False]
+    assert r.json()["errors"][0]["field"] == "applicant.earliest_cr_line"
+    assert r.json()["errors"][0]["rule"] == "must not be after the application date (issue_d)"
+    assert r.json()["request_id"] == "req-30"
+    assert len(a.app.state.service.store.decisions_frame()) == len(b.app.state.service.store.decisions_frame()) == 0
 
 
 def test_idempotent_replay_and_conflict_match(pair, keys):
@@ -109,6 +144,9 @@ def test_idempotent_replay_and_conflict_match(pair, keys):
     ("text content type", json.dumps(APPS[0]), {"Content-Type": "text/plain"}),
     ("no content type", json.dumps(APPS[0]), {"Content-Type": ""}),
     ("bad idempotency key", json.dumps(APPS[0]), {"Idempotency-Key": "has space"}),
+    ("bad date", json.dumps(_with(RAW[0], issue_d="2011-13-45")), None),
+    ("out of the model's bounds", json.dumps(_with(RAW[0], annual_inc=-1)), None),
+    ("credit line after the application", json.dumps(_with(RAW[0], earliest_cr_line="2012-01-01")), None),
 ])
 def test_requests_the_route_must_refuse_are_handed_to_it(pair, keys, case, body, headers):
     _, _, answered = pair
@@ -140,7 +178,7 @@ def test_store_failure_and_unexpected_errors_are_rendered_as_the_app_does(pair, 
         def broken(*args, **kwargs):
             raise RuntimeError("model exploded")
 
-        monkeypatch.setattr(client.app.state.service.engine, "decide", broken)
+        monkeypatch.setattr(client.app.state.service.engine, "decide_application", broken)
     r = _same(pair, 8, body, hdr)
     assert r.status_code == 500 and "exploded" not in r.text
     assert answered == [True, "raised"]  # the unexpected error left the short path for the app's handler

@@ -129,7 +129,7 @@ def test_unexpected_errors_have_no_stack_trace(client, keys, body, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("secret internals at /srv/lendscore")
 
-    monkeypatch.setattr(client.app_state.engine, "decide", boom)
+    monkeypatch.setattr(client.app_state.engine, "decide_application", boom)
     r = client.post("/v1/decisions", json=body, headers={"X-API-Key": keys["scorer"]})
     assert r.status_code == 500
     assert r.json()["detail"].startswith("internal error") and r.json()["request_id"]

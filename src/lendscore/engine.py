@@ -7,11 +7,14 @@ its derivation reads (the model file's ``inputs`` section), optionally ``finance
 scoring, the policy completes the finances (:func:`~lendscore.decision.affordability.complete_finances`)
 so that the NTH the model reads is the NTH the decision shows.
 
-The single path uses ``model.predict_one``; a batch builds one frame and
-calls ``model.score_details`` once (:meth:`DecisionEngine.score_batch`), then applies the policy by
-column (:meth:`DecisionEngine.decide_scored_batch`, :func:`~lendscore.decision.batch.decide_batch`:
-the same dicts as ``decide`` row by row). Scores are identical on both paths; a PD may differ in its last bit (``numpy.exp``
-against ``math.exp``). Two start-up optimisations keep a decision well under a millisecond:
+The single path uses ``model.predict_one`` (:meth:`DecisionEngine.decide_application`); a batch
+builds one frame and scores it in one vectorised pass (:meth:`DecisionEngine.score_applications`),
+then applies the policy by column (:meth:`DecisionEngine.decide_scored_applications`,
+:func:`~lendscore.decision.batch.decide_batch`: the same dicts as row by row). Scores are identical
+on both paths; a PD may differ in its last bit (``numpy.exp`` against ``math.exp``). Both take a
+``decision_date``, which dates an application without its application-date field (default today;
+the service passes the decision's own day, so the stored application re-derives the same).
+Two start-up optimisations keep a decision well under a millisecond:
 
 - the reason catalogue's characteristic -> code mapping (fnmatch patterns) is resolved once for
   the model's characteristics (:class:`MemoCatalogue`);
@@ -20,7 +23,8 @@ against ``math.exp``). Two start-up optimisations keep a decision well under a m
 
 With a challenger (the model registry's, see :func:`load_from_registry`) every decision is also
 *shadow-scored*: :meth:`DecisionEngine.shadow` / :meth:`DecisionEngine.shadow_batch` give the
-challenger's pd, score and grade, which are stored beside the decision and never change it.
+challenger's pd, score and grade for the same application as the champion's (fields, completed
+finances, loan), which are stored beside the decision and never change it.
 """
 from __future__ import annotations
 
@@ -34,8 +38,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lendscore.data.derivation import application_frame
-from lendscore.decision.affordability import complete_finances
+from lendscore.data.derivation import APPLICATION_GROUPS, application_frame
+from lendscore.data.derive import as_dates
 from lendscore.decision import (
     Catalogue,
     Decision,
@@ -45,9 +49,10 @@ from lendscore.decision import (
     decide,
     decide_batch,
 )
+from lendscore.decision.affordability import complete_finances
 
 __all__ = ["Challenger", "DecisionEngine", "MemoCatalogue", "decision_dict", "load_from_registry",
-           "load_model_versioned", "model_version_of", "request_fields", "warnings_by_row"]
+           "load_model_versioned", "model_version_of", "warnings_by_row"]
 
 log = logging.getLogger("lendscore.service")
 
@@ -142,14 +147,8 @@ def decision_dict(d: Decision) -> dict[str, Any]:
             "model_version": d.model_version, "steps": [{"stage": s, "outcome": o} for s, o in d.steps]}
 
 
-def request_fields(model: Any) -> tuple[list[str], dict[str, str]]:
-    """Applicant fields a request may carry (the model file's ``inputs`` fields) and their kinds
-    (``numeric``, ``categorical``; a date is text in JSON, so ``categorical``)."""
-    spec = model.inputs_
-    return list(spec.names), {f.name: ("numeric" if f.type == "number" else "categorical") for f in spec.fields}
-
-
-def _applicant(inputs: Mapping[str, Any], finances: dict[str, Any] | None, loan: dict[str, Any] | None) -> dict:
+def _applicant(inputs: Mapping[str, Any], finances: Mapping[str, Any] | None,
+               loan: Mapping[str, Any] | None) -> dict:
     """The applicant as the policy reads it: the inputs, with ``finances`` and ``loan`` when given."""
     applicant = dict(inputs)
     if finances is not None:
@@ -175,6 +174,7 @@ class DecisionEngine:
         self.score_max = float(sum(self.max_points.values()))
         rule = policy.affordability.rule() if policy.affordability is not None else None
         self.deduction_rate = 0.0 if rule is None else float(rule.deduction_rate)
+        self._challenger_known = frozenset() if challenger is None else _known_fields(challenger.model)
 
     def application(self, applicant: Mapping[str, Any], finances: Mapping[str, Any] | None,
                     loan: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -185,38 +185,54 @@ class DecisionEngine:
     def decide(self, inputs: dict[str, Any], finances: dict[str, Any] | None,
                loan: dict[str, Any] | None, *, decision_date: Any = None) -> dict[str, Any]:
         """The decision as a JSON-ready dict (``Decision.to_dict()`` plus points and warnings)."""
-        app = self.application(inputs, finances, loan)
+        return self.decide_application(self.application(inputs, finances, loan), decision_date=decision_date)
+
+    def decide_application(self, app: Mapping[str, Any], *, decision_date: Any = None) -> dict[str, Any]:
+        """:meth:`decide` of an application :meth:`application` built (finances completed): the
+        model scores it (deriving its inputs) and the policy decides it, both reading ``app``.
+        A raw value the derivation refuses raises :class:`~lendscore.errors.DataError` naming it."""
         s = self.model.predict_one(app, decision_date=decision_date)
         scored = ScoredApplicant(pd=s["pd"], score=s["score"], grade=s["grade"], points=s["points"],
                                  model_version=self.model_version, max_points=self.max_points)
-        out = self.decide_scored(scored, inputs, app.get("finances"), loan)
+        out = decision_dict(decide(app, scored, self.policy, self.catalogue))
+        out["points"] = dict(scored.points)
         out["warnings"] = s["warnings"]
         return out
 
-    def score_batch(self, applicants: Sequence[Mapping[str, Any]], *, decision_date: Any = None,
-                    ) -> list[ScoredApplicant]:
-        """One ``score_details`` call for all ``applicants`` (same scores as the single path).
-
-        ``applicants`` are applications as :meth:`application` builds them (fields, finances, loan);
-        the warnings of row ``i`` are in ``self.last_warnings[i]``."""
-        frame = application_frame(self.model.inputs_, applicants)
-        derived = self.model.derive(frame, decision_date=decision_date)
-        details = self.model.score_details(derived)
-        self.last_warnings = warnings_by_row(self.model.input_warnings(derived), len(frame))
+    def score_applications(self, apps: Sequence[Mapping[str, Any]], *, decision_date: Any = None,
+                           ) -> tuple[list[ScoredApplicant], list[list[dict[str, Any]]]]:
+        """Scores and input warnings of many applications (as :meth:`application` builds them):
+        one frame, derived once, scored by one vectorised pass (the same scores as the single path)."""
+        frame = application_frame(self.model.inputs_, apps)
+        details, table = _score_frame(self.model, frame, decision_date)
+        warnings = warnings_by_row(table, len(frame))
         cols = [c for c in details.columns if str(c).startswith("points_")]
         names = [c.removeprefix("points_") for c in cols]
         points = np.column_stack([details[c].to_numpy(dtype=float) for c in cols]).tolist() if cols else \
             [[] for _ in range(len(details))]
         grades = details["grade"].tolist()
-        return [ScoredApplicant(pd=p, score=sc, grade=None if g is None or g != g else str(g),
-                                points=dict(zip(names, pts)), model_version=self.model_version,
-                                max_points=self.max_points)
-                for p, sc, g, pts in zip(details["pd"].tolist(), details["score"].tolist(), grades, points)]
+        scored = [ScoredApplicant(pd=p, score=sc, grade=None if g is None or g != g else str(g),
+                                  points=dict(zip(names, pts, strict=True)), model_version=self.model_version,
+                                  max_points=self.max_points)
+                  for p, sc, g, pts in zip(details["pd"].tolist(), details["score"].tolist(), grades, points,
+                                             strict=True)]
+        return scored, warnings
+
+    def score_batch(self, applicants: Sequence[Mapping[str, Any]], *, decision_date: Any = None,
+                    ) -> list[ScoredApplicant]:
+        """:meth:`score_applications`; the warnings of row ``i`` are left in ``self.last_warnings[i]``."""
+        scored, self.last_warnings = self.score_applications(applicants, decision_date=decision_date)
+        return scored
 
     def decide_scored(self, scored: ScoredApplicant, inputs: dict[str, Any], finances: dict[str, Any] | None,
                       loan: dict[str, Any] | None) -> dict[str, Any]:
-        """The decision dict of an applicant already scored (:meth:`score_batch`)."""
-        out = decision_dict(decide(_applicant(inputs, finances, loan), scored, self.policy, self.catalogue))
+        """The decision dict of an applicant already scored (:meth:`score_batch`); ``finances`` as
+        given to :meth:`application` (completed here again: completing is idempotent)."""
+        return self.decide_scored_application(scored, self.application(inputs, finances, loan))
+
+    def decide_scored_application(self, scored: ScoredApplicant, app: Mapping[str, Any]) -> dict[str, Any]:
+        """The decision dict of an application :meth:`application` built, already scored."""
+        out = decision_dict(decide(app, scored, self.policy, self.catalogue))
         out["points"] = dict(scored.points)
         return out
 
@@ -224,20 +240,28 @@ class DecisionEngine:
                             requests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """:meth:`decide_scored` for many applicants at once (:func:`~lendscore.decision.batch.decide_batch`,
         the same dicts); ``requests`` are dicts with ``applicant``, ``finances`` and ``loan``."""
-        applicants = [self.application(r["applicant"], r["finances"], r["loan"]) for r in requests]
-        outs = decide_batch(applicants, scored, self.policy, self.catalogue)
+        return self.decide_scored_applications(
+            scored, [self.application(r["applicant"], r["finances"], r["loan"]) for r in requests])
+
+    def decide_scored_applications(self, scored: Sequence[ScoredApplicant],
+                                   apps: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """:meth:`decide_scored_application` for many applications at once (by column)."""
+        outs = decide_batch(list(apps), scored, self.policy, self.catalogue)
         for out, s in zip(outs, scored, strict=True):
             out["points"] = dict(s.points)
         return outs
 
-    def shadow(self, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The challenger's pd, score and grade for one applicant; None without a challenger or
-        when it fails (logged: the shadow must never fail a decision)."""
+    def shadow(self, app: Mapping[str, Any], *, decision_date: Any = None) -> dict[str, Any] | None:
+        """The challenger's pd, score and grade for one application -- the champion's application
+        (fields, completed finances, loan; the fields the challenger does not know are left out, as
+        :meth:`shadow_batch`'s frame leaves them out). None without a challenger or when it fails
+        (logged: the shadow must never fail a decision)."""
         ch = self.challenger
         if ch is None:
             return None
+        known = self._challenger_known
         try:
-            s = ch.model.predict_one(dict(inputs))
+            s = ch.model.predict_one({k: v for k, v in app.items() if k in known}, decision_date=decision_date)
         except Exception as exc:  # noqa: BLE001 - a shadow failure never reaches the decision
             log.warning("challenger scoring failed", extra={"challenger_version": ch.version,
                                                               "exc_type": type(exc).__name__})
@@ -245,16 +269,48 @@ class DecisionEngine:
         return {"model_version": ch.version, "pd": float(s["pd"]), "score": float(s["score"]),
                 "grade": None if s["grade"] is None else str(s["grade"])}
 
-    def shadow_batch(self, applicants: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
-        """:meth:`shadow` for many applicants with one ``score_details`` call."""
+    def shadow_batch(self, apps: Sequence[Mapping[str, Any]], *, decision_date: Any = None,
+                     ) -> list[dict[str, Any] | None]:
+        """:meth:`shadow` for many applications with one vectorised pass."""
         ch = self.challenger
         if ch is None:
-            return [None] * len(applicants)
+            return [None] * len(apps)
         try:
-            d = ch.model.score_details(application_frame(ch.model.inputs_, applicants))
+            d, _ = _score_frame(ch.model, application_frame(ch.model.inputs_, apps), decision_date, warnings=False)
         except Exception as exc:  # noqa: BLE001 - a shadow failure never reaches the decisions
             log.warning("challenger scoring failed", extra={"challenger_version": ch.version,
                                                               "exc_type": type(exc).__name__})
-            return [None] * len(applicants)
+            return [None] * len(apps)
         return [{"model_version": ch.version, "pd": p, "score": sc, "grade": None if g is None or g != g else str(g)}
-                for p, sc, g in zip(d["pd"].tolist(), d["score"].tolist(), d["grade"].tolist())]
+                for p, sc, g in zip(d["pd"].tolist(), d["score"].tolist(), d["grade"].tolist(), strict=True)]
+
+
+def _known_fields(model: Any) -> frozenset[str]:
+    """Names an application to ``model`` may carry (what ``InputSpec.check_names`` accepts)."""
+    spec = model.inputs_
+    return frozenset({*spec.names, *spec.derivation.outputs, *spec.ignored, "applicant_id", *APPLICATION_GROUPS})
+
+
+def _score_frame(model: Any, frame: pd.DataFrame, decision_date: Any, *, warnings: bool = True,
+                 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """``score_details`` and ``input_warnings`` of an application frame dated by ``decision_date``."""
+    frame = _dated(model, frame, decision_date)
+    return model.score_details(frame), (model.input_warnings(frame) if warnings else None)
+
+
+def _dated(model: Any, frame: pd.DataFrame, decision_date: Any) -> pd.DataFrame:
+    """``frame`` with every missing application date (the field a credit-age operation dates
+    from) set to ``decision_date``: the derivation dates such a row by its decision date, and the
+    frame methods (``score_details``, ``input_warnings``) take no decision date (they use today)."""
+    if decision_date is None:
+        return frame
+    for op in model.inputs_.derivation.operations:
+        col = getattr(op, "application_date", None)
+        if col is None:
+            continue
+        values = frame[col].to_numpy(dtype=object) if col in frame.columns else np.full(len(frame), None, object)
+        missing = pd.isna(values)
+        if missing.any():
+            day = np.broadcast_to(as_dates(decision_date, "decision_date").astype(str), (len(frame),))
+            frame = frame.assign(**{col: np.where(missing, day, values)})
+    return frame

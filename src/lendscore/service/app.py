@@ -1,7 +1,7 @@
 """``create_app(settings)``: the FastAPI service. Everything is built here, nothing at import.
 
 The model, policy and reason catalogue are loaded once; the request schemas are built from the
-model's input schema; the audit store is opened (and migrated) when the app starts (lifespan) and
+model file's ``inputs`` section (its fields, value rules and derivation); the audit store is opened (and migrated) when the app starts (lifespan) and
 closed when it stops.
 """
 from __future__ import annotations
@@ -23,9 +23,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lendscore._version import __version__
 from lendscore.decision import load_catalogue, load_policy
+from lendscore.engine import DecisionEngine, load_from_registry, load_model_versioned
 from lendscore.service.audit import AuditStore, open_store, utcnow
 from lendscore.service.deps import ServiceState, require
-from lendscore.service.engine import DecisionEngine, load_from_registry, load_model_versioned, request_fields
 from lendscore.service.fastpath import DecisionFastPath, error_response
 from lendscore.service.metrics import Metrics
 from lendscore.service.middleware import ServiceMiddleware
@@ -120,7 +120,7 @@ def create_app(settings: Settings, *, store: AuditStore | None = None,
     catalogue = load_catalogue(settings.catalogue_path)
     policy = load_policy(settings.policy_path, catalogue=catalogue)
     engine = DecisionEngine(model, model_version, policy, catalogue, challenger)
-    schemas = build_request_schemas(*request_fields(model), settings.max_batch)
+    schemas = build_request_schemas(model.inputs_, settings.max_batch)
     if store is None:
         store = open_store(settings.audit_url, sqlite_synchronous=settings.sqlite_synchronous)
     metrics = Metrics({"model_version": model_version, "policy_version": policy.version,

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
 
+from lendscore.engine import DecisionEngine
 from lendscore.service.audit import AuditStore
-from lendscore.service.engine import DecisionEngine
 from lendscore.service.metrics import Metrics
 from lendscore.service.schemas import RequestSchemas
 from lendscore.service.security import KeyRing, Principal

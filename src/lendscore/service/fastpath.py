@@ -8,8 +8,9 @@ API key and role, JSON, validation against the same request model, decision, aud
 
 It answers only a request it can take from start to finish the way the route would. Anything else
 -- no key, a key refused or without the scorer role, a content type that is not JSON, a body that
-does not parse or validate, an ``Idempotency-Key`` that breaks its rule, a header given twice -- is
-handed, untouched, to the FastAPI route, so every refusal comes from one place. Errors raised after
+does not parse or validate, an ``Idempotency-Key`` that breaks its rule, a header given twice, a raw
+value the model's derivation refuses (found while deciding, before anything is stored or sent) --
+is handed, untouched, to the FastAPI route, so every refusal comes from one place. Errors raised after
 validation (a policy refusal, the audit store, an idempotency conflict) are rendered exactly as the
 app's exception handler renders them, and an unexpected one propagates to the app's outermost
 handler as it would from the route. A test sends the same requests through both paths and
@@ -26,7 +27,7 @@ from fastapi import HTTPException
 from fastapi.responses import JSONResponse
 
 from lendscore.service._json import loads
-from lendscore.service.routes.decisions import answer_decision
+from lendscore.service.routes.decisions import InputRefused, answer_decision
 
 __all__ = ["DecisionFastPath", "error_response"]
 
@@ -100,6 +101,8 @@ class DecisionFastPath:
         scope.setdefault("lendscore.log", {})["api_key_name"] = principal.name
         try:
             response = await answer_decision(self.state, item, scope, principal, idem)
+        except InputRefused:  # a value the derivation refuses: the route says what is wrong (nothing sent yet)
+            return False
         except HTTPException as exc:
             response = error_response(exc.status_code, exc.detail, getattr(exc, "headers", None),
                                       scope["lendscore.request_id"])

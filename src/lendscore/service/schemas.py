@@ -1,25 +1,31 @@
 """Request and response schemas (separate in/out models).
 
-The applicant's characteristics are built at start-up from the loaded model's input schema
-(:func:`build_request_schemas`): a numeric input becomes ``float | None``, a categorical one
-``str | None``; every field is optional (absent or null = missing) and unknown fields are refused.
-Field names are the model's column names (pydantic aliases, so any column name works).
+The applicant's fields are built at start-up from the loaded model file's ``inputs`` section
+(:func:`build_request_schemas`): a number field becomes ``float | None`` with its value rule as
+``ge`` / ``le`` bounds, a date field ``datetime.date | None`` (ISO text, ``format: date`` in the
+OpenAPI schema), a category ``str | None``; every field is optional (absent or null = missing) and
+unknown fields are refused. Fields the derivation computes (NTH, credit age, ...) are accepted
+too, but the derivation overrides them when their raw fields are given. Field names are the
+model's column names (pydantic aliases, so any column name works).
 """
 from __future__ import annotations
 
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
+from pydantic_core import PydanticCustomError
 
+from lendscore.data.derivation import InputSpec
 from lendscore.decision import Finances, LoanRequest
 
 __all__ = [
     "AffordabilityOut", "BatchOut", "CounterOfferOut", "DecisionOut", "DecisionSummary", "ErrorOut",
-    "FieldError", "ModelsOut", "OutcomeBatchIn", "OutcomeBatchOut", "OutcomeIn", "OutcomeOut", "OutcomeRowIn", "ReasonOut", "RequestSchemas", "ScaleOut",
-    "StepOut", "ValidationErrorOut", "WhoAmIOut", "build_request_schemas",
+    "FieldError", "ModelsOut", "OutcomeBatchIn", "OutcomeBatchOut", "OutcomeIn", "OutcomeOut", "OutcomeRowIn",
+    "ReasonOut", "RequestSchemas", "ScaleOut", "StepOut", "ValidationErrorOut", "WarningOut", "WhoAmIOut",
+    "build_request_schemas",
 ]
 
 MAX_CATEGORY_LENGTH = 200
@@ -36,13 +42,19 @@ class _Out(BaseModel):
 
 @dataclass(frozen=True)
 class RequestSchemas:
-    """The request models built for one loaded model."""
+    """The request models built for one loaded model, and the fields they accept."""
 
     applicant: type[BaseModel]
     decision_in: type[BaseModel]
     batch_in: type[BaseModel]
     field_names: tuple[str, ...]
+    """Every applicant field accepted, in the model file's order."""
     kinds: dict[str, str]
+    """Field -> ``numeric``, ``categorical`` or ``date``."""
+    requested: tuple[str, ...] = ()
+    """Fields a person is asked for (``InputSpec.requested``: not derived)."""
+    date_fields: tuple[str, ...] = ()
+    spec: InputSpec | None = None
 
 
 def _py_name(i: int, name: str) -> str:
@@ -72,21 +84,63 @@ class LoanRequestIn(LoanRequest):
     amount: float = Field(gt=0, le=MAX_LOAN_AMOUNT, description="principal requested")
 
 
-def build_request_schemas(feature_names: list[str], kinds: dict[str, str], max_batch: int) -> RequestSchemas:
-    """Applicant, single-decision and batch request models for a model's input schema."""
+def _iso_text(value: Any) -> Any:
+    """A date must come as text (pydantic would read a number as a Unix time)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise PydanticCustomError("date_type", "Input should be an ISO date (YYYY-MM-DD), not a number")
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_text)]
+
+
+def build_request_schemas(spec: InputSpec, max_batch: int) -> RequestSchemas:
+    """Applicant, single-decision and batch request models for a model file's ``inputs``."""
+    made_by = {op.output: op for op in spec.derivation.operations}
     fields: dict[str, Any] = {}
-    for i, name in enumerate(feature_names):
-        if kinds.get(name) == "categorical":
-            fields[_py_name(i, name)] = (str | None, Field(default=None, alias=name, max_length=MAX_CATEGORY_LENGTH,
-                                                           description="categorical characteristic"))
+    kinds: dict[str, str] = {}
+    names: list[str] = []
+
+    def note(name: str, what: str) -> str:
+        op = made_by.get(name)
+        if op is None:
+            return what
+        return (f"{what}; derived ({op.op}) from {', '.join(op.reads())} or from the finances and loan "
+                "when they are given, which overrides a value sent here")
+
+    for i, f in enumerate(spec.fields):
+        key = _py_name(i, f.name)
+        if f.type == "category":
+            kinds[f.name] = "categorical"
+            fields[key] = (str | None, Field(default=None, alias=f.name, max_length=MAX_CATEGORY_LENGTH,
+                                             description=note(f.name, "category")))
+        elif f.type == "date":
+            kinds[f.name] = "date"
+            fields[key] = (IsoDate | None, Field(default=None, alias=f.name, description=note(f.name, "date (YYYY-MM-DD)")))
         else:
-            fields[_py_name(i, name)] = (float | None, Field(default=None, alias=name,
-                                                             description="numeric characteristic"))
-    applicant = create_model("Applicant", __base__=_In, __doc__="The model's input characteristics "
-                             "(all optional: absent or null = missing).", **fields)
+            kinds[f.name] = "numeric"
+            fields[key] = (float | None, Field(default=None, alias=f.name, ge=f.min, le=f.max,
+                                               description=note(f.name, "number")))
+        names.append(f.name)
+    extra = [o for o in spec.derivation.outputs if o not in kinds]  # intermediate outputs (monthly income, ...)
+    for j, name in enumerate(extra, start=len(fields)):
+        kinds[name] = "numeric"
+        fields[_py_name(j, name)] = (float | None, Field(default=None, alias=name,
+                                                         description=note(name, "number (not a model input)")))
+        names.append(name)
+    for j, (name, why) in enumerate(spec.ignored.items(), start=len(fields)):
+        if name in kinds:
+            continue
+        kinds[name] = "categorical"
+        fields[_py_name(j, name)] = (str | float | None, Field(default=None, alias=name,
+                                                               description=f"not read by the model: {why}"))
+        names.append(name)
+    applicant = create_model("Applicant", __base__=_In, __doc__="The applicant's fields: the model's inputs and "
+                             "the raw fields its derivation reads (all optional: absent or null = missing).",
+                             **fields)
     decision_in = create_model(
         "DecisionIn", __base__=_In, __doc__="One application.",
-        applicant=(applicant, Field(description="the applicant's characteristics")),
+        applicant=(applicant, Field(description="the applicant's fields")),
         finances=(FinancesIn | None, Field(default=None, description="monthly finances for the NTH check")),
         loan=(LoanRequestIn | None, Field(default=None, description="the loan asked for")),
         applicant_id=(str | None, Field(default=None, pattern=_ID_PATTERN,
@@ -96,7 +150,9 @@ def build_request_schemas(feature_names: list[str], kinds: dict[str, str], max_b
         "BatchIn", __base__=_In, __doc__=f"Up to {max_batch} applications.",
         applications=(list[decision_in], Field(min_length=1, max_length=max_batch)),
     )
-    return RequestSchemas(applicant, decision_in, batch_in, tuple(feature_names), dict(kinds))
+    return RequestSchemas(applicant, decision_in, batch_in, tuple(names), kinds,
+                          requested=tuple(spec.requested),
+                          date_fields=tuple(n for n, k in kinds.items() if k == "date"), spec=spec)
 
 
 class ReasonOut(_Out):
@@ -136,6 +192,15 @@ class StepOut(_Out):
     outcome: Literal["approve", "refer", "decline"]
 
 
+class WarningOut(_Out):
+    """A value the model scored by a declared rule rather than as seen in training."""
+
+    field: str = Field(description="the model input")
+    rule: str = Field(description="unseen_category (scored in the unseen-category bin), below_training_range or "
+                                  "above_training_range (scored in the outermost bin)")
+    value: float | str | None
+
+
 class DecisionOut(_Out):
     decision_id: str
     request_id: str
@@ -149,6 +214,8 @@ class DecisionOut(_Out):
     reasons: list[ReasonOut]
     steps: list[StepOut]
     points: dict[str, float]
+    warnings: list[WarningOut] = Field(default_factory=list, description="input values scored by a rule "
+                                                                         "rather than as seen in training")
     model_version: str
     policy_version: str
 

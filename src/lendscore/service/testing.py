@@ -1,8 +1,10 @@
 """Helpers for the service's tests, load test and crash test (not used by the service itself).
 
-- :func:`train_demo_model`: a scorecard fitted on the bundled Lending Club data (before 2011);
+- :func:`train_demo_model`: a scorecard fitted on the bundled Lending Club data (before 2011),
+  its file declaring the Lending Club profile's inputs and derivation;
 - :func:`demo_keys` / :func:`write_settings`: fresh random keys per role and a settings TOML;
-- :func:`sample_applications`: realistic request bodies from the bundled data;
+- :func:`sample_applications`: realistic request bodies from the bundled data (prepared rows, or
+  raw applications as an origination system sends them);
 - :class:`ServerProcess`: ``lendscore serve`` in a subprocess on a free loopback port;
 - :class:`RawClient`: a tiny keep-alive HTTP/1.1 client on asyncio streams (low overhead, so a
   load generator sharing the machine leaves the CPU to the server).
@@ -30,13 +32,15 @@ ROLES = ("scorer", "officer", "admin")
 
 
 def train_demo_model(path: Path) -> Path:
-    """Fit a scorecard on Lending Club 2007-2010 and save it to ``path`` (a few seconds)."""
+    """Fit a scorecard on Lending Club 2007-2010 and save it to ``path`` (a few seconds); its file
+    declares the profile's inputs (raw fields, value rules, the derivation of NTH and credit age)."""
     import lendscore
     from lendscore.data import get_profile, load_bundled, prepare
 
-    X, y, t, _ = prepare(load_bundled("lending_club"), get_profile("lending_club_2007_2011"))
+    profile = get_profile("lending_club_2007_2011")
+    X, y, t, _ = prepare(load_bundled("lending_club"), profile)
     train = t < "2011-01-01"
-    lendscore.Scorecard().fit(X[train], y[train]).save(path)
+    lendscore.Scorecard().fit(X[train], y[train], inputs=profile).save(path)
     return Path(path)
 
 
@@ -57,17 +61,33 @@ def write_settings(path: Path, *, model: Path | None, audit_url: str, keys: dict
     return Path(path)
 
 
-def sample_applications(n: int, seed: int = 0) -> list[dict[str, Any]]:
-    """``n`` request bodies: applicant rows of the bundled data (2011) with finances and a loan."""
+RAW_DERIVED = ("installment", "credit_age_months", "nth", "nth_ratio")
+"""Lending Club fields a raw application does not carry: the demo model's derivation computes them."""
+
+
+def sample_applications(n: int, seed: int = 0, *, raw: bool = False) -> list[dict[str, Any]]:
+    """``n`` request bodies: applicant rows of the bundled data (2011) with finances and a loan.
+
+    ``raw=False``: the prepared rows (derived fields such as ``nth`` and ``credit_age_months``
+    included, no dates). ``raw=True``: the application as an origination system sends it: the
+    fields a person is asked for, with ``issue_d`` and ``earliest_cr_line`` as ISO dates and none of
+    :data:`RAW_DERIVED` (the model derives them).
+    """
     import numpy as np
     import pandas as pd
 
     from lendscore.data import get_profile, load_bundled, prepare
 
-    X, _, t, _ = prepare(load_bundled("lending_club"), get_profile("lending_club_2007_2011"))
+    frame = load_bundled("lending_club")
+    X, _, t, _ = prepare(frame, get_profile("lending_club_2007_2011"))
     X = X[t >= "2011-01-01"]
     rng = np.random.default_rng(seed)
     rows = X.iloc[rng.integers(0, len(X), n)]
+    if raw:
+        dates = frame.loc[rows.index, ["issue_d", "earliest_cr_line"]]
+        rows = rows.drop(columns=[c for c in RAW_DERIVED if c in rows.columns])
+        for c in dates.columns:
+            rows[c] = [None if pd.isna(v) else pd.Timestamp(v).date().isoformat() for v in dates[c]]
     out = []
     for i, row in enumerate(rows.to_dict(orient="records")):
         applicant = {k: (None if (isinstance(v, float) and v != v) or v is pd.NA else

@@ -3,25 +3,36 @@
 Every decision is committed to the audit store before the response is sent. With an
 ``Idempotency-Key`` header a repeated request returns the stored decision (header
 ``Idempotent-Replayed: true``) and stores nothing; the same key with a different body is a 409.
+
+Each application is decided through :class:`lendscore.engine.DecisionEngine` as ``lendscore decide``
+decides it: the finances are completed by the policy first (``engine.application``), the model
+derives its inputs from that application (dated by the decision's day when it carries no
+application date), and the audit record stores the application as decided (the applicant's fields
+as sent, the completed finances, the loan), so re-deriving it gives the same NTH. A raw value the
+derivation refuses (an earliest credit line after the application date, ...) is a 422 naming the
+field and the rule, in the shape of a request validation error.
 """
 # no ``from __future__ import annotations``: FastAPI must see the request models built at start-up
 import asyncio
 import contextlib
+import datetime as dt
 import gc
 import hashlib
 import math
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 
-from lendscore.errors import PolicyError
+from lendscore.data.derivation import derive_one
+from lendscore.errors import DataError, PolicyError
 from lendscore.service._json import dumps, dumps_std, non_finite
 from lendscore.service._request import FastJsonRoute
 from lendscore.service.audit import AuditConflict, AuditUnavailable, DecisionRecord, new_id
 from lendscore.service.deps import Officer, Scorer, State, log_fields
 from lendscore.service.schemas import BatchOut, DecisionOut, DecisionSummary, ErrorOut, RequestSchemas
 
-__all__ = ["make_router"]
+__all__ = ["InputRefused", "make_router"]
 
 _ERRORS = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 409: {"model": ErrorOut},
            413: {"model": ErrorOut}, 503: {"model": ErrorOut}}
@@ -64,8 +75,13 @@ def _finite_walk(out: dict) -> bool:
 
 
 def _build(state, raw: dict, out: dict, shadow: dict | None, request_id: str, principal, key: str | None,
-           batch_id: str | None, created, created_iso: str, where: str) -> DecisionRecord:
-    """The audit record of one decided application (``raw``: the validated request as a dict)."""
+           batch_id: str | None, created, created_iso: str, where: str, sent_finances: dict | None) -> DecisionRecord:
+    """The audit record of one decided application (``raw``: the application as decided, the
+    validated request with its finances completed; ``sent_finances``: the finances as sent).
+
+    ``request_sha256`` is the hash of the request as sent (its finances not completed), as before
+    the finances were completed: an idempotent replay compares the bodies, whatever the policy's
+    deduction rate, and hashes stored by earlier versions stay comparable."""
     if not _finite(out):  # refuse rather than store something unreadable
         raise HTTPException(422, f"{where}: the amounts are too large to compute with; "
                                  f"{', '.join(non_finite(out))} came out non-finite")
@@ -75,7 +91,10 @@ def _build(state, raw: dict, out: dict, shadow: dict | None, request_id: str, pr
                      "applicant_id": applicant_id}
     # field order is fixed by the schema, so the text is canonical; with an idempotency key the
     # standard library's spelling is kept, so stored request hashes stay comparable across versions
-    inputs_json = dumps_std(stored_inputs) if key else dumps(stored_inputs)
+    spell = dumps_std if key else dumps
+    inputs_json = spell(stored_inputs)
+    sent_json = inputs_json if sent_finances == stored_inputs["finances"] else \
+        spell({**stored_inputs, "finances": sent_finances})
     result = {"decision_id": decision_id, "request_id": request_id, "created_at": created_iso,
               "applicant_id": applicant_id, **out}
     return DecisionRecord(result_json=dumps(result), inputs_json=inputs_json,
@@ -83,11 +102,48 @@ def _build(state, raw: dict, out: dict, shadow: dict | None, request_id: str, pr
         model_version=out["model_version"], policy_version=out["policy_version"], outcome=out["outcome"],
         pd=out["pd"], score=out["score"], grade=out["grade"], inputs=stored_inputs, result=result,
         api_key_name=principal.name, applicant_id=applicant_id, idempotency_key=key,
-        request_sha256=hashlib.sha256(inputs_json.encode()).hexdigest(), batch_id=batch_id, shadow=shadow)
+        request_sha256=hashlib.sha256(sent_json.encode()).hexdigest(), batch_id=batch_id, shadow=shadow)
+
+
+class InputRefused(RequestValidationError):
+    """A raw value the model's derivation refuses (a 422 in the shape of a request validation
+    error: ``field`` is the dotted path in the request, ``rule`` the rule it breaks). The short path
+    hands such a request to the FastAPI route, which answers it."""
+
+
+_GROUPS = ("finances", "loan")
+
+
+def _refusal(exc: DataError, prefix: tuple) -> InputRefused:
+    """``exc`` (naming its field in ``exc.column``) as a 422 error at ``prefix`` in the request body."""
+    name = exc.column
+    text = str(exc)
+    rule = getattr(exc, "rule", None)
+    if not rule:  # the derivation's message reads "<field> <rule>; got <value>"
+        rule = text.removeprefix(f"{name} ") if name else text
+        rule = rule.split("; got ", 1)[0]
+    group, _, rest = (name or "").partition(".")
+    path = (group, rest) if group in _GROUPS and rest else ("applicant",) + ((name,) if name else ())
+    return InputRefused([{"loc": ("body", *prefix, *path), "type": rule, "msg": text}])
+
+
+def _day(created: dt.datetime) -> dt.date:
+    """The decision's day (UTC), which dates an application without an application date."""
+    return (created.astimezone(dt.timezone.utc) if created.tzinfo is not None else created).date()
+
+
+def _with_iso_dates(applicant: dict, date_fields: tuple[str, ...]) -> dict:
+    """Date fields as ISO text (what is stored, hashed and derived from)."""
+    for k in date_fields:
+        v = applicant.get(k)
+        if v is not None:
+            applicant[k] = v.isoformat()
+    return applicant
 
 
 class _PolicyErrors:
-    """Context manager mapping the decision package's refusals to 422 naming the application."""
+    """Context manager mapping the decision package's refusals to 422 naming the application, and
+    a derivation's refusal (``DataError``) to :class:`InputRefused` naming the single request's field."""
 
     __slots__ = ("where",)
 
@@ -100,6 +156,8 @@ class _PolicyErrors:
     def __exit__(self, etype, exc, tb):
         if exc is None:
             return False
+        if isinstance(exc, DataError):
+            raise _refusal(exc, ()) from exc
         if isinstance(exc, PolicyError):
             raise HTTPException(422, f"{self.where}: {exc}") from exc
         if isinstance(exc, ArithmeticError):  # overflow in the affordability arithmetic
@@ -111,45 +169,76 @@ class _PolicyErrors:
 def _record(state, item, request_id: str, principal, key: str | None, batch_id: str | None,
             where: str) -> DecisionRecord:
     """One application (the single path: ``predict_one``)."""
-    raw = {"applicant": item.applicant.model_dump(by_alias=True),
-           "finances": None if item.finances is None else item.finances.model_dump(),
-           "loan": None if item.loan is None else item.loan.model_dump(), "applicant_id": item.applicant_id}
-    with _PolicyErrors(where):
-        out = state.engine.decide(raw["applicant"], raw["finances"], raw["loan"])
+    eng = state.engine
+    applicant = item.applicant.model_dump(by_alias=True)
+    if state.schemas.date_fields:
+        _with_iso_dates(applicant, state.schemas.date_fields)
+    loan = None if item.loan is None else item.loan.model_dump()
+    sent = None if item.finances is None else item.finances.model_dump()
     created = state.clock()
-    return _build(state, raw, out, state.engine.shadow(raw["applicant"]), request_id, principal, key, batch_id,
-                  created, created.isoformat(), where)
+    day = _day(created)
+    app = eng.application(applicant, sent, loan)
+    with _PolicyErrors(where):
+        out = eng.decide_application(app, decision_date=day)
+    raw = {"applicant": applicant, "finances": app.get("finances"), "loan": loan, "applicant_id": item.applicant_id}
+    return _build(state, raw, out, eng.shadow(app, decision_date=day), request_id, principal, key, batch_id,
+                  created, created.isoformat(), where, sent)
+
+
+def _first_refused(eng, apps: list[dict], day: dt.date, exc: DataError) -> InputRefused:
+    """The batch's refusal named at its first refused application, in row order (derived one by one)."""
+    for i, app in enumerate(apps):
+        try:
+            derive_one(app, eng.model.inputs_, decision_date=day)
+        except DataError as one:
+            return _refusal(one, ("applications", i))
+    return _refusal(exc, ("applications",))  # pragma: no cover - a frame refuses only what a row refuses
 
 
 def _records(state, body, request_id: str, principal, idempotency_key: str | None) -> list[DecisionRecord]:
-    """A whole batch: one ``score_details`` call, then the policy by column (``decide_batch``).
+    """A whole batch: one vectorised scoring pass, then the policy by column (``decide_batch``).
 
     A refused application is named as before (``applications.<i>``, the first one in row order): on
-    any refusal the batch is decided again row by row, which raises exactly the old error.
+    a policy refusal the batch is decided again row by row, which raises exactly the old error; on
+    a derivation's refusal the applications are derived one by one up to the first refused.
     """
     eng = state.engine
+    dates = state.schemas.date_fields
     raws = body.model_dump(by_alias=True)["applications"]  # validated once by FastAPI; no per-row round trips
-    applicants = [r["applicant"] for r in raws]
+    created = state.clock()
+    day = _day(created)
+    apps, sent = [], []
+    for r in raws:
+        if dates:
+            _with_iso_dates(r["applicant"], dates)
+        app = eng.application(r["applicant"], r["finances"], r["loan"])
+        sent.append(r["finances"])
+        r["finances"] = app.get("finances")  # stored as decided
+        apps.append(app)
     with _PolicyErrors("applications"):
-        scored = eng.score_batch(applicants)
-    shadows = eng.shadow_batch(applicants)
+        try:
+            scored, warnings = eng.score_applications(apps, decision_date=day)
+        except DataError as exc:
+            raise _first_refused(eng, apps, day, exc) from exc
+    shadows = eng.shadow_batch(apps, decision_date=day)
     try:
-        outs = eng.decide_scored_batch(scored, raws)
+        outs = eng.decide_scored_applications(scored, apps)
     except (PolicyError, ArithmeticError):
         outs = None
     batch_id = new_id()
-    created = state.clock()
     created_iso = created.isoformat()
     records = []
-    for i, (raw, sc, sh) in enumerate(zip(raws, scored, shadows, strict=True)):
+    for i, (raw, app, sc, sh, fin) in enumerate(zip(raws, apps, scored, shadows, sent, strict=True)):
         where = f"applications.{i}"
         if outs is None:
             with _PolicyErrors(where):
-                out = eng.decide_scored(sc, raw["applicant"], raw["finances"], raw["loan"])
+                out = eng.decide_scored_application(sc, app)
         else:
             out = outs[i]
+        out["warnings"] = warnings[i]
         key = f"{principal.name}:{idempotency_key}#{i}" if idempotency_key else None
-        records.append(_build(state, raw, out, sh, request_id, principal, key, batch_id, created, created_iso, where))
+        records.append(_build(state, raw, out, sh, request_id, principal, key, batch_id, created, created_iso, where,
+                              fin))
     return records
 
 

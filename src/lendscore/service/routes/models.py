@@ -27,14 +27,26 @@ def get_models(state: State, _: Admin) -> dict:
             "role": "shadow-scored beside every decision; never decides"},
         "model": {"version": eng.model_version, "metadata": dict(getattr(m, "metadata_", {}) or {}),
                   "training_data": getattr(m, "data_fingerprint_", None),
-                  "input_schema": [{"name": n, "kind": state.schemas.kinds.get(n, "numeric")}
-                                   for n in state.schemas.field_names],
+                  "input_schema": _input_schema(state.schemas),
+                  "derivation": m.inputs_.derivation.model_dump(mode="json"),
                   "characteristics": list(m.characteristics_), "max_points": eng.max_points,
                   "grades": m.grades_, "scaling": m.scaling_.to_dict(),
                   "score_min": eng.score_min, "score_max": eng.score_max},
         "policy": eng.policy.model_dump(mode="json"),
         "catalogue_version": eng.catalogue.version,
     }
+
+
+def _input_schema(schemas) -> list[dict]:
+    """Every applicant field: kind, value rule, and whether a person is asked for it or it is derived."""
+    spec, requested = schemas.spec, set(schemas.requested)
+    out = []
+    for n in schemas.field_names:
+        f = None if spec is None else spec.field(n)
+        out.append({"name": n, "kind": schemas.kinds.get(n, "numeric"), "requested": n in requested,
+                    "derived": spec is not None and n in spec.derivation.outputs,
+                    "min": None if f is None else f.min, "max": None if f is None else f.max})
+    return out
 
 
 @router.get("/scale", response_model=ScaleOut)

@@ -91,8 +91,10 @@
       li.textContent = r.code + ": " + r.text + (r.characteristic ? " (" + r.characteristic + ")" : "");
       ol.append(li);
     }
+    showWarnings(d.warnings || []);
     const tbody = $("nth-table").querySelector("tbody"); tbody.replaceChildren();
     const a = d.affordability;
+    $("nth-note").textContent = "";
     if (!a) { $("nth-verdict").textContent = "No affordability check (finances or loan not given)."; return; }
     const rows = [["Gross income", a.income], ["- Deductions", a.deductions], ["= Net income", a.net_income],
                   ["- Existing obligations", a.existing_obligations], ["- New instalment", a.new_instalment],
@@ -104,6 +106,26 @@
     $("nth-verdict").textContent = (a.passed ? "Affordable" : "Not affordable (" + a.failed_rules.join(", ") + ")") +
       "; NTH " + (100 * a.nth_share).toFixed(1) + "% of gross income; largest affordable amount " +
       fmt(a.counter_offer.max_amount, 0) + ".";
+    // one NTH: the model derives its NTH inputs from these finances and this loan
+    const scored = ($("app").dataset.nthScored || "").split(",").filter((x) => x && x in (d.points || {}));
+    if (scored.length) $("nth-note").textContent = "The score used this NTH (" + scored.join(", ") + ").";
+  }
+
+  const RULES = {
+    unseen_category: "a category not seen in training (scored as unseen)",
+    below_training_range: "below the training range (scored in the lowest bin)",
+    above_training_range: "above the training range (scored in the highest bin)",
+  };
+
+  function showWarnings(warnings) {
+    const ul = $("warnings"); ul.replaceChildren();
+    if (warnings.length === 0) { const li = document.createElement("li"); li.textContent = "None."; ul.append(li); return; }
+    for (const w of warnings) {
+      const li = document.createElement("li"); li.className = "warning"; li.dataset.field = w.field;
+      const shown = typeof w.value === "number" ? w.value.toLocaleString("en", { maximumFractionDigits: 4 }) : String(w.value);
+      li.textContent = w.field + " = " + shown + ": " + (RULES[w.rule] || w.rule);
+      ul.append(li);
+    }
   }
 
   async function loadRecent() {
