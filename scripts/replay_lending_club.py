@@ -11,9 +11,11 @@
    every decision to the audit store), send the outcomes that have "arrived" through
    ``POST /v1/outcomes/batch`` (admin key), with three deliberately bad ones a month (an unknown id, a
    duplicate, one dated before its decision) that the service refuses and counts, then read the
-   decisions, outcomes and shadow scores back from the audit store (``decisions_frame()``,
-   ``outcomes_frame()``, ``shadow_frame()``) and compute that month's drift and the realised
-   performance of the vintages matured so far.
+   decisions back from the audit store with the reader ``lendscore monitor`` uses
+   (:func:`lendscore.monitoring.read_decisions` on the store's URL: the stored applications as
+   ``input.<name>``, so Lending Club's own ``grade`` never meets the model's), the outcomes and shadow
+   scores with ``outcomes_frame()`` and ``shadow_frame()``, and compute that month's drift (every
+   characteristic, the input warnings) and the realised performance of the vintages matured so far.
 4. Every quarter end, retrain a challenger on all matured loans but the last three matured months, compare
    it with the champion on those three months (out of time) and promote it only if the rules hold. After
    a retrain changes the registry (a new challenger, or a promotion) the app is rebuilt, as a restart
@@ -47,15 +49,15 @@ from lendscore.data import get_profile, load_bundled, prepare
 from lendscore.monitoring import (
     Registry,
     RetrainRules,
-    build_reference,
     collect_alerts,
     compare_models,
     drift,
     performance_by_vintage,
 )
-from lendscore.monitoring.drift import DECISION_COLUMNS, INPUT_PREFIX, REFERENCE_KEY
+from lendscore.monitoring.sources import INPUT_PREFIX, prepare_monitoring_frame, read_decisions
 from lendscore.service import create_app, load_settings
 from lendscore.service.testing import demo_keys, test_client, write_settings
+from lendscore.training import package_model
 
 ROOT = Path(__file__).resolve().parents[1]
 START_MARK, END_MARK = "<!-- replay:start -->", "<!-- replay:end -->"
@@ -130,20 +132,17 @@ class Service:
         return r.json()
 
 
-def audit_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """The store's ``decisions_frame()`` with inputs named like decision columns (Lending Club's own
-    ``grade``: ``applicant.grade`` in the store) renamed ``input.<name>`` for the monitoring functions."""
-    return frame.rename(columns={c: INPUT_PREFIX + c.removeprefix("applicant.") for c in frame.columns
-                                 if c.startswith("applicant.")})
-
-
 def fit_model(X, y, path: Path, window: tuple[str, str]):
+    """Fit on prepared rows and package as every model is packaged (typed metadata, monitoring
+    reference). The replay sends the prepared inputs (credit age, NTH already computed), so the model
+    declares no derivation: its scores are those of the figures below."""
     model = lendscore.Scorecard().fit(X, y)
     p = model.predict_proba(X)[:, 1]
     from lendscore.validation import ks_statistic, roc_auc
-    model.save(path, training_window={"start": window[0], "end": window[1]},
-               metrics={"train": {"auc": roc_auc(y, p), "ks": ks_statistic(y, p).statistic, "n": int(len(y))}},
-               **{REFERENCE_KEY: build_reference(model, X).to_dict()})
+    package_model(model, X, source="Lending Club 2007-2011 (bundled), replayed",
+                  training_window={"start": window[0], "end": window[1]}, n_train=int(len(y)),
+                  metrics={"train": {"auc": roc_auc(y, p), "ks": ks_statistic(y, p).statistic, "n": int(len(y))}})
+    model.save(path)
     return lendscore.load(path)
 
 
@@ -219,10 +218,11 @@ def main() -> None:
                 for i, dec in zip(part, answer["decisions"], strict=True):
                     ids[i], sent_at[i] = dec["decision_id"], clock.now
                     sequence[dec["decision_id"]] = int(dec["applicant_id"].removeprefix("lc-"))
-        # read back from the audit store: this month's decisions, and all of them
+        # read back from the audit store, as `lendscore monitor` reads it: all decisions, and this month's
         store = service.state.store
-        frame = audit_frame(store.decisions_frame(since=month_start, until=month_end + pd.Timedelta(seconds=1)))
-        decisions_all = audit_frame(store.decisions_frame())
+        decisions_all = read_decisions(settings.audit_url, model=champion, kind="audit", outcomes_table=None).frame
+        in_month_rows = ((decisions_all["created_at"] >= month_start) & (decisions_all["created_at"] <= month_end)).to_numpy()
+        frame, warnings, _, _ = prepare_monitoring_frame(decisions_all[in_month_rows], champion)
         assert len(frame) == len(apps) and set(frame["model_version"]) == {champ_version}, (m, len(frame))
         shadow = store.shadow_frame()
         shadow = shadow[shadow["decision_id"].isin(frame["decision_id"])]
@@ -255,7 +255,7 @@ def main() -> None:
                 refused_total[k] = refused_total.get(k, 0) + v
         stored = store.outcomes_frame()
         # drift of this month against the serving champion's training distribution
-        d = drift(frame, champion, period="M")
+        d = drift(frame, champion, period="M", warnings=warnings)
         s = d.score.iloc[0]
         worst = d.worst().iloc[0]
         drift_frames.append(d.score.assign(model=champ_version))
@@ -271,6 +271,7 @@ def main() -> None:
                "score_psi": float(s["psi"]), "psi_flag": s["flag"], "psi_p": float(s["p_value"]),
                "top_csi": f"{worst['characteristic']} {worst['psi']:.2f}",
                "n_csi_significant": int((d.characteristics["flag"] == "significant").sum()),
+               "n_csi": int(d.characteristics["characteristic"].nunique()), "input_warnings": int(len(warnings)),
                "alerts": len(alerts), "outcomes_stored": len(stored),
                "matured_vintage": None if newest is None else newest["vintage"],
                "auc": None if newest is None else float(newest["auc"]),
@@ -288,7 +289,7 @@ def main() -> None:
             # Scorecard.fit depends on row order: fit in application order (the applicant_id sent),
             # not in the store's created_at order, whose ties within a batch are arbitrary
             known = known.iloc[np.argsort(known["decision_id"].map(sequence).to_numpy(), kind="stable")]
-            Xk = known[[("input." + c if c in DECISION_COLUMNS else c) for c in X.columns]].copy()
+            Xk = known[[INPUT_PREFIX + c for c in X.columns]].copy()
             Xk.columns = list(X.columns)
             t_known = pd.to_datetime(known["created_at"]).dt.tz_convert(None)
             X_tr = pd.concat([X[train], Xk[(t_known < oot_start).to_numpy()]], ignore_index=True)
@@ -332,11 +333,12 @@ def main() -> None:
             row["retrain"] = f"{version}: {'PROMOTED' if promoted else 'kept ' + row['model']}"
         monthly.append(row)
         print(f"{row['month']} n={row['n']:5d} model={row['model']} approve={row['approve']:.2f} "
-              f"PSI={row['score_psi']:.3f} ({row['psi_flag']}) top CSI {row['top_csi']} "
+              f"PSI={row['score_psi']:.3f} ({row['psi_flag']}) CSI of {row['n_csi']} top {row['top_csi']} "
+              f"warnings={row['input_warnings']} "
               f"matured={row['matured_vintage']} AUC={row['auc'] if row['auc'] is None else round(row['auc'], 3)} "
               f"{row['retrain']}", flush=True)
 
-    decisions_all = audit_frame(service.state.store.decisions_frame())
+    decisions_all = read_decisions(settings.audit_url, model=champion, kind="audit", outcomes_table=None).frame
     stored = service.state.store.outcomes_frame()
     service.stop()
     final_perf = performance_by_vintage(decisions_all, stored, as_of="2011-12-31T23:59:59Z",

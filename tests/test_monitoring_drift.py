@@ -162,3 +162,57 @@ def test_period_labels():
     assert period_labels(t, "D").tolist() == ["2024-01-31", "2024-01-31"]
     with pytest.raises(ConfigError):
         period_labels(t, "Q")
+
+
+def test_warnings_by_period_hand_counted():
+    from lendscore.monitoring.drift import warnings_by_period
+
+    # rows 0-3 in 2024-01, rows 4-5 in 2024-02; three warnings of x2 in January, one of x1 in February
+    pcode = np.array([0, 0, 0, 0, 1, 1])
+    w = pd.DataFrame({"row": [0, 2, 3, 5], "field": ["x2", "x2", "x2", "x1"],
+                      "rule": ["unseen_category"] * 3 + ["above_training_range"], "value": ["z", "z", "y", 9.0]})
+    t = warnings_by_period(w, pcode, ["2024-01", "2024-02"])
+    assert t.to_dict(orient="records") == [
+        {"period": "2024-01", "field": "x2", "rule": "unseen_category", "n": 3, "n_rows": 4, "rate": 0.75},
+        {"period": "2024-02", "field": "x1", "rule": "above_training_range", "n": 1, "n_rows": 2, "rate": 0.5}]
+    assert warnings_by_period(w.iloc[:0], pcode, ["2024-01", "2024-02"]).empty
+    with pytest.raises(DataError, match="row 9"):
+        warnings_by_period(w.assign(row=[0, 2, 3, 9]), pcode, ["2024-01", "2024-02"])
+
+
+def test_drift_reads_namespaced_inputs_and_scores_them(fitted):
+    """A frame whose inputs are all ``input.<name>`` (as the monitoring reader writes it) and which
+    has no score: scored with the model, CSI and warnings from the namespaced inputs."""
+    model, X, _ = fitted
+    ref = build_reference(model, X)
+    Z, _ = make_data(500, 5)
+    Z.loc[:24, "x2"] = "new"  # 25 unseen categories
+    frame = Z.add_prefix("input.").assign(created_at=pd.Timestamp("2024-05-02", tz="UTC"),
+                                          grade="not an input")  # an output named grade never read as input
+    d = drift(frame, model, ref)
+    assert any("scores computed with the model" in n for n in d.notes)
+    plain = drift(decisions_of(model, Z, "2024-05"), model, ref)
+    pd.testing.assert_frame_equal(d.score, plain.score)
+    pd.testing.assert_frame_equal(d.characteristics, plain.characteristics)
+    assert "x2" in model.selected_features_
+    assert d.warnings.to_dict(orient="records") == [{"period": "2024-05", "field": "x2", "rule": "unseen_category",
+                                                     "n": 25, "n_rows": 500, "rate": 0.05}]
+    from lendscore.monitoring.drift import application_frame
+
+    apps = application_frame(frame, model)
+    assert list(apps.columns) == ["x1", "x2"] and apps["x2"].iloc[0] == "new"
+
+
+def test_drift_reports_even_when_a_value_breaks_its_rule(fitted):
+    """drift() on a hand-built frame whose value breaks a declared rule: the stability tables are
+    computed, the warnings are not counted, and a note says why (the reader would have refused it)."""
+    from lendscore.data.derivation import input_spec_for
+
+    _, X, y = fitted
+    model = lendscore.Scorecard(max_rules=0, woe_cv=0).fit(
+        X, y, inputs=input_spec_for({"x1": "numeric", "x2": "categorical"}, bounds={"x1": (-10.0, 10.0)}, X=X))
+    frame = decisions_of(model, X.head(200), "2024-06")
+    frame.loc[3, "x1"] = 50.0
+    d = drift(frame, model, build_reference(model, X))
+    assert len(d.score) == 1 and d.warnings.empty
+    assert any(n.startswith("input warnings not counted: x1 must be in [-10, 10]") for n in d.notes)

@@ -74,3 +74,16 @@ def test_errors():
         performance_by_vintage(d, o, maturity_months=-1)
     with pytest.raises(SchemaError, match="grade"):
         performance_by_vintage(d.drop(columns="grade"), o)
+
+
+def test_scored_applications_without_a_decision_outcome():
+    """A `lendscore score` output or a raw file has no approve/refer/decline: the rates are not
+    available, the rest of the table is the same."""
+    d, o = make(3)
+    full = performance_by_vintage(d, o, as_of="2025-01-01", maturity_months=3).vintages
+    perf = performance_by_vintage(d.drop(columns="outcome"), o, as_of="2025-01-01", maturity_months=3)
+    v = perf.vintages
+    assert v[["approval_rate", "refer_rate", "decline_rate", "bad_rate_approved"]].isna().all().all()
+    same = ["vintage", "n", "n_outcome", "coverage", "n_event", "bad_rate", "mean_pd", "matured", "auc", "ks"]
+    pd.testing.assert_frame_equal(v[same], full[same])
+    assert any("no decision outcome column" in n for n in perf.notes)

@@ -47,6 +47,10 @@ def test_register_list_show(reg, model_file):
     with pytest.raises(ConfigError, match="version"):
         reg.register(model_file, version="../evil")
     assert not [p for p in reg.root.iterdir() if p.name.startswith(".index-")]  # no temporary file left
+    assert e["source"] == str(model_file)
+    # a file registered from a temporary copy (retrain) records where it is delivered
+    other = reg.register(model_file, version="v2", source="/models/challenger.json")
+    assert other["source"] == "/models/challenger.json" and other["sha256"] == e["sha256"]
 
 
 def test_promote_retire_rollback(reg, model_file):

@@ -23,6 +23,8 @@ def make(seed=0):
     frames = []
     for k, month in enumerate(["2024-01", "2024-02", "2024-03"]):
         Z = pd.DataFrame({"x1": rng.normal(0.8 * k, 1, 800), "x2": rng.choice(["a", "b", "c"], 800)})
+        if month == "2024-02":
+            Z.loc[:39, "x2"] = "d"  # 40 applicants of February name a category never seen in training
         det = model.score_details(Z)
         frames.append(Z.assign(created_at=pd.Timestamp(month + "-05", tz="UTC"), pd=det["pd"].to_numpy(),
                                score=det["score"].to_numpy(), grade=det["grade"].to_numpy(),
@@ -33,7 +35,7 @@ def make(seed=0):
                         "outcome_date": dec["created_at"] + pd.Timedelta(days=60)})
     d = drift(dec, model, build_reference(model, X))
     p = performance_by_vintage(dec, out, as_of="2024-12-31", maturity_months=3)
-    return model, d, p
+    return model, d, p, dec
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +71,7 @@ def server():
 
 
 def test_alerts_and_log_events(results, caplog):
-    _, d, p = results
+    _, d, p, _ = results
     alerts = collect_alerts(d, p)
     kinds = {(a.kind, a.period) for a in alerts}
     assert ("psi", "2024-03") in kinds and ("psi", "2024-01") not in kinds
@@ -83,7 +85,7 @@ def test_alerts_and_log_events(results, caplog):
 
 
 def test_webhook_delivery(results, server):
-    _, d, _ = results
+    _, d, _, _ = results
     alerts = collect_alerts(d, None, period="2024-03")
     res = emit(alerts, webhook_url=server, timeout=2)
     assert res["webhook"] == {"ok": True, "status": 200, "error": None}
@@ -91,7 +93,7 @@ def test_webhook_delivery(results, server):
 
 
 def test_webhook_failures_never_raise(results, server, caplog):
-    _, d, _ = results
+    _, d, _, _ = results
     alerts = collect_alerts(d, None, period="2024-03")
     _Hook.status = 500
     with caplog.at_level(logging.WARNING, logger="lendscore.monitoring"):
@@ -109,7 +111,7 @@ def test_webhook_failures_never_raise(results, server, caplog):
 def test_report_renders(results, tmp_path):
     from lendscore.reports.monitoring import MonitoringContext, write_monitoring_report
 
-    model, d, p = results
+    model, d, p, dec = results
     ctx = MonitoringContext(title="Monitoring <test>", model_info={"version": "v1"}, drift=d, performance=p,
                             alerts=collect_alerts(d, p),
                             retrain=[{"label": "2024-03", "summary": "keep", "promote": False,
@@ -123,3 +125,12 @@ def test_report_renders(results, tmp_path):
     assert html.count("data:image/png;base64,") == 4
     for text in ("Score PSI", "Calibration by grade", "Retraining decisions", "duplicate 1", "2024-03"):
         assert text in html
+    # the input warnings per period: the 40 categories never seen in training of 2024-02, and the
+    # x1 values above the training maximum as the mean of x1 moves up
+    top = model.inputs_.field("x1").training_max
+    above = dec.loc[dec["x1"] > top, "created_at"].dt.strftime("%Y-%m").value_counts()
+    expected = {("2024-02", "x2", "unseen_category"): 40,
+                **{(m, "x1", "above_training_range"): int(k) for m, k in above.items()}}
+    assert d.warnings.set_index(["period", "field", "rule"])["n"].to_dict() == expected
+    assert len(above) >= 1 and (d.warnings["n_rows"] == 800).all()
+    assert f"Input warnings per period ({40 + int(above.sum())})" in html and "unseen_category" in html

@@ -1,4 +1,5 @@
-"""Retraining: the rules (strict pydantic), the comparison steps and the registry outcome."""
+"""Retraining: the rules (strict pydantic), the comparison steps, the registry outcome, and the
+challenger packaged like a trained model (inputs section, typed metadata) and written only on success."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +8,8 @@ import pydantic
 import pytest
 
 import lendscore
-from lendscore.errors import ConfigError
+from lendscore.data.derivation import input_spec_for
+from lendscore.errors import ArtifactError, ConfigError, DataError
 from lendscore.monitoring import Registry, RetrainRules, compare_models, retrain
 
 PARAMS = {"max_rules": 0, "woe_cv": 0}
@@ -95,3 +97,53 @@ def test_windows_must_not_overlap(data, tmp_path):
     with pytest.raises(ConfigError, match="oot_window"):
         retrain(X, y, t, train_window=("2020-01-01", "2021-06-30"), oot_window=("2021-03-01", "2021-12-31"),
                 model_path=tmp_path / "c.json", params=PARAMS)
+
+
+def test_challenger_is_packaged_like_a_trained_model(data, tmp_path):
+    X, y, t = data
+    spec = input_spec_for({"x1": "numeric", "x2": "categorical"}, bounds={"x1": (-10.0, 10.0)},
+                          ignored={"branch": "not a credit factor"})
+    res = retrain(X, y, t, train_window=("2021-01-01", "2021-09-30"), oot_window=("2021-10-01", "2021-12-31"),
+                  model_path=tmp_path / "c.json", params=PARAMS, inputs=spec, source="loans.csv", target="bad",
+                  rules=RetrainRules(min_oot_rows=200, calibration_tolerance=1.0))
+    assert res.decision.steps[1]["passed"] is None  # no champion
+    m = lendscore.load(tmp_path / "c.json")
+    assert m.inputs_ == spec  # the declared inputs are written into the file: its value rules apply
+    with pytest.raises(DataError, match=r"x1 must be in \[-10, 10\]"):
+        m.predict_one({"x1": 11.0, "x2": "a"})
+    meta = m.metadata_
+    assert meta["training_window"] == {"start": "2021-01-01", "end": "2021-09-30"}
+    assert meta["test_window"] == {"start": "2021-10-01", "end": "2021-12-31"}
+    assert meta["n_train"] == res.n_train and meta["n_test"] == res.n_oot
+    assert meta["source"] == "loans.csv" and meta["target"] == "bad"
+    assert set(meta["metrics"]) == {"train", "oot"} and meta["metrics"]["oot"]["n"] == res.n_oot
+    assert meta["retrain"]["steps"] == res.decision.steps and meta["retrain"]["oot_window"] == meta["test_window"]
+    assert sum(meta["monitoring_reference"]["score_counts"]) == res.n_train
+    # the file scores the OOT rows as the comparison did
+    oot = (t >= "2021-10-01").to_numpy()
+    from lendscore.validation import roc_auc
+    assert roc_auc(y[oot], m.predict_proba(X[oot])[:, 1]) == pytest.approx(res.decision.challenger["auc"])
+    assert [p.name for p in tmp_path.iterdir()] == ["c.json"]
+
+
+def test_nothing_is_written_when_retraining_fails(data, tmp_path):
+    X, y, t = data
+    target = tmp_path / "c.json"
+    broken = tmp_path / "champion.json"
+    broken.write_text("{}")
+    with pytest.raises(ArtifactError):
+        retrain(X, y, t, train_window=("2021-01-01", "2021-09-30"), oot_window=("2021-10-01", "2021-12-31"),
+                model_path=target, champion=broken, params=PARAMS)
+    # a champion that cannot score the OOT sample (other inputs) is refused by name
+    other = tmp_path / "other.json"
+    lendscore.Scorecard(**PARAMS).fit(X.rename(columns={"x1": "z1"}), y).save(other)
+    with pytest.raises(DataError, match="champion cannot score the out-of-time sample"):
+        retrain(X, y, t, train_window=("2021-01-01", "2021-09-30"), oot_window=("2021-10-01", "2021-12-31"),
+                model_path=target, champion=other, params=PARAMS)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["champion.json", "other.json"]
+    # an existing file at model_path is left as it was
+    target.write_text("previous")
+    with pytest.raises(ArtifactError):
+        retrain(X, y, t, train_window=("2021-01-01", "2021-09-30"), oot_window=("2021-10-01", "2021-12-31"),
+                model_path=target, champion=broken, params=PARAMS)
+    assert target.read_text() == "previous"

@@ -176,3 +176,83 @@ def test_monitoring_worker_runs_at_the_lowest_priority():
 def _priority():
     import os
     return os.nice(0), (os.sched_getscheduler(0) if hasattr(os, "sched_getscheduler") else None)
+
+
+def _raw_applications(model, n, seed, *, drop=()):
+    """Raw Lending Club applications of 2011 as request bodies: the fields a person is asked for
+    (no credit age, instalment, NTH or NTH share: the model file derives them), LC's own grade included."""
+    import numpy as np
+
+    from lendscore.data import load_bundled
+
+    raw = load_bundled("lending_club")
+    raw = raw[raw["issue_d"] >= "2011-01-01"].sample(n, random_state=seed)
+    fields = [f for f in model.inputs_.requested if f not in drop]
+    out = []
+    for i, row in enumerate(raw[fields].to_dict(orient="records")):
+        applicant = {k: (None if isinstance(v, float) and v != v else v.item() if isinstance(v, np.generic) else v)
+                     for k, v in row.items()}
+        out.append({"applicant": applicant, "applicant_id": f"RAW-{seed}-{i}"})
+    return out
+
+
+def _section(page: str, title: str) -> str:
+    start = page.index(title)
+    return page[start:page.index("<h3", start + len(title))]
+
+
+def test_monitoring_page_covers_every_characteristic_of_raw_applications(tmp_path, keys, model_path):
+    """The service's own store of raw applications (derived fields absent, half without an application
+    date): the page derives them with the model file, so every characteristic has its CSI, and the
+    input warnings are counted; ``lendscore monitor`` reads the same store to the same figures."""
+    from lendscore.monitoring import drift, load_monitoring_data
+
+    model = lendscore.load(model_path)
+    db = tmp_path / "audit.db"
+    app = _app(tmp_path, keys, _registry(tmp_path / "reg", model_path), f"sqlite:///{db}")
+    bodies = _raw_applications(model, 40, 3) + _raw_applications(model, 40, 4, drop=("issue_d",))
+    with test_client(app) as c:
+        r = c.post("/v1/decisions/batch", json={"applications": bodies}, headers=h(keys, "scorer"))
+        assert r.status_code == 200, r.text
+        page = c.get("/ui/monitoring", headers=h(keys, "admin")).text
+    assert "CSI not computed" not in page and "drift not computed" not in page
+    latest = _section(page, "CSI by characteristic, latest period")
+    for name in model.selected_features_:
+        assert f"<td>{name}</td>" in latest, name
+    assert latest.count("<tr>") == len(model.selected_features_) + 1  # the header and one row each
+    data = load_monitoring_data(db, model)
+    assert len(data.decisions) == 80 and data.decisions[["input.nth", "input.nth_ratio"]].notna().all().all()
+    d = drift(data.decisions, model, warnings=data.warnings)
+    assert len(d.characteristics) == len(model.selected_features_)
+    for row in d.characteristics.itertuples():
+        assert f"<td>{row.characteristic}</td><td>{row.n}</td><td>{row.psi:.4f}</td>" in latest.replace(
+            "<td>2026-03</td>", ""), row.characteristic
+    assert f"Input warnings per period ({len(data.warnings)})" in page
+
+
+def test_a_retrained_challenger_is_promoted_and_served(tmp_path, keys, model_path, capsys):
+    """``lendscore retrain`` on Lending Club data: the challenger is promoted in the registry and the
+    service serves it; a raw applicant gets the challenger's own answer."""
+    import json
+
+    from cli_helpers import run
+
+    reg = _registry(tmp_path / "reg", model_path)
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps({"max_auc_drop": 1.0, "calibration_tolerance": 1.0, "max_csi": 1e6}))
+    out = tmp_path / "challenger.json"
+    code, text = run(["retrain", "bundled:lending_club", "--train-from", "2007-06-01", "--train-to", "2010-06-30",
+                      "--oot-from", "2010-07-01", "--oot-to", "2010-12-31", "--registry", str(reg),
+                      "--rules", str(rules), "--version", "v3", "--by", "test", "--out", str(out)], capsys)
+    assert code == 0 and "registered v3; promoted to champion" in text, text
+    challenger = lendscore.load(out)
+    body = _raw_applications(challenger, 1, 9)[0]
+    expected = challenger.predict_one(body["applicant"])
+    app = _app(tmp_path, keys, reg)
+    with test_client(app) as c:
+        r = c.post("/v1/decisions", json=body, headers=h(keys, "scorer"))
+        assert r.status_code == 200, r.text
+        got = r.json()
+    assert got["model_version"] == "v3"
+    assert got["score"] == pytest.approx(expected["score"], rel=1e-12) and got["grade"] == expected["grade"]
+    assert got["pd"] == pytest.approx(expected["pd"], rel=1e-12)

@@ -2,8 +2,16 @@
 ``lendscore retrain`` (challenger against champion, promoted only when the rules hold).
 
 The registry directory is ``--registry`` or the ``LENDSCORE_REGISTRY`` environment variable.
-Decisions come from a file (.csv, .csv.gz, .parquet, .jsonl, .json) or a SQLite audit database
-(.db, .sqlite, .sqlite3; tables ``decisions`` and ``outcomes`` by default).
+
+``lendscore monitor SOURCE`` reads any of (:mod:`lendscore.monitoring.sources`): the service's audit
+store (a SQLite file .db/.sqlite/.sqlite3 or any SQLAlchemy URL, e.g. ``postgresql+psycopg://...``;
+tables ``decisions`` and ``outcomes``), a ``lendscore score`` output, a ``lendscore decide --output``
+file (.jsonl, .json, .csv) or a raw file of applications under the model's own column names. Raw
+inputs are derived with the model file's derivation and, when the source has no score, scored.
+
+``lendscore retrain DATA`` reads loans exactly as ``lendscore train`` does (a file, a DuckDB file or
+a SQLAlchemy URL with ``--sql``; ``--target``/``--bad`` or ``--profile``; ``--time-column``;
+``--config scorecard.toml``), or ``bundled:<name>`` (a bundled dataset with its own profile).
 """
 from __future__ import annotations
 
@@ -20,7 +28,6 @@ from lendscore.errors import ConfigError, DataError
 models_app = typer.Typer(help="Model registry: list, show, promote, retire, roll back.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 
-_SQLITE = (".db", ".sqlite", ".sqlite3")
 RegistryOpt = Annotated[Path | None, typer.Option("--registry", help="registry directory (or $LENDSCORE_REGISTRY)")]
 ByOpt = Annotated[str | None, typer.Option("--by", help="who makes the change (default: login name)")]
 WhyOpt = Annotated[str, typer.Option("--why", help="why (recorded in the history)")]
@@ -101,128 +108,199 @@ def models_rollback(registry: RegistryOpt = None, by: ByOpt = None, why: WhyOpt 
     typer.echo(f"rolled back event {event['undoes']}: states now {event['after']}")
 
 
-def _read(path: Path, table: str | None = None):
-    import pandas as pd
-
-    name = path.name.lower()
-    if name.endswith(_SQLITE):
-        import sqlite3
-
-        if not path.is_file():
-            raise DataError("SQLite audit database not found", source=str(path))
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
-            try:
-                return pd.read_sql_query(f'SELECT * FROM "{table}"', con)  # table name from our own options
-            except (sqlite3.Error, pd.errors.DatabaseError) as exc:
-                raise DataError(f"cannot read table {table!r}: {exc}", source=str(path)) from exc
-    if name.endswith((".csv", ".csv.gz", ".parquet", ".json", ".jsonl")):
-        from lendscore.cli._console import read_records
-
-        return read_records(path)
-    raise DataError("file must be .csv, .csv.gz, .parquet, .json, .jsonl or a SQLite .db", source=str(path))
-
-
-def _expand_inputs(frame):
-    """Decisions stored with the inputs as one JSON column ``inputs`` get one ``input.<name>`` column each."""
-    import pandas as pd
-
-    if "inputs" not in frame.columns:
-        return frame
-    parsed = frame["inputs"].map(lambda v: json.loads(v) if isinstance(v, str) else (v or {}))
-    wide = pd.DataFrame(list(parsed), index=frame.index).add_prefix("input.")
-    return pd.concat([frame.drop(columns="inputs"), wide], axis=1)
-
-
 @app.command("monitor")
 def monitor_command(
-    decisions: Annotated[Path, typer.Argument(help="decisions / applications file, or a SQLite audit DB")],
-    outcomes: Annotated[Path | None, typer.Option("--outcomes", help="outcomes file (default: the DB's table)")] = None,
+    decisions: Annotated[str, typer.Argument(
+        help="audit store (SQLite file or SQLAlchemy URL), a `lendscore score` or `lendscore decide` output, "
+             "or a file of applications")],
+    outcomes: Annotated[Path | None, typer.Option("--outcomes", help="outcomes file (default: the store's table)")] = None,
     model: Annotated[Path | None, typer.Option("--model", help="model file (default: the registry's champion)")] = None,
     registry: RegistryOpt = None,
     period: Annotated[str, typer.Option("--period", help="D, W or M")] = "M",
     maturity: Annotated[int, typer.Option("--maturity", help="months before a vintage counts as matured")] = 12,
     as_of: Annotated[str | None, typer.Option("--as-of", help="date of the performance read")] = None,
-    time_column: Annotated[str, typer.Option("--time-column")] = "created_at",
+    time_column: Annotated[str | None, typer.Option(
+        "--time-column", help="date of each row: created_at, decided_at or an input such as issue_d "
+                              "(default: created_at, else decided_at, else the model's application date)")] = None,
+    kind: Annotated[str, typer.Option(
+        "--kind", help="auto, audit, score, decide, decisions or applications")] = "auto",
+    id_column: Annotated[str | None, typer.Option(
+        "--id-column", help="column the outcomes' decision_id refers to (default decision_id, else applicant_id)")] = None,
     model_version: Annotated[str | None, typer.Option("--model-version", help="keep decisions of this version")] = None,
     out: Annotated[Path, typer.Option("--out", help="HTML report")] = Path("monitoring.html"),
+    json_out: Annotated[Path | None, typer.Option("--json", help="also write the figures as JSON here")] = None,
     webhook: Annotated[str | None, typer.Option("--webhook", help="POST alerts as JSON here")] = None,
     decisions_table: Annotated[str, typer.Option("--decisions-table")] = "decisions",
     outcomes_table: Annotated[str, typer.Option("--outcomes-table")] = "outcomes",
 ) -> None:
-    """Drift (score PSI, CSI, inputs) and realised performance by vintage; writes the HTML report."""
-    import pandas as pd
-
+    """Drift (score PSI, CSI of every characteristic, inputs, input warnings) and realised performance
+    by vintage; writes the HTML report."""
     import lendscore
-    from lendscore.monitoring import collect_alerts, drift, emit, performance_by_vintage, validate_outcomes
+    from lendscore.cli._console import read_records
+    from lendscore.monitoring import (
+        collect_alerts,
+        drift,
+        emit,
+        load_monitoring_data,
+        performance_by_vintage,
+        validate_outcomes,
+    )
     from lendscore.reports.monitoring import MonitoringContext, write_monitoring_report
 
     if model is None:
         version, model = _registry(registry).champion()
-        info = {"model": str(model), "version": version}
+        info: dict[str, Any] = {"model": str(model), "version": version}
     else:
         info = {"model": str(model)}
     scorecard = lendscore.load(model)
-    frame = _expand_inputs(_read(decisions, decisions_table))
-    if model_version is not None and "model_version" in frame.columns:
-        frame = frame[frame["model_version"].astype(str) == model_version]
-    if time_column not in frame.columns:
-        raise DataError(f"column {time_column!r} is missing (use --time-column)", source=str(decisions))
-    frame[time_column] = pd.to_datetime(frame[time_column], utc=True, format="ISO8601")
-    d = drift(frame, scorecard, period=period, time_column=time_column)
+    o = read_records(outcomes) if outcomes is not None else None
+    data = load_monitoring_data(decisions, scorecard, kind=kind, time_column=time_column, table=decisions_table,
+                                outcomes_table=outcomes_table, id_column=id_column, model_version=model_version)
+    frame = data.decisions
+    info.update(data.describe())
+    d = drift(frame, scorecard, period=period, warnings=data.warnings)
     perf, rejections = None, None
-    o = None
-    if outcomes is not None:
-        o = _read(outcomes)
-    elif decisions.name.lower().endswith(_SQLITE):
-        o = _read(decisions, outcomes_table)
-    if o is not None and {"decision_id", "outcome", "pd", "grade"} <= set(frame.columns):
-        accepted, rej = validate_outcomes(o, frame.rename(columns={time_column: "created_at"}))
+    if o is None:
+        o = data.outcomes
+    if o is not None:
+        if "decision_id" not in frame.columns:
+            raise DataError("outcomes need an id to join the decisions on: the source has no decision_id or "
+                            "applicant_id column (use --id-column)", source=data.source)
+        accepted, rej = validate_outcomes(o, frame)
         rejections = rej.to_dict(max_rows=20)
-        perf = performance_by_vintage(frame.rename(columns={time_column: "created_at"}), accepted,
-                                      as_of=as_of, maturity_months=maturity)
+        perf = performance_by_vintage(frame, accepted, as_of=as_of, maturity_months=maturity)
     alerts = collect_alerts(d, perf, period=d.score["period"].max() if len(d.score) else None)
     delivery = emit(alerts, webhook_url=webhook)
     ctx = MonitoringContext(title="lendscore monitoring report", model_info=info, drift=d, performance=perf,
-                            alerts=alerts, outcome_rejections=rejections)
+                            alerts=alerts, outcome_rejections=rejections, notes=data.notes)
     write_monitoring_report(ctx, out)
-    typer.echo(f"{len(frame)} decisions, {len(alerts)} alerts"
+    if json_out is not None:
+        _write_json(json_out, _summary(info, data, d, scorecard, perf, alerts, rejections))
+    n_csi = d.characteristics["characteristic"].nunique() if len(d.characteristics) else 0
+    typer.echo(f"{len(frame)} decisions ({data.kind}), CSI of {n_csi} of {len(scorecard.selected_features_)} "
+               f"characteristics, {len(data.warnings)} input warnings, {len(alerts)} alerts"
                + (f", webhook {'ok' if delivery['webhook']['ok'] else 'FAILED'}" if delivery["webhook"] else "")
                + (f", outcomes {rejections['n_accepted']} accepted / {rejections['n_rejected']} refused"
-                  if rejections else "") + f"; wrote {out}")
+                  if rejections else "") + f"; wrote {out}" + (f" and {json_out}" if json_out else ""))
+
+
+def _records(frame, columns: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Rows as JSON-ready dicts (NaN -> null, numpy -> Python), columns renamed by ``columns``."""
+    import math
+
+    import numpy as np
+
+    if frame is None or len(frame) == 0:
+        return []
+    f = frame.rename(columns=columns or {})
+    out = []
+    for row in f.to_dict(orient="records"):
+        clean = {}
+        for k, v in row.items():
+            v = v.item() if isinstance(v, np.generic) else v
+            if isinstance(v, float) and not math.isfinite(v):
+                v = None if math.isnan(v) else str(v)
+            clean[str(k)] = v
+        out.append(clean)
+    return out
+
+
+def _summary(info, data, d, scorecard, perf, alerts, rejections) -> dict[str, Any]:
+    """The report's figures as one JSON document: the CSI of every characteristic every period
+    (``csi`` null where it could not be computed), score PSI, input warnings, alerts, performance."""
+    import pandas as pd
+
+    stability = ["period", "n", "psi", "flag", "smoothed", "chi2", "df", "p_value", "n_new_bin"]
+    periods = sorted(set(d.score["period"]) | set(d.characteristics["period"])) if len(d.score) or len(
+        d.characteristics) else []
+    grid = pd.DataFrame([(p, c) for p in periods for c in scorecard.selected_features_],
+                        columns=["period", "characteristic"])
+    csi = grid.merge(d.characteristics[["characteristic", *stability]], on=["period", "characteristic"], how="left")
+    return {
+        "model": info, "period": d.period, "periods": periods, "notes": [*data.notes, *d.notes],
+        "score_psi": _records(d.score[[c for c in stability if c in d.score.columns]] if len(d.score) else None),
+        "csi": _records(csi, {"psi": "csi"}),
+        "input_warnings": _records(d.warnings),
+        "inputs": _records(d.inputs),
+        "alerts": [a.to_dict() for a in alerts],
+        "outcomes": rejections,
+        "performance": None if perf is None else {
+            "as_of": str(perf.as_of.date()), "maturity_months": perf.maturity_months, "notes": perf.notes,
+            "vintages": _records(perf.vintages), "calibration": _records(perf.calibration.astype({"group": str})
+                                                                         if len(perf.calibration) else None)},
+    }
+
+
+def _write_json(path: Path, doc: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=1, default=str) + "\n", encoding="utf-8")
 
 
 @app.command("retrain")
 def retrain_command(
-    train_from: Annotated[str, typer.Option("--train-from")],
-    train_to: Annotated[str, typer.Option("--train-to")],
-    oot_from: Annotated[str, typer.Option("--oot-from")],
-    oot_to: Annotated[str, typer.Option("--oot-to")],
+    train_from: Annotated[str, typer.Option("--train-from", help="first day of the training window")],
+    train_to: Annotated[str, typer.Option("--train-to", help="last day of the training window")],
+    oot_from: Annotated[str, typer.Option("--oot-from", help="first day of the out-of-time window")],
+    oot_to: Annotated[str, typer.Option("--oot-to", help="last day of the out-of-time window")],
     out: Annotated[Path, typer.Option("--out", help="where to write the challenger model file")],
-    data: Annotated[str, typer.Option("--data", help="data file, or bundled:<name>")] = "bundled:lending_club",
-    profile: Annotated[str, typer.Option("--profile")] = "lending_club_2007_2011",
+    data: Annotated[str | None, typer.Argument(
+        help="CSV, CSV.gz or Parquet file, a DuckDB file, a SQLAlchemy URL (with --sql), or bundled:<name>")] = None,
+    target: Annotated[str | None, typer.Option("--target", help="outcome column")] = None,
+    bad: Annotated[str, typer.Option("--bad", help="value of the outcome column that means default")] = "1",
+    profile: Annotated[str | None, typer.Option("--profile", help="built-in dataset profile, e.g. lending_club_2007_2011")] = None,
+    sql: Annotated[str | None, typer.Option("--sql", help="query to run when DATA is a database")] = None,
+    time_column: Annotated[str | None, typer.Option("--time-column", help="date column the windows apply to")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="scorecard.toml, the strict configuration `lendscore train` reads")] = None,
     registry: RegistryOpt = None,
     champion: Annotated[Path | None, typer.Option("--champion", help="champion model (default: registry's)")] = None,
     rules: Annotated[Path | None, typer.Option("--rules", help="JSON file of RetrainRules")] = None,
     version: Annotated[str | None, typer.Option("--version")] = None,
     by: ByOpt = None,
+    data_option: Annotated[str | None, typer.Option("--data", hidden=True, help="same as DATA (older spelling)")] = None,
 ) -> None:
-    """Train a challenger, compare it with the champion out of time, promote it only if the rules hold."""
-    from lendscore.data import get_profile, load_bundled, prepare, read_table
+    """Train a challenger on your data exactly as `lendscore train` does, compare it with the champion out
+    of time, promote it only if the rules hold. Nothing is written to --out unless it all succeeds."""
+    from lendscore.cli._console import step_printer
+    from lendscore.config import load_config
+    from lendscore.data import BUNDLED_PROFILES, bundled_path
     from lendscore.monitoring import RetrainRules, retrain
+    from lendscore.training import load_training_data
 
-    raw = load_bundled(data.split(":", 1)[1]) if data.startswith("bundled:") else read_table(Path(data))
-    X, y, time, _ = prepare(raw, get_profile(profile))
-    if time is None:
-        raise DataError(f"profile {profile} has no time column: retraining needs dates")
+    if data is not None and data_option is not None:
+        raise ConfigError("give the data once: as DATA or as --data, not both")
+    data = data if data is not None else data_option
+    if data is None:
+        raise ConfigError("give DATA: the loans to retrain on (a file, a DuckDB file or a SQLAlchemy URL with "
+                          "--sql, with --target/--bad or --profile), or bundled:lending_club")
+    cfg = load_config(config)
     try:
         r = RetrainRules.model_validate_json(rules.read_text(encoding="utf-8")) if rules else RetrainRules()
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{rules}: rules file not found") from exc
     except ValueError as exc:
         raise ConfigError(f"{rules}: invalid retrain rules: {exc}") from exc
+    source: str | Path = data
+    if data.startswith("bundled:"):
+        name = data.split(":", 1)[1]
+        source = bundled_path(name)
+        if profile is None and target is None:
+            profile = BUNDLED_PROFILES[name]
+    if profile is None and target is None:
+        raise ConfigError("give --target COLUMN (and --bad VALUE) or --profile NAME")
+    time_column = time_column or cfg.split.time_column
     reg = _registry(registry) if (registry or os.environ.get("LENDSCORE_REGISTRY")) else None
-    res = retrain(X, y, time, train_window=(train_from, train_to), oot_window=(oot_from, oot_to), model_path=out,
-                  champion=champion, registry=reg, rules=r, version=version, by=by)
+    td = load_training_data(source, target=target, bad=bad, profile=profile, sql=sql, time_column=time_column,
+                            step=step_printer())
+    if td.time is None:
+        raise ConfigError("retraining needs dates: give --time-column (or a profile with a time column)")
+    res = retrain(td.X, td.y, td.time, train_window=(train_from, train_to), oot_window=(oot_from, oot_to),
+                  model_path=out, inputs=td.profile, champion=champion, registry=reg, rules=r,
+                  params=cfg.scorecard.estimator_params(), version=version, by=by, source=td.label,
+                  profile=td.profile.name if td.builtin_profile else None, target=td.profile.target)
+    typer.echo(f"challenger fitted on {res.n_train:,} loans ({res.train_window[0]} .. {res.train_window[1]}), "
+               f"compared on {res.n_oot:,} out of time ({res.oot_window[0]} .. {res.oot_window[1]})")
     for s in res.decision.steps:
         mark = {True: "pass", False: "FAIL", None: "skip"}[s["passed"]]
         typer.echo(f"  [{mark}] {s['step']}: {s['detail']}")
     typer.echo(f"{res.decision.summary}" + (f"; registered {res.version}" if res.version else "")
-               + ("; promoted to champion" if res.promoted else ""))
+               + ("; promoted to champion" if res.promoted else "") + f"; wrote {out}")

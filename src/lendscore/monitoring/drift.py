@@ -61,6 +61,8 @@ __all__ = [
     "bin_codes",
     "drift",
     "input_column",
+    "application_frame",
+    "warnings_by_period",
     "DECISION_COLUMNS",
 ]
 
@@ -75,6 +77,21 @@ REFERENCE_KEY = "monitoring_reference"
 DECISION_COLUMNS = ("decision_id", "request_id", "created_at", "model_version", "policy_version", "outcome",
                     "pd", "score", "grade")
 INPUT_PREFIX = "input."
+
+
+def application_frame(frame: pd.DataFrame, model) -> pd.DataFrame:
+    """The application fields of a decisions frame under their own names: every ``input.<name>``
+    column, and the model's fields given unprefixed when they are not a decision column."""
+    cols: dict[str, pd.Series] = {}
+    for c in frame.columns:
+        if str(c).startswith(INPUT_PREFIX):
+            cols[str(c)[len(INPUT_PREFIX):]] = frame[c]
+    spec = getattr(model, "inputs_", None)
+    names = [*model.feature_names_in_, *(spec.names if spec is not None else ())]
+    for name in names:
+        if name not in cols and name in frame.columns and name not in DECISION_COLUMNS:
+            cols[name] = frame[name]
+    return pd.DataFrame(cols, index=frame.index)
 
 
 def input_column(frame: pd.DataFrame, name: str) -> str | None:
@@ -295,6 +312,9 @@ class DriftResult:
       characteristic ``"score"``), for plots and drill-down.
     - ``inputs``: ``period, input, n, n_missing, missing_rate, train_missing_rate, missing_shift,
       missing_p_value, n_out_of_range, out_of_range_rate, range_check``.
+    - ``warnings``: ``period, field, rule, n, n_rows, rate``: the input warnings a decision reports
+      (:meth:`Scorecard.input_warnings`: ``unseen_category``, ``below_training_range``,
+      ``above_training_range``) counted per period; ``n_rows`` is the period's rows.
     """
 
     period: str
@@ -304,6 +324,8 @@ class DriftResult:
     inputs: pd.DataFrame
     reference: MonitoringReference
     notes: list[str] = field(default_factory=list)
+    warnings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["period", "field", "rule", "n", "n_rows", "rate"]))
 
     def worst(self) -> pd.DataFrame:
         """Per period, the characteristic with the highest CSI."""
@@ -354,6 +376,7 @@ def drift(
     score_column: str = "score",
     zero_rule: ZeroRule = "add_half",
     alpha: float = 0.05,
+    warnings: pd.DataFrame | None = None,
 ) -> DriftResult:
     """Score PSI, CSI per characteristic and input missing / out-of-range shifts, per period.
 
@@ -367,6 +390,10 @@ def drift(
         The fitted scorecard whose bins define the characteristics.
     reference
         The training distribution; by default :func:`reference_from_model`.
+    warnings
+        The input warnings of the rows (``row`` = position in ``decisions``, ``field``, ``rule``),
+        as :func:`~lendscore.monitoring.sources.load_monitoring_data` lists them; by default
+        ``model.input_warnings`` of the frame's application fields (:func:`application_frame`).
     """
     if time_column not in decisions.columns:
         raise SchemaError(f"decisions must have a {time_column!r} column; got {list(decisions.columns)[:12]}",
@@ -387,12 +414,14 @@ def drift(
         if score_column in decisions.columns:
             score = pd.to_numeric(decisions[score_column], errors="raise").to_numpy(dtype=float)
         else:
-            cols = {c: input_column(decisions, c) for c in model.feature_names_in_}
-            absent = [c for c, col in cols.items() if col is None]
+            apps = application_frame(decisions, model)
+            spec = getattr(model, "inputs_", None)
+            derived = set(spec.derivation.outputs) if spec is not None else set()
+            absent = [c for c in model.feature_names_in_ if c not in apps.columns and c not in derived]
             if absent:
                 raise SchemaError(f"no {score_column!r} column and model inputs {absent[:5]} are missing: "
                                   "cannot score", column=absent[0])
-            score = _scores_of(model, pd.DataFrame({c: decisions[col] for c, col in cols.items()}))
+            score = _scores_of(model, apps)
             notes.append(f"no {score_column!r} column: scores computed with the model")
         edges = np.asarray(ref.score_edges, dtype=float)
         sb = np.searchsorted(edges, score, side="right")
@@ -409,7 +438,8 @@ def drift(
     for c in model.selected_features_:
         if input_column(decisions, c) is None:
             notes.append(f"characteristic {c!r} is not in the decisions (as {c!r} or {INPUT_PREFIX + c!r}): "
-                         "CSI not computed")
+                         "CSI not computed (lendscore.monitoring.load_monitoring_data derives it from the "
+                         "application's raw fields)")
         elif c not in ref.characteristics:
             notes.append(f"characteristic {c!r} has no reference counts: CSI not computed")
     for c, b in model.binnings_.items():
@@ -427,8 +457,33 @@ def drift(
         columns=["period", "characteristic", "n", "psi", "flag", "smoothed", "chi2", "df", "p_value", "n_new_bin"])
     inputs = pd.concat(input_rows, ignore_index=True) if input_rows else pd.DataFrame()
     bins = pd.concat(bins_frames, ignore_index=True) if bins_frames else pd.DataFrame()
+    if warnings is None and len(decisions):
+        try:
+            warnings = model.input_warnings(application_frame(decisions, model))
+        except (DataError, SchemaError) as exc:  # a value the derivation refuses: drift still reported
+            notes.append(f"input warnings not counted: {exc}")
     return DriftResult(period=period, score=score_frame, characteristics=characteristics, bins=bins,
-                       inputs=inputs, reference=ref, notes=notes)
+                       inputs=inputs, reference=ref, notes=notes,
+                       warnings=warnings_by_period(warnings, pcode, periods))
+
+
+def warnings_by_period(warnings: pd.DataFrame | None, pcode: np.ndarray, periods: list[str]) -> pd.DataFrame:
+    """Input warnings (``row``, ``field``, ``rule``) counted per period: ``period, field, rule, n,
+    n_rows, rate`` (``rate`` = ``n / n_rows``, ``n_rows`` the period's rows), in period order."""
+    cols = ["period", "field", "rule", "n", "n_rows", "rate"]
+    if warnings is None or len(warnings) == 0 or not len(periods):
+        return pd.DataFrame(columns=cols)
+    rows = warnings["row"].to_numpy(dtype=np.int64)
+    if rows.min() < 0 or rows.max() >= len(pcode):
+        raise DataError(f"warnings name row {int(rows.max())} of a frame of {len(pcode)} rows")
+    per = np.bincount(pcode, minlength=len(periods))
+    w = pd.DataFrame({"p": pcode[rows], "field": warnings["field"].astype(str).to_numpy(),
+                      "rule": warnings["rule"].astype(str).to_numpy()})
+    g = w.groupby(["p", "field", "rule"], sort=True).size().reset_index(name="n")
+    out = pd.DataFrame({"period": np.asarray(periods, dtype=object)[g["p"].to_numpy()], "field": g["field"],
+                        "rule": g["rule"], "n": g["n"].astype(np.int64), "n_rows": per[g["p"].to_numpy()]})
+    out["rate"] = out["n"] / out["n_rows"]
+    return out[cols]
 
 
 def _count(pcode: np.ndarray, idx: np.ndarray, n_periods: int, n_bins: int) -> np.ndarray:

@@ -25,7 +25,8 @@ from lendscore.validation import calibration_by_group, ks_statistic, roc_auc
 
 __all__ = ["PerformanceResult", "join_outcomes", "performance_by_vintage", "calibration_by_grade"]
 
-_DECISION_COLS = ("decision_id", "created_at", "outcome", "pd", "grade")
+_DECISION_COLS = ("decision_id", "created_at", "pd", "grade")
+_OUTCOME = "outcome"  # approve / refer / decline: optional (a file of scored applications has none)
 
 
 @dataclass
@@ -93,12 +94,16 @@ def performance_by_vintage(
     missing = [c for c in _DECISION_COLS if c not in decisions.columns]
     if missing:
         raise SchemaError(f"decisions must have columns {list(_DECISION_COLS)}; missing {missing}", column=missing[0])
-    d = join_outcomes(decisions[list(_DECISION_COLS)], outcomes, as_of=as_of)
+    has_outcome = _OUTCOME in decisions.columns
+    d = join_outcomes(decisions[list(_DECISION_COLS) + ([_OUTCOME] if has_outcome else [])], outcomes, as_of=as_of)
     d["vintage"] = period_labels(d["created_at"], "M").to_numpy()
-    outcome = d["outcome"].astype(str).str.lower()
-    d["_approve"] = (outcome == "approve").to_numpy(dtype=float)
-    d["_refer"] = (outcome == "refer").to_numpy(dtype=float)
-    d["_decline"] = (outcome == "decline").to_numpy(dtype=float)
+    if has_outcome:
+        outcome = d[_OUTCOME].astype(str).str.lower()
+        d["_approve"] = (outcome == "approve").to_numpy(dtype=float)
+        d["_refer"] = (outcome == "refer").to_numpy(dtype=float)
+        d["_decline"] = (outcome == "decline").to_numpy(dtype=float)
+    else:  # no decision outcome: rates unknown, approved-only bad rate unknown
+        d["_approve"] = d["_refer"] = d["_decline"] = np.nan
     d["_has"] = d["defaulted"].notna().to_numpy(dtype=float)
     d["_bad_appr"] = np.where(d["_approve"] == 1, d["defaulted"], np.nan)
     g = d.groupby("vintage", sort=True)
@@ -128,7 +133,7 @@ def performance_by_vintage(
     cols = ["vintage", "n", "approval_rate", "refer_rate", "decline_rate", "n_outcome", "coverage", "n_event",
             "bad_rate", "bad_rate_approved", "mean_pd", "matured", "auc", "ks"]
     matured_rows = d[d["vintage"].isin(v.loc[v["matured"], "vintage"]) & d["defaulted"].notna()]
-    notes = []
+    notes = [] if has_outcome else ["no decision outcome column: approval, refer and decline rates not available"]
     if matured_rows.empty:
         notes.append(f"no matured vintage with outcomes at {as_of:%Y-%m-%d} (maturity {maturity_months} months)")
         calib = pd.DataFrame(columns=["group", "n", "n_event", "predicted_pd", "observed_rate",

@@ -155,11 +155,12 @@ class Registry:
     # ------------------------------------------------------------------ changes
     def register(self, model_path, *, version: str | None = None, by: str | None = None, why: str = "",
                  metrics: dict[str, Any] | None = None, training_window: dict[str, str] | None = None,
-                 extra: dict[str, Any] | None = None) -> ModelEntry:
+                 extra: dict[str, Any] | None = None, source: str | None = None) -> ModelEntry:
         """Copy a model file into the registry as a ``candidate`` and return its entry.
 
         The file must load (:func:`lendscore.load`). ``version`` defaults to ``v<n>``; training
-        window and metrics default to those in the model's metadata.
+        window and metrics default to those in the model's metadata. ``source`` is recorded as
+        where the file comes from (default: ``model_path``).
         """
         import lendscore
 
@@ -180,7 +181,7 @@ class Registry:
             os.replace(tmp, self.root / rel)
             entry = {
                 "version": version, "state": "candidate", "file": rel, "sha256": _sha256(self.root / rel),
-                "source": str(src), "registered_at": self.clock(), "registered_by": by or _user(),
+                "source": source or str(src), "registered_at": self.clock(), "registered_by": by or _user(),
                 "why": why,
                 "training_window": training_window or meta.get("training_window"),
                 "data_fingerprint": getattr(model, "data_fingerprint_", None),

@@ -12,13 +12,20 @@ out-of-time (OOT) sample for both models:
    >= ``max_csi`` unless it is listed in ``explained_shifts``.
 
 Every step is recorded with its numbers (:attr:`RetrainDecision.steps`), logged on the
-``lendscore.monitoring`` logger and, with a registry, stored in the candidate's entry and in the
-history of the promotion. The challenger file is reloaded before comparison, so a model that does
-not load is never compared nor promoted.
+``lendscore.monitoring`` logger, written into the challenger's file (``metadata.retrain``) and, with a
+registry, stored in the candidate's entry and in the history of the promotion.
+
+The challenger is fitted on validated loans (:func:`lendscore.training.load_training_data`, what
+``lendscore train`` reads) with their profile as its declared inputs, and packaged by
+:func:`lendscore.training.package_model`: the same file as a trained model, derivation included, so
+it can be promoted and served. The file is reloaded before comparison, so a model that does not load
+is never compared nor promoted, and the requested path is written only once everything succeeded.
 """
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,8 +34,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from lendscore.errors import ConfigError, DataError
-from lendscore.monitoring.drift import REFERENCE_KEY, build_reference, psi_rows, reference_from_model, bin_codes
+from lendscore.errors import ConfigError, DataError, SchemaError
+from lendscore.monitoring.drift import bin_codes, psi_rows, reference_from_model
 from lendscore.validation import calibration_by_group, ks_statistic, roc_auc
 
 __all__ = ["RetrainRules", "RetrainDecision", "RetrainResult", "compare_models", "retrain"]
@@ -122,7 +129,11 @@ def compare_models(champion, challenger, X_oot: pd.DataFrame, y_oot, rules: Retr
     if not ok:
         return RetrainDecision(False, steps, None, {})
     ch = _metrics(challenger, X_oot, y)
-    cm = _metrics(champion, X_oot, y) if champion is not None else None
+    try:
+        cm = _metrics(champion, X_oot, y) if champion is not None else None
+    except SchemaError as exc:
+        raise DataError(f"the champion cannot score the out-of-time sample ({exc}): the challenger must be "
+                        "compared on data that carries the champion's inputs") from exc
     if cm is None:
         _step(steps, "auc", None, ch["auc"], None, f"no champion: challenger AUC {ch['auc']:.4f}, comparison skipped")
     else:
@@ -175,6 +186,12 @@ def _window(time: pd.Series, window: tuple[str, str], name: str) -> np.ndarray:
     return ((t >= lo) & (t <= hi)).to_numpy()
 
 
+def _evaluate(model, X, y) -> dict[str, Any]:
+    from lendscore.validation import evaluate
+
+    return evaluate(np.asarray(y), model.predict_proba(X)[:, 1], model.threshold_)
+
+
 def retrain(
     X: pd.DataFrame,
     y,
@@ -183,21 +200,34 @@ def retrain(
     train_window: tuple[str, str],
     oot_window: tuple[str, str],
     model_path,
+    inputs=None,
     champion=None,
     registry=None,
     rules: RetrainRules | None = None,
     params: dict[str, Any] | None = None,
     version: str | None = None,
     by: str | None = None,
+    source: str | None = None,
+    profile: str | None = None,
+    target: str | None = None,
 ) -> RetrainResult:
     """Fit a challenger on ``train_window``, compare it with the champion on ``oot_window``, decide.
 
-    ``champion`` is a fitted model or a model path; with a ``registry`` and no ``champion``, the
-    registry's champion is used. The challenger is saved to ``model_path`` (with its training
-    window, training metrics and monitoring reference), reloaded, compared, registered as a
-    candidate when a registry is given, and promoted only when :func:`compare_models` says so.
+    ``X``, ``y``, ``time`` are validated loans as :func:`lendscore.training.load_training_data`
+    returns them (``lendscore train`` reads the same); ``inputs`` is their profile or an
+    :class:`~lendscore.data.derivation.InputSpec`, written into the challenger so that it derives
+    raw applicants itself, as a trained model does. ``champion`` is a fitted model or a model path;
+    with a ``registry`` and no ``champion``, the registry's champion is used.
+
+    The challenger is packaged like a trained model (:func:`lendscore.training.package_model`:
+    typed metadata with its training and out-of-time windows, metrics and the monitoring
+    reference), written to a temporary file beside ``model_path`` and **reloaded**: the reloaded
+    model is what is compared, registered as a candidate when a registry is given, and promoted
+    only when :func:`compare_models` says so. Its file then also records the comparison
+    (``metadata.retrain``). ``model_path`` is written last: when anything fails, it is untouched.
     """
     import lendscore
+    from lendscore.training import package_model
 
     rules = rules or RetrainRules()
     y = pd.Series(np.asarray(y), index=X.index)
@@ -209,38 +239,58 @@ def retrain(
     if tr.sum() == 0 or oot.sum() == 0:
         raise DataError(f"no rows in train_window {train_window} ({int(tr.sum())}) or oot_window "
                         f"{oot_window} ({int(oot.sum())})")
+    train_w = {"start": str(train_window[0]), "end": str(train_window[1])}
+    oot_w = {"start": str(oot_window[0]), "end": str(oot_window[1])}
     log.info("retrain: fitting challenger on %s..%s (%d rows)", *train_window, int(tr.sum()),
              extra={"event": "retrain_fit", "n_train": int(tr.sum())})
     X_tr, y_tr = X[tr], y[tr]
-    model = lendscore.Scorecard(**(params or {})).fit(X_tr, y_tr)
-    p_tr = model.predict_proba(X_tr)[:, 1]
-    train_metrics = {"auc": roc_auc(y_tr, p_tr), "ks": ks_statistic(y_tr, p_tr).statistic,
-                     "n": int(tr.sum()), "n_event": int(y_tr.sum())}
-    model.save(model_path, training_window={"start": str(train_window[0]), "end": str(train_window[1])},
-               metrics={"train": train_metrics}, **{REFERENCE_KEY: build_reference(model, X_tr).to_dict()})
-    challenger = lendscore.load(model_path)  # what will be served is what is compared
-    if champion is None and registry is not None:
-        try:
-            _, champ_path = registry.champion()
-            champion = lendscore.load(champ_path)
-        except lendscore.ModelError:
-            champion = None
-    elif isinstance(champion, (str, Path)):
-        champion = lendscore.load(champion)
-    decision = compare_models(champion, challenger, X[oot], y[oot], rules)
-    registered, promoted = None, False
-    if registry is not None:
-        entry = registry.register(model_path, version=version, by=by, why="retrain challenger",
-                                  training_window={"start": str(train_window[0]), "end": str(train_window[1])},
-                                  metrics={"train": train_metrics, "oot": decision.challenger},
-                                  extra={"retrain": {"oot_window": list(map(str, oot_window)),
-                                                     "rules": rules.model_dump(), **decision.to_dict()}})
-        registered = entry["version"]
-        if decision.promote:
-            registry.promote(registered, by=by, why="retrain: " + "; ".join(s["detail"] for s in decision.steps))
-            promoted = True
+    model = lendscore.Scorecard(**(params or {})).fit(X_tr, y_tr, inputs=inputs)
+    train_metrics = _evaluate(model, X_tr, y_tr)
+    package_model(model, X_tr, source=source, profile=profile, target=target,
+                  split=f"retrain: train {train_w['start']}..{train_w['end']}, out of time "
+                        f"{oot_w['start']}..{oot_w['end']}",
+                  training_window=train_w, test_window=oot_w, n_train=int(tr.sum()), n_test=int(oot.sum()),
+                  metrics={"train": train_metrics})
+    final = Path(model_path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        model.save(tmp)
+        challenger = lendscore.load(tmp)  # what will be served is what is compared
+        if champion is None and registry is not None:
+            try:
+                _, champ_path = registry.champion()
+                champion = lendscore.load(champ_path)
+            except lendscore.ModelError:
+                champion = None
+        elif isinstance(champion, (str, Path)):
+            champion = lendscore.load(champion)
+        decision = compare_models(champion, challenger, X[oot], y[oot], rules)
+        metrics = {"train": train_metrics}
+        y_oot = y[oot].to_numpy()
+        if 0 < int(y_oot.sum()) < y_oot.size:
+            metrics["oot"] = _evaluate(challenger, X[oot], y_oot)
+        challenger.save(tmp, metrics=metrics,
+                        retrain={"oot_window": oot_w, "rules": rules.model_dump(), **decision.to_dict()})
+        lendscore.load(tmp)  # the file that will be registered and served loads
+        registered, promoted = None, False
+        if registry is not None:
+            entry = registry.register(tmp, source=str(final), version=version, by=by, why="retrain challenger",
+                                      training_window=train_w, metrics=metrics,
+                                      extra={"retrain": {"oot_window": [oot_w["start"], oot_w["end"]],
+                                                         "rules": rules.model_dump(), **decision.to_dict()}})
+            registered = entry["version"]
+            if decision.promote:
+                registry.promote(registered, by=by,
+                                 why="retrain: " + "; ".join(s["detail"] for s in decision.steps))
+                promoted = True
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
     log.info("retrain decision: %s", decision.summary,
              extra={"event": "retrain_decision", "promote": decision.promote, "version": registered})
-    return RetrainResult(model_path=Path(model_path), version=registered, decision=decision, promoted=promoted,
+    return RetrainResult(model_path=final, version=registered, decision=decision, promoted=promoted,
                          train_window=tuple(map(str, train_window)), oot_window=tuple(map(str, oot_window)),
                          n_train=int(tr.sum()), n_oot=int(oot.sum()))

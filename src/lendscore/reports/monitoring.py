@@ -124,8 +124,13 @@ def build_monitoring_view(ctx: MonitoringContext) -> dict[str, Any]:
         inputs = d.inputs
         flagged_inputs = inputs[(inputs["missing_shift"].abs() > 0.02) | (inputs["out_of_range_rate"] > 0)] \
             if len(inputs) else inputs
+        w = getattr(d, "warnings", None)
+        warnings = w.sort_values(["period", "n"], ascending=[True, False], kind="stable") \
+            if w is not None and len(w) else None
         view["drift"] = {
             "period": d.period, "notes": notes, "reference": d.reference.source,
+            "warnings": _table(warnings, {"rate": _PCT}) if warnings is not None else None,
+            "n_warnings": int(w["n"].sum()) if w is not None and len(w) else 0,
             "psi_figure": figure_to_data_uri(plot_psi_over_time(d)),
             "shift_figure": figure_to_data_uri(plot_score_shift(d)),
             "score": _table(d.score, {"psi": "{:.4f}", "chi2": "{:.1f}", "p_value": "{:.3g}"}),

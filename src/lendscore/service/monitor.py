@@ -32,6 +32,7 @@ from lendscore.errors import LendscoreError
 __all__ = ["MonitoringPage"]
 
 log = logging.getLogger("lendscore.service.monitoring")
+_ALL = 2**62  # recent_decisions(limit): every decision of the store
 
 
 class MonitoringPage:
@@ -114,7 +115,10 @@ class MonitoringPage:
     # ------------------------------------------------------------------ compute -> render
     def context(self):
         """The :class:`~lendscore.reports.monitoring.MonitoringContext` of the store's current contents."""
-        ctx, _ = build_context(self.engine.model, self._info(), self.store.decisions_frame(),
+        from lendscore.monitoring import audit_records_frame
+
+        decisions = audit_records_frame(self.store.recent_decisions(_ALL))
+        ctx, _ = build_context(self.engine.model, self._info(), decisions,
                                self.store.outcomes_frame(), self.store.shadow_frame(), self.period,
                                self.outcome_counts() if self.outcome_counts else {}, self._alerted)
         return ctx
@@ -148,8 +152,12 @@ def _render(ctx) -> str:
 
 def _page_in_worker(source: dict[str, str], info: dict[str, Any], period: str, counts: dict[str, int],
                     alerted: list[tuple]) -> tuple[str, list]:
-    """In the worker process: read the store and the model file, build and render the page."""
+    """In the worker process: read the store and the model file, build and render the page.
+
+    The decisions are read by the reader ``lendscore monitor`` uses (the application as stored:
+    fields, finances, loan), on a read-only connection of the worker's own."""
     import lendscore
+    from lendscore.monitoring import read_decisions
     from lendscore.service.audit import open_store
 
     store = open_store(source["audit_url"])
@@ -158,7 +166,8 @@ def _page_in_worker(source: dict[str, str], info: dict[str, Any], period: str, c
         start()  # the schema is already at head: this only opens the connection pool
     try:
         model = lendscore.load(source["model_path"])
-        ctx, fresh = build_context(model, info, store.decisions_frame(), store.outcomes_frame(),
+        decisions = read_decisions(source["audit_url"], model=model, kind="audit", outcomes_table=None).frame
+        ctx, fresh = build_context(model, info, decisions, store.outcomes_frame(),
                                    store.shadow_frame(), period, counts, set(map(tuple, alerted)))
     finally:
         close = getattr(store, "close", None)
@@ -169,8 +178,20 @@ def _page_in_worker(source: dict[str, str], info: dict[str, Any], period: str, c
 
 def build_context(model, info: dict[str, Any], decisions: pd.DataFrame, outcomes: pd.DataFrame,
                   shadow: pd.DataFrame, period: str, counts: dict[str, int], alerted: set[tuple]):
-    """(MonitoringContext, alerts not raised before) from the audit store's frames."""
-    from lendscore.monitoring import collect_alerts, drift, performance_by_vintage, reference_from_model
+    """(MonitoringContext, alerts not raised before) from the audit store.
+
+    ``decisions`` is the store's monitoring frame as :func:`lendscore.monitoring.read_decisions`
+    reads it (outputs, ``created_at``, the stored application as ``input.*``): the champion's own
+    decisions are derived with its model file (:func:`~lendscore.monitoring.prepare_monitoring_frame`,
+    each application dated by its decision) so the CSI covers every characteristic, and their
+    input warnings are counted per period."""
+    from lendscore.monitoring import (
+        collect_alerts,
+        drift,
+        performance_by_vintage,
+        prepare_monitoring_frame,
+        reference_from_model,
+    )
     from lendscore.reports.monitoring import MonitoringContext
 
     info = {**info, "decisions": len(decisions), "outcomes": len(outcomes)}
@@ -180,12 +201,19 @@ def build_context(model, info: dict[str, Any], decisions: pd.DataFrame, outcomes
     if len(decisions) == 0:
         notes.append("no decisions in the audit store yet")
     else:
-        own = decisions[decisions["model_version"] == version]
+        own = decisions[decisions["model_version"] == version].reset_index(drop=True)
         if len(own) < len(decisions):
             notes.append(f"drift uses the {len(own)} decisions of the champion {version}; "
                          f"{len(decisions) - len(own)} were made by other models")
         if len(own):
-            drift_result = drift(own, model, reference_from_model(model), period=period)
+            try:
+                prepared, warnings, _, prep_notes = prepare_monitoring_frame(own, model)
+                drift_result = drift(prepared, model, reference_from_model(model), period=period,
+                                     warnings=warnings)
+                info["input warnings"] = len(warnings)
+                notes += prep_notes
+            except LendscoreError as exc:
+                notes.append(f"drift not computed: {exc}")
         try:
             perf = performance_by_vintage(decisions, outcomes)
         except LendscoreError as exc:

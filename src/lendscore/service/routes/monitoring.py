@@ -13,6 +13,7 @@ router = APIRouter(tags=["monitoring"])
 
 @router.get("/ui/monitoring", response_class=HTMLResponse, summary="Monitoring page (admin)")
 async def monitoring_page(state: State, _: Admin) -> HTMLResponse:
-    """Score PSI, CSI per characteristic, input missing-rate shifts per period, realised performance
-    by vintage, alerts and shadow scoring; cached for ``monitoring_cache_seconds``."""
+    """Score PSI, CSI of every characteristic (the stored applications derived with the champion's
+    file), input missing-rate shifts and input warnings per period, realised performance by vintage,
+    alerts and shadow scoring; cached for ``monitoring_cache_seconds``."""
     return HTMLResponse(await state.monitoring.html())
