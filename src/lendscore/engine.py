@@ -36,10 +36,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from lendscore.data.derivation import APPLICATION_GROUPS, application_frame
-from lendscore.data.derive import as_dates
 from lendscore.decision import (
     Catalogue,
     Decision,
@@ -52,7 +50,7 @@ from lendscore.decision import (
 from lendscore.decision.affordability import complete_finances
 
 __all__ = ["Challenger", "DecisionEngine", "MemoCatalogue", "decision_dict", "load_from_registry",
-           "load_model_versioned", "model_version_of", "warnings_by_row"]
+           "load_model_versioned", "model_version_of"]
 
 log = logging.getLogger("lendscore.service")
 
@@ -76,15 +74,6 @@ def load_model_versioned(path: Path) -> tuple[Any, str]:
 
     model = lendscore.load(path)
     return model, model_version_of(model, path)
-
-
-def warnings_by_row(table: pd.DataFrame, n: int) -> list[list[dict[str, Any]]]:
-    """``Scorecard.input_warnings`` rows grouped per applicant: ``[{"field", "rule", "value"}]``."""
-    out: list[list[dict[str, Any]]] = [[] for _ in range(n)]
-    for row, field_, rule, value in zip(table["row"].tolist(), table["field"].tolist(), table["rule"].tolist(),
-                                        table["value"].tolist()):
-        out[row].append({"field": field_, "rule": rule, "value": value})
-    return out
 
 
 @dataclass(frozen=True)
@@ -204,8 +193,8 @@ class DecisionEngine:
         """Scores and input warnings of many applications (as :meth:`application` builds them):
         one frame, derived once, scored by one vectorised pass (the same scores as the single path)."""
         frame = application_frame(self.model.inputs_, apps)
-        details, table = _score_frame(self.model, frame, decision_date)
-        warnings = warnings_by_row(table, len(frame))
+        details = self.model.score_details(frame, decision_date=decision_date, warnings=True)
+        warnings = details["warnings"].tolist()
         cols = [c for c in details.columns if str(c).startswith("points_")]
         names = [c.removeprefix("points_") for c in cols]
         points = np.column_stack([details[c].to_numpy(dtype=float) for c in cols]).tolist() if cols else \
@@ -218,15 +207,9 @@ class DecisionEngine:
                                              strict=True)]
         return scored, warnings
 
-    def score_batch(self, applicants: Sequence[Mapping[str, Any]], *, decision_date: Any = None,
-                    ) -> list[ScoredApplicant]:
-        """:meth:`score_applications`; the warnings of row ``i`` are left in ``self.last_warnings[i]``."""
-        scored, self.last_warnings = self.score_applications(applicants, decision_date=decision_date)
-        return scored
-
     def decide_scored(self, scored: ScoredApplicant, inputs: dict[str, Any], finances: dict[str, Any] | None,
                       loan: dict[str, Any] | None) -> dict[str, Any]:
-        """The decision dict of an applicant already scored (:meth:`score_batch`); ``finances`` as
+        """The decision dict of an applicant already scored (:meth:`score_applications`); ``finances`` as
         given to :meth:`application` (completed here again: completing is idempotent)."""
         return self.decide_scored_application(scored, self.application(inputs, finances, loan))
 
@@ -276,7 +259,7 @@ class DecisionEngine:
         if ch is None:
             return [None] * len(apps)
         try:
-            d, _ = _score_frame(ch.model, application_frame(ch.model.inputs_, apps), decision_date, warnings=False)
+            d = ch.model.score_details(application_frame(ch.model.inputs_, apps), decision_date=decision_date)
         except Exception as exc:  # noqa: BLE001 - a shadow failure never reaches the decisions
             log.warning("challenger scoring failed", extra={"challenger_version": ch.version,
                                                               "exc_type": type(exc).__name__})
@@ -289,28 +272,3 @@ def _known_fields(model: Any) -> frozenset[str]:
     """Names an application to ``model`` may carry (what ``InputSpec.check_names`` accepts)."""
     spec = model.inputs_
     return frozenset({*spec.names, *spec.derivation.outputs, *spec.ignored, "applicant_id", *APPLICATION_GROUPS})
-
-
-def _score_frame(model: Any, frame: pd.DataFrame, decision_date: Any, *, warnings: bool = True,
-                 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """``score_details`` and ``input_warnings`` of an application frame dated by ``decision_date``."""
-    frame = _dated(model, frame, decision_date)
-    return model.score_details(frame), (model.input_warnings(frame) if warnings else None)
-
-
-def _dated(model: Any, frame: pd.DataFrame, decision_date: Any) -> pd.DataFrame:
-    """``frame`` with every missing application date (the field a credit-age operation dates
-    from) set to ``decision_date``: the derivation dates such a row by its decision date, and the
-    frame methods (``score_details``, ``input_warnings``) take no decision date (they use today)."""
-    if decision_date is None:
-        return frame
-    for op in model.inputs_.derivation.operations:
-        col = getattr(op, "application_date", None)
-        if col is None:
-            continue
-        values = frame[col].to_numpy(dtype=object) if col in frame.columns else np.full(len(frame), None, object)
-        missing = pd.isna(values)
-        if missing.any():
-            day = np.broadcast_to(as_dates(decision_date, "decision_date").astype(str), (len(frame),))
-            frame = frame.assign(**{col: np.where(missing, day, values)})
-    return frame

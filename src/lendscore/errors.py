@@ -46,11 +46,14 @@ class ConfigError(LendscoreError, ValueError):
 
 
 class DataError(LendscoreError, ValueError):
-    """Input data break a rule. ``source`` names the file or table when known."""
+    """Input data break a rule. ``source`` names the file or table when known, ``column`` the
+    field and ``rule`` the rule broken (e.g. "must be >= 0"), so an API can show them apart."""
 
-    def __init__(self, message: str, *, source: str | None = None, column: str | None = None):
+    def __init__(self, message: str, *, source: str | None = None, column: str | None = None,
+                 rule: str | None = None):
         self.source = source
         self.column = column
+        self.rule = rule
         prefix = f"{source}: " if source else ""
         super().__init__(prefix + message)
 
@@ -75,9 +78,8 @@ class ValidationError(DataError):
         rule: str | None = None,
         failure_cases: list[dict[str, Any]] | None = None,
     ):
-        self.rule = rule
         self.failure_cases = list(failure_cases or [])
-        super().__init__(message, source=source, column=column)
+        super().__init__(message, source=source, column=column, rule=rule)
 
 
 class TargetError(LendscoreError, ValueError):

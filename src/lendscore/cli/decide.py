@@ -9,7 +9,6 @@ columns named ``finances.<field>`` and ``loan.<field>``. Each decision carries i
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from pathlib import Path
@@ -70,8 +69,7 @@ def _decide_all(model: Any, version: str, applicants: list[dict[str, Any]], poli
 
     try:
         apps = [engine.application(r["applicant"], r["finances"], r["loan"]) for r in requests]
-        scored = engine.score_batch(apps)
-        warnings = engine.last_warnings
+        scored, warnings = engine.score_applications(apps)
         outs = engine.decide_scored_batch(scored, requests)
     except PolicyError as exc:
         raise DataError(str(exc)) from exc

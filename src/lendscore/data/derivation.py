@@ -261,7 +261,7 @@ def _refuse(name: str, rule: str, values: np.ndarray, bad: np.ndarray, source: s
     rows = np.flatnonzero(bad)
     first = values[rows[0]] if show is None else show[rows[0]]
     where = f" in {rows.size} rows (first: row {int(rows[0])})" if values.size > 1 else ""
-    raise DataError(f"{name} {rule}; got {first!r}{where}", source=source, column=name)
+    raise DataError(f"{name} {rule}; got {first!r}{where}", source=source, column=name, rule=rule)
 
 
 def _number(cols: Mapping[str, Any], name: str, n: int, source: str | None) -> np.ndarray:
@@ -289,7 +289,8 @@ def _dates(cols: Mapping[str, Any], name: str, n: int, source: str | None) -> np
     try:
         return as_dates(v, name)
     except DataError as exc:
-        raise DataError(str(exc), source=source, column=name) from exc
+        raise DataError(str(exc).removeprefix(f"{exc.source}: ") if exc.source else str(exc), source=source,
+                        column=name, rule=exc.rule) from exc
 
 
 def _pick(*layers: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -304,6 +305,10 @@ def _pick(*layers: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
 
 
 def _finances(cols: Mapping[str, Any], n: int, source: str | None) -> dict[str, np.ndarray]:
+    if not any(k in cols for k in ("finances.gross_income", *_LOAN)):  # no application carries finances
+        nan = np.full(n, np.nan)
+        return {"has": np.zeros(n, dtype=bool), "gross": nan, "deductions": nan, "obligations": nan,
+                "instalment": nan}
     f = {k: _number(cols, k, n, source) for k in _FIN + _LOAN}
     has = ~np.isnan(f["finances.gross_income"])
     for k in _LOAN:

@@ -95,6 +95,9 @@ def instalment_one(amount: float, annual_rate: float, term_months: float) -> flo
     return amount * r / annuity_factor(r, term_months)
 
 
+ISO_DATE_RULE = "must be an ISO date (YYYY-MM-DD)"
+
+
 def _iso_day(v: Any) -> Any:
     if v is None or v is pd.NaT or (isinstance(v, float) and v != v):
         return "NaT"
@@ -126,8 +129,8 @@ def as_dates(values: ArrayLike, label: str) -> np.ndarray:
         except (ValueError, TypeError) as e:
             raw = arr.ravel()[i]
             where = f" (first: row {i})" if arr.size > 1 else ""
-            raise DataError(f"{label} must be an ISO date (YYYY-MM-DD); got {raw!r}{where}", column=label) from e
-    raise DataError(f"{label} must hold ISO dates (YYYY-MM-DD)", column=label)  # pragma: no cover
+            raise DataError(f"{label} {ISO_DATE_RULE}; got {raw!r}{where}", column=label, rule=ISO_DATE_RULE) from e
+    raise DataError(f"{label} {ISO_DATE_RULE}", column=label, rule=ISO_DATE_RULE)  # pragma: no cover
 
 
 def credit_age_months(application_date: ArrayLike, earliest_credit_line: ArrayLike) -> ArrayLike:

@@ -17,7 +17,7 @@ from lendscore.model.grades import assign_grades
 from lendscore.model.scaling import score_to_pd
 from lendscore.model.table import ScoringTable, scoring_table
 
-__all__ = ["build", "details", "logit", "one", "warnings_frame", "warnings_one"]
+__all__ = ["build", "details", "logit", "one", "warnings_by_row", "warnings_frame", "warnings_one"]
 
 
 def build(model) -> None:
@@ -53,7 +53,7 @@ def logit(table: ScoringTable, index: dict[str, np.ndarray]) -> np.ndarray:
 def details(model, Xf: pd.DataFrame) -> pd.DataFrame:
     """pd, score, grade and points_<characteristic> for every row of a raw frame."""
     table = model.table_
-    index = model._index(Xf)
+    index = model._index_derived(Xf)
     cols: dict[str, np.ndarray] = {}
     for c in table.characteristics:
         cols["points_" + c.name] = c.points[index[c.name]]
@@ -128,6 +128,15 @@ def warnings_frame(model, Xf: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({"row": pd.Series(dtype="int64"), "field": pd.Series(dtype=object),
                              "rule": pd.Series(dtype=object), "value": pd.Series(dtype=object)})
     return pd.concat(parts, ignore_index=True).sort_values(["row", "field"], kind="stable", ignore_index=True)
+
+
+def warnings_by_row(table: pd.DataFrame, n: int) -> list[list[dict]]:
+    """:func:`warnings_frame` rows grouped per row: ``[{"field", "rule", "value"}]`` each."""
+    out: list[list[dict]] = [[] for _ in range(n)]
+    for row, field_, rule, value in zip(table["row"].tolist(), table["field"].tolist(), table["rule"].tolist(),
+                                        table["value"].tolist()):
+        out[row].append({"field": field_, "rule": rule, "value": value})
+    return out
 
 
 def warnings_one(model, applicant: dict, index: dict[str, int]) -> list[dict]:

@@ -204,7 +204,10 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
 
     def _index(self, X) -> dict[str, np.ndarray]:
         """Bin index of every characteristic the model uses (input columns checked by name)."""
-        Xf = self._raw_frame(X)
+        return self._index_derived(self._raw_frame(X))
+
+    def _index_derived(self, Xf: pd.DataFrame) -> dict[str, np.ndarray]:
+        """:meth:`_index` of a frame already derived."""
         needed = self.table_.inputs
         missing = [c for c in needed if c not in Xf.columns]
         if missing:
@@ -238,9 +241,18 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
             return float(roc_auc_score(y01, self.predict_proba(X)[:, 1], sample_weight=sample_weight))
         return self.scaling_.offset - self.scaling_.factor * self.decision_function(X)
 
-    def score_details(self, X) -> pd.DataFrame:
-        """PD, score, grade and the points of every characteristic, row by row."""
-        return _points.details(self, self._raw_frame(X))
+    def score_details(self, X, *, decision_date=None, warnings: bool = False) -> pd.DataFrame:
+        """PD, score, grade and the points of every characteristic, row by row.
+
+        ``decision_date`` dates rows without an application date (see :meth:`derive`); with
+        ``warnings=True`` a ``warnings`` column lists, per row, the values scored by a declared
+        rule (as :meth:`input_warnings`), from the same single derivation.
+        """
+        Xf = self.derive(X, decision_date=decision_date)
+        out = _points.details(self, Xf)
+        if warnings:
+            out["warnings"] = _points.warnings_by_row(_points.warnings_frame(self, Xf), len(Xf))
+        return out
 
     def predict_one(self, applicant: dict, *, decision_date=None) -> dict:
         """Score one applicant given as a dict of raw values: ``pd``, ``score``, ``grade``,
@@ -259,12 +271,12 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
         out["warnings"] = _points.warnings_one(self, app, index)
         return out
 
-    def input_warnings(self, X) -> pd.DataFrame:
+    def input_warnings(self, X, *, decision_date=None) -> pd.DataFrame:
         """One row per value scored by a declared rule rather than as seen in training:
         ``row`` (position), ``field``, ``rule`` (``unseen_category``: scored in the Unseen-category
         bin; ``below_training_range`` / ``above_training_range``: scored in the outermost bin)
         and ``value``."""
-        return _points.warnings_frame(self, self._raw_frame(X))
+        return _points.warnings_frame(self, self.derive(X, decision_date=decision_date))
 
     def points_table(self) -> pd.DataFrame:
         """Points of every bin of every characteristic (and of every rule)."""
