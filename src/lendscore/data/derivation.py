@@ -296,11 +296,8 @@ def _dates(cols: Mapping[str, Any], name: str, n: int, source: str | None) -> np
 def _pick(*layers: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """Row by row, the first layer whose mask holds (NaN where none does)."""
     out = np.full(layers[0][1].shape, np.nan)
-    done = np.zeros(out.shape, dtype=bool)
-    for values, mask in layers:
-        take = mask & ~done
-        out[take] = values[take]
-        done |= take
+    for values, mask in reversed(layers):  # an earlier layer overwrites a later one where it holds
+        out = np.where(mask, values, out)
     return out
 
 
@@ -358,8 +355,8 @@ def derive_columns(cols: Mapping[str, Any], n: int, spec: InputSpec, *, decision
         return _number(cols, name, n, source)
 
     def present(*arrays: np.ndarray) -> np.ndarray:
-        ok = np.ones(n, dtype=bool)
-        for a in arrays:
+        ok = ~np.isnan(arrays[0])
+        for a in arrays[1:]:
             ok &= ~np.isnan(a)
         return ok
 
