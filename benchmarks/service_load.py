@@ -35,8 +35,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from lendscore.service.testing import (RawClient, ServerProcess, demo_keys, sample_applications,
-                                       train_demo_model, write_settings)
+from lendscore.service.testing import (
+    RawClient,
+    ServerProcess,
+    demo_keys,
+    sample_applications,
+    train_demo_model,
+    write_settings,
+)
 
 RESULTS = Path(__file__).parent / "results" / "service_load.json"
 

@@ -59,7 +59,7 @@ def _fit_score(train: pd.DataFrame, test: pd.DataFrame, features: list[str]) -> 
 
         model = Scorecard().fit(train[features], train["y"])
         return np.asarray(model.score(test[features]), dtype=float), "lendscore.Scorecard"
-    except Exception as exc:  # noqa: BLE001 - the fallback is reported in the output
+    except Exception as exc:  # the fallback is reported in the output
         from sklearn.linear_model import LogisticRegression
 
         num = [c for c in features if pd.api.types.is_numeric_dtype(train[c])][:6]

@@ -156,7 +156,7 @@ def test_longer_term_never_raises_instalment(amount: float, rate: float, term: i
 def test_longer_term_never_lowers_total_repaid(amount: float, rate: float, term: int) -> None:
     # The brief's "a longer term never lowers the instalment" is read as: it never lowers the total
     # repaid (interest) at positive rates; the instalment itself falls (test above).
-    total = lambda n: instalment(amount, rate, n) * n  # noqa: E731
+    total = lambda n: instalment(amount, rate, n) * n
     assert total(term + 1) >= total(term) * (1 - 1e-12)
 
 

@@ -5,9 +5,9 @@ import json
 
 import pandas as pd
 import pytest
-from cli_helpers import lending_club_sample, run, train_out_of_time
 
 import lendscore
+from cli_helpers import lending_club_sample, run, train_out_of_time
 from lendscore.data import bundled_path, load_bundled
 
 

@@ -10,11 +10,10 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 import pytest
-from cli_helpers import flat, lending_club_sample, run, train_out_of_time
 
 import lendscore
+from cli_helpers import flat, lending_club_sample, run, train_out_of_time
 from lendscore.decision import choose_cutoff, load_policy, profit_table
-
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -7,9 +7,9 @@ import json
 
 import pandas as pd
 import pytest
-from cli_helpers import flat, lending_club_sample, run, train_out_of_time
 
 import lendscore
+from cli_helpers import flat, lending_club_sample, run, train_out_of_time
 
 
 @pytest.fixture(scope="module")

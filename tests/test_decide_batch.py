@@ -14,7 +14,7 @@ from lendscore.errors import PolicyError
 CAT = load_catalogue()
 POLICY = load_policy()  # bands: decline < 530 <= refer < 555 <= approve
 CHARS = ["revol_util", "dti", "inq_last_6mths", "annual_inc", "emp_length", "grade", "term", "purpose"]
-MAX = {c: float(m) for c, m in zip(CHARS, [40, 30, 25, 35, 10, 50, 20, 15])}
+MAX = {c: float(m) for c, m in zip(CHARS, [40, 30, 25, 35, 10, 50, 20, 15], strict=True)}
 
 
 def _policy(**update) -> Policy:
@@ -122,10 +122,10 @@ ROWS = [_row(np.random.default_rng(seed)) for seed in range(3000)]
 def test_batch_equals_decide_row_by_row(name):
     policy = POLICIES[name]
     applicants, scored = [r[0] for r in ROWS], [r[1] for r in ROWS]
-    ref = [decide(a, s, policy, CAT).to_dict() for a, s in zip(applicants, scored)]
+    ref = [decide(a, s, policy, CAT).to_dict() for a, s in zip(applicants, scored, strict=True)]
     got = decide_batch(applicants, scored, policy, CAT)
     assert len(got) == len(ref)
-    for i, (g, r) in enumerate(zip(got, ref)):
+    for i, (g, r) in enumerate(zip(got, ref, strict=True)):
         assert json.dumps(g) == json.dumps(r), f"row {i}"  # same keys, order, types and float bits
     outcomes = {r["outcome"] for r in ref}
     steps = {s["stage"] for r in ref for s in r["steps"]}
@@ -157,7 +157,7 @@ def test_rows_the_fast_path_does_not_take_match_too():
                                 max_points=MAX)
     for policy in (POLICY, POLICIES["no_stop"]):
         want = []
-        for a, s in zip(applicants, scored):
+        for a, s in zip(applicants, scored, strict=True):
             try:
                 want.append(json.dumps(decide(a, s, policy, CAT).to_dict()))
             except PolicyError:

@@ -114,5 +114,5 @@ def test_scalar_instalment_matches_vectorised_emi():
     r[:200] = 0.0
     r[200:400] = 1e-9
     vec = emi(p, r, n)
-    one = np.array([instalment_one(a, b, c) for a, b, c in zip(p, r, n)])
+    one = np.array([instalment_one(a, b, c) for a, b, c in zip(p, r, n, strict=True)])
     assert np.max(np.abs(vec - one) / one) < 1e-14

@@ -13,9 +13,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from cli_helpers import run
 
 import lendscore
+from cli_helpers import run
 from lendscore.data import bundled_path, load_bundled
 from lendscore.service import create_app, load_settings
 from lendscore.service.testing import demo_keys, test_client, write_settings
@@ -109,7 +109,7 @@ def test_lifecycle_one_answer_through_every_door(tmp_path, capsys):
         assert all(d["model_version"] == "v1" for d in decisions)
         # 3. report their outcomes
         outcomes = [{"decision_id": d["decision_id"], "defaulted": a["loan_status"] == "Charged Off",
-                     "outcome_date": dt.date.today().isoformat()} for d, a in zip(decisions, apps)]
+                     "outcome_date": dt.date.today().isoformat()} for d, a in zip(decisions, apps, strict=True)]
         r = c.post("/v1/outcomes/batch", json={"outcomes": outcomes}, headers=headers)
         assert r.status_code == 200, r.text
         assert r.json()["n_accepted"] == len(apps)
@@ -182,6 +182,6 @@ def _finance_doors(model_path, applicants: list[dict], client, headers, tmp, cap
     pds["HTTP batch"] = np.array([d["pd"] for d in r.json()["decisions"]])
     # one NTH: the decision's affordability NTH is the model's nth for that application
     derived = model.derive(flat)["nth"].tolist()
-    checked = [(d["affordability"]["nth"], nth) for d, nth in zip(single, derived) if d["affordability"]]
+    checked = [(d["affordability"]["nth"], nth) for d, nth in zip(single, derived, strict=True) if d["affordability"]]
     assert len(checked) >= 10 and all(a == b for a, b in checked)  # (a knock-out may stop before it)
     return pds

@@ -128,4 +128,4 @@ def test_warnings_of_one_applicant_equal_the_frame_path(fitted, raw_2011):
     for i, r in enumerate(raw.to_dict("records")):
         got = model.predict_one({k: v for k, v in r.items() if v == v})["warnings"]
         want = table[table["row"] == i]
-        assert sorted((w["field"], w["rule"]) for w in got) == sorted(zip(want["field"], want["rule"]))
+        assert sorted((w["field"], w["rule"]) for w in got) == sorted(zip(want["field"], want["rule"], strict=True))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -48,7 +49,7 @@ def test_score_to_pd_inverts_pd_to_score(p):
 def test_points_add_up_to_the_score():
     # log-odds of default = intercept + sum coef_j * woe_j
     intercept, coef, woe = -1.7, np.array([-0.9, -0.6, -1.1]), np.array([0.4, -0.25, 0.05])
-    points = [bin_points(c, np.array([w]), intercept, 3, SC)[0] for c, w in zip(coef, woe)]
+    points = [bin_points(c, np.array([w]), intercept, 3, SC)[0] for c, w in zip(coef, woe, strict=True)]
     logit = intercept + coef @ woe
     assert sum(points) == pytest.approx(SC.offset - SC.factor * logit, abs=1e-9)
     assert score_to_pd(sum(points), SC) == pytest.approx(1 / (1 + math.exp(-logit)), rel=1e-12)
@@ -71,7 +72,7 @@ def test_master_scale_covers_zero_to_one_without_gaps():
     grades = master_scale(DEFAULT_PD_BOUNDS, SC)
     assert [g["grade"] for g in grades] == list("ABCDEFGHIJ")
     assert grades[0]["pd_min"] == 0.0 and grades[-1]["pd_max"] == 1.0
-    for a, b in zip(grades, grades[1:]):
+    for a, b in pairwise(grades):
         assert b["pd_min"] == a["pd_max"]
         assert b["score_max"] == a["score_min"]
     assert grades[0]["score_max"] == math.inf and grades[-1]["score_min"] == -math.inf

@@ -46,7 +46,7 @@ def test_score_details(lc_model, lending_club):
 def test_predict_one_equals_frame_path(lc_model, lending_club):
     rows = lending_club.X_test.sample(200, random_state=0)
     d = lc_model.score_details(rows)
-    for (_, row), (_, det) in zip(rows.iterrows(), d.iterrows()):
+    for (_, row), (_, det) in zip(rows.iterrows(), d.iterrows(), strict=True):
         one = lc_model.predict_one(row.to_dict())
         assert one["score"] == pytest.approx(det["score"], abs=1e-9)
         assert one["pd"] == pytest.approx(det["pd"], abs=1e-9)

@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 
 from lendscore.cli._console import console
+
+if TYPE_CHECKING:
+    from lendscore.decision import Decision
 
 
 def lending_club_applicant(row: dict) -> dict:
@@ -41,9 +45,9 @@ def show_applicants(result, out: Path, n: int = 5) -> None:
 
     details = model.score_details(pd.DataFrame(rows))
     scored = scored_from_details(details, model_version="demo", max_points=model.max_points_)
-    decisions = [decide(a, s, policy, catalogue) for a, s in zip(applicants, scored)]
-    by_outcome = {}
-    for d, a in zip(decisions, applicants):
+    decisions = [decide(a, s, policy, catalogue) for a, s in zip(applicants, scored, strict=True)]
+    by_outcome: dict[str, tuple[Decision, dict]] = {}  # the first decision of each outcome
+    for d, a in zip(decisions, applicants, strict=True):
         by_outcome.setdefault(d.outcome.value, (d, a))
     console.print(f"decisions for {len(decisions)} 2011 applicants under the bundled example policy: "
                   + ", ".join(f"{k} {sum(d.outcome.value == k for d in decisions)}" for k in ("approve", "refer", "decline")))

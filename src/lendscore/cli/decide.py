@@ -56,7 +56,7 @@ def _decide_all(model: Any, version: str, applicants: list[dict[str, Any]], poli
 
     catalogue = load_catalogue()
     engine = DecisionEngine(model, version, load_policy(policy_path, catalogue=catalogue), catalogue)
-    requests = []
+    requests: list[dict[str, Any]] = []
     for i, a in enumerate(map(_unwrap, applicants)):
         where = "applicant" if len(applicants) == 1 else f"row {i}"
         model.inputs_.check_names(list(a), where=where)
@@ -75,7 +75,7 @@ def _decide_all(model: Any, version: str, applicants: list[dict[str, Any]], poli
         raise DataError(str(exc)) from exc
     import datetime as dt
 
-    decided_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    decided_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     return [{"applicant_id": r["applicant_id"], "decided_at": decided_at, **out, "warnings": w,
              "application": {**r["applicant"], "finances": app.get("finances"), "loan": r["loan"]}}
             for r, app, out, w in zip(requests, apps, outs, warnings, strict=True)]
@@ -102,7 +102,7 @@ def decide_command(
         if not isinstance(one, dict):
             raise DataError(f"--applicant must be a JSON object; got {type(one).__name__}")
         decisions = _decide_all(scorecard, version, [one], policy)
-    else:
+    elif input is not None:  # (exactly one of the two, checked above)
         decisions = _decide_all(scorecard, version, _applicants_from_frame(read_records(input)), policy)
     if output is None:
         typer.echo(json.dumps(decisions[0] if applicant is not None else decisions, indent=2))

@@ -145,6 +145,8 @@ def monitor_command(
         performance_by_vintage,
         validate_outcomes,
     )
+    from lendscore.monitoring.drift import check_period
+    from lendscore.monitoring.sources import check_kind
     from lendscore.reports.monitoring import MonitoringContext, write_monitoring_report
 
     if model is None:
@@ -154,11 +156,11 @@ def monitor_command(
         info = {"model": str(model)}
     scorecard = lendscore.load(model)
     o = read_records(outcomes) if outcomes is not None else None
-    data = load_monitoring_data(decisions, scorecard, kind=kind, time_column=time_column, table=decisions_table,
+    data = load_monitoring_data(decisions, scorecard, kind=check_kind(kind), time_column=time_column, table=decisions_table,
                                 outcomes_table=outcomes_table, id_column=id_column, model_version=model_version)
     frame = data.decisions
     info.update(data.describe())
-    d = drift(frame, scorecard, period=period, warnings=data.warnings)
+    d = drift(frame, scorecard, period=check_period(period), warnings=data.warnings)
     perf, rejections = None, None
     if o is None:
         o = data.outcomes

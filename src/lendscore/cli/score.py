@@ -19,10 +19,10 @@ def score_command(
     prefix: Annotated[str, typer.Option("--prefix", help="prefix of the added columns (never empty: an output must not shadow an input)")] = "lendscore_",
 ) -> None:
     """Score a file in chunks with a progress bar; memory stays bounded by the chunk size."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     import lendscore
     from lendscore.scoring import score_file
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     m = lendscore.load(model)
     with Progress(TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),

@@ -5,7 +5,7 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -35,15 +35,15 @@ def _write_outputs(result, out: Path, title: str | None = None) -> None:
 def train_command(
     data: Annotated[str, typer.Argument(help="CSV, CSV.gz or Parquet file, a DuckDB file, or a SQLAlchemy URL (with --sql)")],
     out: Annotated[Path, typer.Option("--out", help="folder for model.json, report.html, metrics.json")],
-    target: Annotated[Optional[str], typer.Option("--target", help="outcome column")] = None,
+    target: Annotated[str | None, typer.Option("--target", help="outcome column")] = None,
     bad: Annotated[str, typer.Option("--bad", help="value of the outcome column that means default")] = "1",
-    profile: Annotated[Optional[str], typer.Option("--profile", help="built-in dataset profile, e.g. lending_club_2007_2011")] = None,
-    sql: Annotated[Optional[str], typer.Option("--sql", help="query to run when DATA is a database")] = None,
-    time_column: Annotated[Optional[str], typer.Option("--time-column", help="date column for an out-of-time test")] = None,
-    test_from: Annotated[Optional[str], typer.Option("--test-from", help="rows dated from here on are the test set")] = None,
-    test_size: Annotated[Optional[float], typer.Option("--test-size", help="random stratified test share")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="seed of the random split")] = None,
-    config: Annotated[Optional[Path], typer.Option("--config", help="scorecard.toml with [scorecard] and [split]")] = None,
+    profile: Annotated[str | None, typer.Option("--profile", help="built-in dataset profile, e.g. lending_club_2007_2011")] = None,
+    sql: Annotated[str | None, typer.Option("--sql", help="query to run when DATA is a database")] = None,
+    time_column: Annotated[str | None, typer.Option("--time-column", help="date column for an out-of-time test")] = None,
+    test_from: Annotated[str | None, typer.Option("--test-from", help="rows dated from here on are the test set")] = None,
+    test_size: Annotated[float | None, typer.Option("--test-size", help="random stratified test share")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="seed of the random split")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="scorecard.toml with [scorecard] and [split]")] = None,
 ) -> None:
     """Train, validate and save a scorecard on a file of loans with known outcomes."""
     from lendscore.config import load_config

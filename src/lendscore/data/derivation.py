@@ -37,7 +37,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -157,7 +157,7 @@ class NthShare(_Op):
 
 
 Operation = Annotated[
-    Union[CreditAgeMonths, Instalment, MonthlyIncome, ExistingObligations, NetTakeHome, NthShare],
+    CreditAgeMonths | Instalment | MonthlyIncome | ExistingObligations | NetTakeHome | NthShare,
     Field(discriminator="op"),
 ]
 
@@ -365,7 +365,7 @@ def derive_columns(cols: Mapping[str, Any], n: int, spec: InputSpec, *, decision
             first = _dates(cols, op.earliest_credit_line, n, source)
             app = _dates(cols, op.application_date, n, source)
             if np.isnat(app).any():
-                when = _dt.datetime.now(_dt.timezone.utc).date() if decision_date is None else decision_date
+                when = _dt.datetime.now(_dt.UTC).date() if decision_date is None else decision_date
                 app = np.where(np.isnat(app), np.broadcast_to(as_dates(when, "decision_date"), (n,)), app)
             age = np.asarray(credit_age_months(app, first), dtype=float)
             after = age < 0
@@ -483,7 +483,7 @@ def input_spec_for(kinds: Mapping[str, str], *, derivation: Derivation | None = 
     for name, typ in (raw_types or {}).items():
         if name not in kinds:
             lo, hi = bounds.get(name, (None, None)) if typ == "number" else (None, None)
-            fields.append(InputField(name=name, type=typ, min=lo, max=hi))  # type: ignore[arg-type]
+            fields.append(InputField(name=name, type=typ, min=lo, max=hi))
     return InputSpec(fields=tuple(fields), derivation=derivation, ignored=dict(ignored or {}))
 
 

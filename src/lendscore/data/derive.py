@@ -77,7 +77,7 @@ def emi(principal: ArrayLike, annual_rate: ArrayLike, term_months: ArrayLike) ->
     return _wrap(np.where(zero, flat, amortised), principal, "emi")
 
 
-def annuity_factor(r: float, term_months: int) -> float:
+def annuity_factor(r: float, term_months: float) -> float:
     """``1 - (1 + r)^-n`` for a monthly rate ``r > 0`` over ``n`` months (accurate for small ``r``).
 
     The instalment is ``amount * r / factor`` and the principal ``instalment * factor / r``.

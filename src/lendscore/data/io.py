@@ -58,7 +58,7 @@ def _existing(path: str | Path) -> Path:
 
 def _normalise(df: pd.DataFrame) -> pd.DataFrame:
     """Give object columns that hold only strings the default string dtype (as read_csv does)."""
-    for col in df.columns[df.dtypes == object]:
+    for col in df.columns[df.dtypes == np.dtype(object)]:
         values = df[col].dropna()
         if len(values) and values.map(type).eq(str).all():
             # pandas 2.x keeps object dtype here, and None would not equal read_csv's NaN
@@ -109,7 +109,7 @@ def _redact(url: str) -> str:
         import sqlalchemy as sa
 
         return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - only used to build a message
+    except Exception:  # only used to build a message
         return url.split("@")[-1]
 
 

@@ -29,7 +29,7 @@ from lendscore.data.derivation import (
     derive_frame,
     input_spec_for,
 )
-from lendscore.data.quality import DataQualityReport, RowValidator
+from lendscore.data.quality import DataQualityReport, RowValidator, Unit
 from lendscore.data.schema import APPLICANT_SCHEMA, FactorGroup
 from lendscore.errors import ConfigError, SchemaError, TargetError
 
@@ -339,8 +339,8 @@ def prepare(
                  validity=False)
     for col in profile.numeric:
         if col in v.df.columns:
-            unit = ("percent" if col in profile.percent_columns
-                    else "months" if col in profile.month_columns else None)
+            unit: Unit | None = ("percent" if col in profile.percent_columns
+                                 else "months" if col in profile.month_columns else None)
             v.parse_numbers(col, unit=unit)
     for col in profile.date_columns:
         if col in v.df.columns:
@@ -351,8 +351,9 @@ def prepare(
     for col, (lo, hi) in profile.bounds.items():
         if col in v.df.columns:
             v.check_bounds(col, lo, hi)
-    if profile.credit_line_column in v.df.columns and profile.time_column in v.df.columns:
-        v.check_not_after(profile.credit_line_column, profile.time_column)
+    first_line, applied = profile.credit_line_column, profile.time_column
+    if first_line is not None and applied is not None and first_line in v.df.columns and applied in v.df.columns:
+        v.check_not_after(first_line, applied)
     for col, codes in profile.special_codes.items():
         if col in v.df.columns:
             v.flag_special_codes(col, codes)

@@ -141,7 +141,7 @@ class RowValidator:
     def _examples(self, mask: np.ndarray, column: str | None) -> list[dict[str, Any]]:
         idx = np.flatnonzero(mask)[:N_EXAMPLES]
         values = self.df[column].iloc[idx] if column in self.df.columns else [None] * len(idx)
-        return [{"row": int(self.rows[i]), "value": _plain(v)} for i, v in zip(idx, values)]
+        return [{"row": int(self.rows[i]), "value": _plain(v)} for i, v in zip(idx, values, strict=True)]
 
     def _record(
         self, rule: str, column: str | None, action: Action, mask: np.ndarray, what: str,

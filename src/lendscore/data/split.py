@@ -66,12 +66,12 @@ def random_split(
     n = len(target)
     classes, counts = np.unique(target, return_counts=True)
     if len(classes) < 2:
-        raise TargetError(f"y must hold two classes to stratify; got {dict(zip(classes, counts))}")
+        raise TargetError(f"y must hold two classes to stratify; got {dict(zip(classes, counts, strict=True))}")
     n_test = round(n * test_size)
     if counts.min() < 2 or n_test < len(classes) or n - n_test < len(classes):
         raise DataError(
             f"random split of {n} rows with test_size={test_size} would leave a side without "
-            f"every class; class counts {dict(zip(classes.tolist(), counts.tolist()))}"
+            f"every class; class counts {dict(zip(classes.tolist(), counts.tolist(), strict=True))}"
         )
     idx = np.arange(n)
     train_idx, test_idx = train_test_split(

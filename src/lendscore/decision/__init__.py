@@ -15,6 +15,7 @@ from lendscore.decision.affordability import (
     instalment,
     max_principal,
 )
+from lendscore.decision.batch import decide_batch
 from lendscore.decision.cutoff import (
     CutoffChoice,
     choose_cutoff,
@@ -22,7 +23,6 @@ from lendscore.decision.cutoff import (
     profit_table,
     write_cutoff,
 )
-from lendscore.decision.batch import decide_batch
 from lendscore.decision.decide import Decision, Outcome, ScoredApplicant, decide, scored_from_details
 from lendscore.decision.fairness import FairnessReport, fairness_report, german_credit_groups
 from lendscore.decision.policy import Policy, line_of, load_policy, parse_policy

@@ -75,7 +75,7 @@ class _Factors:
 
     def __call__(self, terms: list[int]) -> np.ndarray:
         memo, out = self.memo, []
-        for rate, term in zip(self.rates, terms):
+        for rate, term in zip(self.rates, terms, strict=True):
             f = memo.get((rate, term))
             if f is None:
                 r = rate / 12.0
@@ -92,7 +92,7 @@ def assess_batch(finances: Sequence[Any], loans: Sequence[Any], rule: Affordabil
     if not rows:
         return out
     idx = [i for i, _ in rows]
-    cols = list(zip(*(v for _, v in rows)))
+    cols = list(zip(*(v for _, v in rows), strict=True))
     g, net, ded, ex, a, r = (np.array(cols[k], dtype=float) for k in (0, 1, 3, 5, 8, 9))
     has_net, has_ded, und = (np.array(cols[k], dtype=bool) for k in (2, 4, 7))
     dep, t = (np.array(cols[k], dtype=np.int64) for k in (6, 10))
@@ -108,7 +108,7 @@ def assess_batch(finances: Sequence[Any], loans: Sequence[Any], rule: Affordabil
     factors = _Factors(rates)
     with np.errstate(all="ignore"):
         res = _evaluate_rows(g, net, has_net, ded, has_ded, ex, dep, und, a, r, t, rule, factors, rates, terms)
-    for i, row in zip(idx, res):
+    for i, row in zip(idx, res, strict=True):
         out[i] = row
     return out
 
@@ -137,7 +137,8 @@ def _evaluate_rows(g, net, has_net, ded, has_ded, ex, dep, und, a, r, t, rule, f
         share_v = np.where(und, share_u, share_v)
     any_share, has_foir = bool(has_share.any()), rule.max_foir is not None
 
-    def fails(amount: np.ndarray, f: np.ndarray, term: np.ndarray) -> tuple[np.ndarray, ...]:
+    def fails(amount: np.ndarray, f: np.ndarray,
+              term: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         new_ = instalments(amount, f, term)
         nth_ = netinc - ex - new_
         s_floor = nth_ - floor
@@ -181,7 +182,7 @@ def _evaluate_rows(g, net, has_net, ded, has_ded, ex, dep, und, a, r, t, rule, f
         nb = best + step
         act &= (nb > best) & passes(nb, f_req, tf)
         best = np.where(act, nb, best)
-    max_amount = np.where(0.0 > best, 0.0, best)
+    max_amount = np.where(best < 0.0, 0.0, best)
     t_max = np.full(len(g), float(MAX_TERM_MONTHS))
     no_term = ~pos | ~passes(a, factors([MAX_TERM_MONTHS] * len(g)), t_max)
     # the closed-form term guess, checked a month either side; the rare miss goes to the scalar path
@@ -201,12 +202,12 @@ def _evaluate_rows(g, net, has_net, ded, has_ded, ex, dep, und, a, r, t, rule, f
     bad |= ~no_term & ~ok_guess
 
     failed = [tuple(k for k, f in (("nth_share", fs), ("foir", ff), ("floor", fl)) if f)
-              for fs, ff, fl in zip(fail_share.tolist(), fail_foir.tolist(), fail_floor.tolist())]
+              for fs, ff, fl in zip(fail_share.tolist(), fail_foir.tolist(), fail_floor.tolist(), strict=True)]
     rows = []
     for (inc, d, nt, e, nw, h, hs, fo, fl, fr, m, mx, nt_, gs, b) in zip(
             income.tolist(), deductions.tolist(), netinc.tolist(), ex.tolist(), new.tolist(), nth.tolist(),
             nth_share.tolist(), foir.tolist(), floor.tolist(), failed, margin.tolist(), max_amount.tolist(),
-            no_term.tolist(), guesses, bad.tolist()):
+            no_term.tolist(), guesses, bad.tolist(), strict=True):
         rows.append(None if b else {
             "income": inc, "deductions": d, "net_income": nt, "existing_obligations": e, "new_instalment": nw,
             "nth": h, "nth_share": hs, "foir": fo, "floor": fl, "passed": not fr, "failed_rules": list(fr),

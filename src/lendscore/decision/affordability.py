@@ -295,16 +295,20 @@ def assess_affordability(
     Raises :class:`~lendscore.errors.PolicyError` naming the field, the rule and the value when the
     input is impossible (negative income, term 0, a rate above 100% a year, unknown fields).
     """
-    problems, built = [], []
-    for model, data, what in ((Finances, finances, "finances"), (LoanRequest, loan, "loan"),
-                              (AffordabilityRule, rule, "affordability rule")):
+    problems: list[str] = []
+
+    def build(model: type[_M], data: _M | Mapping[str, Any], what: str) -> _M | None:
         try:
-            built.append(validate_model(model, data, what))
-        except PolicyError as exc:
+            return validate_model(model, data, what)
+        except PolicyError as exc:  # every part is checked, so the message names every problem
             problems.append(str(exc))
-    if problems:
+            return None
+
+    fin = build(Finances, finances, "finances")
+    req = build(LoanRequest, loan, "loan")
+    rul = build(AffordabilityRule, rule, "affordability rule")
+    if fin is None or req is None or rul is None:
         raise PolicyError("; ".join(problems))
-    fin, req, rul = built
     ev = _evaluate(fin, req.amount, req.annual_rate, req.term_months, rul)
     offer = _counter_offer(fin, req, rul, ev["margin"])
     return AffordabilityResult(**ev, passed=not ev["failed_rules"], counter_offer=offer)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from lendscore.decision._affordability_batch import assess_batch
+from lendscore.decision.affordability import AffordabilityRule
 from lendscore.decision.decide import _MISSING, _OPS, ScoredApplicant, _lookup, _reference, decide
 from lendscore.decision.policy import OUTCOME_RANK, KnockOut, Policy
 from lendscore.decision.reasons import _TIE_DECIMALS, Catalogue, principal_reasons
@@ -46,11 +47,11 @@ def decide_batch(applicants: Sequence[Mapping[str, Any]], scored: Sequence[Score
         raise ValueError(f"applicants and scored must have the same length; got {n} and {len(scored)}")
     try:
         plan = _Plan(policy, catalogue)
-    except Exception:  # noqa: BLE001 - a policy code missing from the catalogue: decide() says which
+    except Exception:  # a policy code missing from the catalogue: decide() says which
         plan = None
     slow = [plan is None or type(a) is not dict for a in applicants]
     if plan is None or all(slow):
-        return [decide(a, s, policy, catalogue).to_dict() for a, s in zip(applicants, scored)]
+        return [decide(a, s, policy, catalogue).to_dict() for a, s in zip(applicants, scored, strict=True)]
     events: list[list | None] = [None] * n  # per row: the knock-outs that record a step, in order
     for k, ko in enumerate(policy.knockouts):
         if_missing = ko.if_missing
@@ -62,7 +63,7 @@ def decide_batch(applicants: Sequence[Mapping[str, Any]], scored: Sequence[Score
                 ev.append(plan.kos[k][0] if hit else plan.kos[k][1])
     afford: list[Any] = [None] * n
     if policy.affordability is not None and "affordability" in policy.order:
-        afford = _affordability_column(applicants, policy, slow)
+        afford = _affordability_column(applicants, policy.affordability.rule(), slow)
     adverse: list[int] = []
     band_of = [0] * n
     if "bands" in policy.order:
@@ -137,8 +138,10 @@ class _Plan:
                 steps.append(("bands", outcome))
                 declined = declined or outcome == "decline"
                 if outcome != "approve":
-                    if self.band_reason[band] is not None:
-                        reasons.append(self.band_reason[band])
+                    band_reason = self.band_reason[band]
+                    if band_reason is not None:
+                        reasons.append(band_reason)
+                    assert principal is not None  # _principal_column gave every adverse row not sent to decide()
                     reasons.extend(principal)
             if stop and declined:
                 break
@@ -169,8 +172,9 @@ def _knockout_column(ko: KnockOut, applicants: Sequence[Mapping[str, Any]], slow
     for cond in ko.when:
         field, op, target = cond.field, cond.op, cond.value
         dotted = "." in field
-        allowed = (target if isinstance(target, list) else [target]) if op in ("in", "not_in") else None
-        fn = _OPS.get(op)
+        fn = _OPS.get(op)  # None for "in" and "not_in", which test membership of allowed
+        allowed = target if isinstance(target, list) else [target]
+        is_in = op == "in"
         still = []
         for i in open_:
             a = applicants[i]
@@ -181,8 +185,8 @@ def _knockout_column(ko: KnockOut, applicants: Sequence[Mapping[str, Any]], slow
                 state[i] = None
                 continue
             try:
-                holds = (v in allowed) == (op == "in") if allowed is not None else bool(fn(v, target))
-            except Exception:  # noqa: BLE001 - decide() raises the PolicyError naming the field
+                holds = bool(fn(v, target)) if fn is not None else (v in allowed) == is_in
+            except Exception:  # decide() raises the PolicyError naming the field
                 slow[i] = True
                 continue
             if holds:
@@ -193,7 +197,8 @@ def _knockout_column(ko: KnockOut, applicants: Sequence[Mapping[str, Any]], slow
     return state
 
 
-def _affordability_column(applicants: Sequence[Mapping[str, Any]], policy: Policy, slow: list[bool]) -> list[Any]:
+def _affordability_column(applicants: Sequence[Mapping[str, Any]], rule: AffordabilityRule,
+                          slow: list[bool]) -> list[Any]:
     """Each row's affordability dict, or None when finances or loan are missing."""
     n = len(applicants)
     out: list[Any] = [None] * n
@@ -204,8 +209,8 @@ def _affordability_column(applicants: Sequence[Mapping[str, Any]], policy: Polic
         fin, loan = _lookup(applicants[i], "finances"), _lookup(applicants[i], "loan")
         if fin is not _MISSING and loan is not _MISSING:
             present.append((i, fin, loan))
-    results = assess_batch([p[1] for p in present], [p[2] for p in present], policy.affordability.rule())
-    for (i, _, _), res in zip(present, results):
+    results = assess_batch([p[1] for p in present], [p[2] for p in present], rule)
+    for (i, _, _), res in zip(present, results, strict=True):
         if res is None:
             slow[i] = True
         out[i] = res
@@ -246,7 +251,7 @@ def _principal_column(rows: list[int], scored: Sequence[ScoredApplicant], policy
         reference = _reference(scored[rows[0]], policy)
         names = sorted(scored[rows[0]].points)
         ref = np.array([float(reference[c]) for c in names], dtype=float)
-    except Exception:  # noqa: BLE001 - each row on its own below
+    except Exception:  # each row on its own below
         reference, names = None, []
     key_set = set(names)
     matrix_rows, points, single = [], [], []
@@ -262,7 +267,7 @@ def _principal_column(rows: list[int], scored: Sequence[ScoredApplicant], policy
     if matrix_rows and names:
         try:
             gaps = ref - np.array(points, dtype=float)
-        except Exception:  # noqa: BLE001
+        except Exception:
             single += matrix_rows
             matrix_rows = []
     elif matrix_rows:
@@ -276,13 +281,14 @@ def _principal_column(rows: list[int], scored: Sequence[ScoredApplicant], policy
             step = ranked[:, :-1] - ranked[:, 1:]
             odd = ~np.isfinite(ranked).all(axis=1) | ((step > 0) & (step < _NEAR_TIE)).any(axis=1)
         code_for = catalogue.code_for
-        for i, o_row, g_row, is_odd in zip(matrix_rows, order.tolist(), ranked.tolist(), odd.tolist()):
+        for i, o_row, g_row, is_odd in zip(matrix_rows, order.tolist(), ranked.tolist(), odd.tolist(), strict=True):
             if is_odd:
                 single.append(i)
                 continue
             try:
-                found, seen = [], set()
-                for j, raw in zip(o_row, g_row):
+                found: list[dict[str, Any]] = []
+                seen: set[str] = set()
+                for j, raw in zip(o_row, g_row, strict=True):
                     gap = round(raw, _TIE_DECIMALS)
                     if gap <= 0 or len(found) == max_reasons:
                         break
@@ -293,12 +299,12 @@ def _principal_column(rows: list[int], scored: Sequence[ScoredApplicant], policy
                     found.append({"code": code.code, "text": code.text, "kind": code.kind,
                                   "characteristic": names[j], "shortfall": gap})
                 out[i] = found
-            except Exception:  # noqa: BLE001 - decide() raises it for this row
+            except Exception:  # decide() raises it for this row
                 slow[i] = True
     for i in single:
         try:
             out[i] = [r.to_dict() for r in principal_reasons(scored[i].points, _reference(scored[i], policy),
                                                              catalogue, max_reasons)]
-        except Exception:  # noqa: BLE001 - decide() raises it for this row
+        except Exception:  # decide() raises it for this row
             slow[i] = True
     return out

@@ -80,7 +80,7 @@ def profit_table(
 
     order = np.argsort(s, kind="stable")
     s_sorted = s[order]
-    cum = lambda v: np.concatenate([[0.0], np.cumsum(v[order])])  # noqa: E731
+    cum = lambda v: np.concatenate([[0.0], np.cumsum(v[order])])
     bad, good = cum(t), cum(1 - t)
     bad_exp, good_exp = cum(t * e), cum((1 - t) * e)
     k = np.searchsorted(s_sorted, c, side="left")  # number declined at each cut-off
@@ -191,7 +191,7 @@ def write_cutoff(path: str | Path, choice: CutoffChoice) -> None:
         m = _NUM_LINE.match(lines[n])
         if not m or not m.group(1).strip().startswith(str(loc[-1])):
             raise PolicyError(f"{p}, line {n + 1}: cannot find '{loc[-1]} = ...' for band {loc[1]} to rewrite")
-        lines[n] = f"{m.group(1)}{_toml_value(choice.cutoff)}{m.group(3)}"
+        lines[n] = f"{m.group(1)}{_toml_value(value)}{m.group(3)}"
     start = next((j for j, ln in enumerate(lines) if _CUTOFF_HEADER.match(ln)), None)
     if start is not None:
         end = next((j for j in range(start + 1, len(lines)) if lines[j].lstrip().startswith("[")), len(lines))

@@ -11,7 +11,6 @@ for open ends; a score outside the range is an error); with ``basis = "pd"`` the
 from __future__ import annotations
 
 import math
-import re
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,8 +19,8 @@ from typing import Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
-from lendscore.decision.affordability import AffordabilityRule
 from lendscore.decision._toml import line_of
+from lendscore.decision.affordability import AffordabilityRule
 from lendscore.decision.reasons import Catalogue, load_catalogue
 from lendscore.errors import PolicyError
 

@@ -180,7 +180,7 @@ class FeatureBinning:
             "n_event", "n_nonevent", "woe", "iv_bins", "woe_rule")}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "FeatureBinning":
+    def from_dict(cls, d: dict) -> FeatureBinning:
         return cls(**d)
 
 
@@ -288,6 +288,9 @@ def fit_feature_binning(
         y, w = y[keep], w[keep]
     n_rows = w.sum()
     min_rows = min_bin_size * n_rows if min_bin_size < 1 else float(min_bin_size)
+    final_splits: list[float] = []  # numeric
+    specials: list[float] = []  # numeric
+    groups: list[list[str]] = []  # categorical
     if kind == "numeric":
         x = _as_float(values, name)
         miss = np.isnan(x)
@@ -301,10 +304,9 @@ def fit_feature_binning(
             be = [float(e[a:b].sum()) for a, b in plan]
             bn = [float(n[a:b].sum()) for a, b in plan]
         else:
-            final_splits, be, bn = [], [0.0], [0.0]
+            be, bn = [0.0], [0.0]
         extra_e = [float((y * w)[spec].sum()), float((y * w)[miss].sum())]
         extra_n = [float(w[spec].sum()), float(w[miss].sum())]
-        fb_kw = {"splits": final_splits, "special_codes": specials}
     else:
         s = pd.Series(values, copy=False).reset_index(drop=True)
         miss = s.isna().to_numpy()
@@ -334,11 +336,10 @@ def fit_feature_binning(
             groups, be, bn = [[]], [0.0], [0.0]
             trend = "ascending"
         extra_e, extra_n = [0.0, float((y * w)[miss].sum())], [0.0, float(w[miss].sum())]
-        fb_kw = {"categories": groups}
     e_all = np.array(be + extra_e)
     n_all = np.array(bn + extra_n)
     woe, iv, rule = woe_iv(e_all, n_all - e_all)
     return FeatureBinning(
-        name=name, kind=kind, trend=trend, n_event=e_all.tolist(),
-        n_nonevent=(n_all - e_all).tolist(), woe=woe.tolist(), iv_bins=iv.tolist(),
-        woe_rule=rule.tolist(), **fb_kw)
+        name=name, kind=kind, trend=trend, splits=final_splits, categories=groups, special_codes=specials,
+        n_event=e_all.tolist(), n_nonevent=(n_all - e_all).tolist(), woe=woe.tolist(), iv_bins=iv.tolist(),
+        woe_rule=rule.tolist())

@@ -45,7 +45,7 @@ class Rule:
                 "feature_b": self.feature_b, "bins_b": list(self.bins_b)}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Rule":
+    def from_dict(cls, d: dict) -> Rule:
         return cls(d["feature_a"], tuple(d["bins_a"]), d["feature_b"], tuple(d["bins_b"]))
 
 
@@ -105,8 +105,8 @@ class RuleSearch:
                 cell = small[a] * np.int32(nb) + small[b]
                 counts = (np.bincount(cell, minlength=na * nb) if unit
                           else np.bincount(cell, weights=w, minlength=na * nb))
-                N = self.mats[a] @ counts.reshape(na, nb) @ self.mats[b].T
-                ok = (N >= min_support * total) & (N <= (1 - min_support) * total)
+                support = self.mats[a] @ counts.reshape(na, nb) @ self.mats[b].T
+                ok = (support >= min_support * total) & (support <= (1 - min_support) * total)
                 self.pairs.append((a, b, cell, ok))
 
     def best(self, y: np.ndarray, p: np.ndarray, *, exclude_pairs: set[tuple[str, str]],

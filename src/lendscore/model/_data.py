@@ -1,6 +1,7 @@
 """Turning what users pass (DataFrame, array, dict) into columns and a binary target."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 
@@ -33,10 +34,8 @@ def as_frame(X, feature_names: list[str] | None = None) -> pd.DataFrame:
         return pd.DataFrame([X])
     arr = check_array(X, dtype=None, ensure_all_finite="allow-nan")
     if arr.dtype == object:
-        try:  # an object array of numbers is numeric; of text, categorical
+        with contextlib.suppress(ValueError):  # an object array of numbers is numeric; of text, categorical
             arr = arr.astype(float)
-        except ValueError:
-            pass
     if arr.dtype.kind in "fiub":
         arr = arr.astype(float)
     names = feature_names if feature_names is not None else [f"x{i}" for i in range(arr.shape[1])]

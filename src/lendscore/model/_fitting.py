@@ -5,6 +5,7 @@ Cross-fitted WoE design, the sign check, the interaction-rule rounds and the fin
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from scipy import special
@@ -13,6 +14,12 @@ from lendscore.features.rules import Rule, RuleSearch
 from lendscore.features.woe import woe_iv
 from lendscore.model._data import check_sample_weight
 from lendscore.model.logit import fit_logit, with_covariance
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from lendscore.features.binning import FeatureBinning
+    from lendscore.model.params import Trend
 
 __all__ = ["Design", "FittingMixin"]
 
@@ -25,6 +32,19 @@ class FittingMixin:
     # joint fit holds at 0.1 %
     _rule_rounds = 4
     _rule_batch = 4
+
+    # what the steps read: parameters (set by Scorecard.__init__, types as in lendscore.model.params)
+    # and fitted state (set by Scorecard.fit before these steps run)
+    C: float | None
+    class_weight: Literal["balanced"] | None
+    monotonic_trend: Trend | dict[str, Trend]
+    special_codes: Literal["auto"] | dict[str, list[float]] | None
+    sign_check: Literal["refit", "warn"]
+    woe_cv: int
+    max_rules: int
+    rule_min_support: float
+    binnings_: dict[str, FeatureBinning]
+    selection_: pd.DataFrame
 
     def _fit_design(self, index, names, y01, w) -> np.ndarray:
         """WoE matrix the regression is fitted on.

@@ -134,7 +134,7 @@ def warnings_by_row(table: pd.DataFrame, n: int) -> list[list[dict]]:
     """:func:`warnings_frame` rows grouped per row: ``[{"field", "rule", "value"}]`` each."""
     out: list[list[dict]] = [[] for _ in range(n)]
     for row, field_, rule, value in zip(table["row"].tolist(), table["field"].tolist(), table["rule"].tolist(),
-                                        table["value"].tolist()):
+                                        table["value"].tolist(), strict=True):
         out[row].append({"field": field_, "rule": rule, "value": value})
     return out
 
@@ -157,6 +157,7 @@ def warnings_one(model, applicant: dict, index: dict[str, int]) -> list[dict]:
         span = table.training_range(c)
         if idx >= k or span is None:
             continue
+        assert value is not None  # a regular bin: index_of found a number (a missing value is bin k + 1)
         x = float(value)
         if x < span[0]:
             out.append({"field": c, "rule": "below_training_range", "value": value})

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 import pydantic
 
 from lendscore._version import __version__
@@ -80,7 +79,7 @@ def model_to_dict(model, **metadata) -> dict:
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "lendscore_version": __version__,
-        "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "params": params,
         "classes": model.classes_.tolist(),
         "input_schema": [{"name": c, "kind": model.kinds_[c]} for c in model.feature_names_in_],

@@ -136,7 +136,7 @@ def fit_logit(
         A[:, 0] = 1.0
         A[:, 1:] = X
     y = np.asarray(y, dtype=float)
-    n, p = A.shape[0], A.shape[1] - 1
+    n, p = int(A.shape[0]), int(A.shape[1]) - 1
     w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
     pen = np.zeros(p + 1)
     if C is not None:

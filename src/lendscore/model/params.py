@@ -71,16 +71,18 @@ class _Strict(BaseModel):
         return self.model_dump()
 
 
-ScorecardParams = create_model("ScorecardParams", __base__=_Strict,
-                               __doc__="Arguments of lendscore.Scorecard (one table: PARAMETERS).",
-                               **PARAMETERS)
+# the fields come from a computed table, which pydantic's create_model overloads cannot type
+# (a **dict could also hold its __config__ etc.)
+ScorecardParams = create_model(  # type: ignore[call-overload]
+    "ScorecardParams", __base__=_Strict, __doc__="Arguments of lendscore.Scorecard (one table: PARAMETERS).",
+    **PARAMETERS)
 
 
 def validate_params(params: dict[str, Any]) -> None:
     """Raise ConfigError naming the parameter, the rule and the value of the first bad argument."""
     try:
         p = ScorecardParams.model_validate(params)
-        Scaling(p.pdo, p.base_points, p.base_odds)
+        Scaling(**p.model_dump(include={"pdo", "base_points", "base_odds"}))
     except pydantic.ValidationError as exc:
         err = exc.errors()[0]
         name = str(err["loc"][0]) if err["loc"] else "(parameters)"

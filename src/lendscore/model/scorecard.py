@@ -18,8 +18,8 @@ from lendscore.errors import ConfigError, ModelError, NotFittedError, SchemaErro
 from lendscore.features.binning import fit_feature_binning
 from lendscore.features.selection import select_features
 from lendscore.model import _points
-from lendscore.model._fitting import Design, FittingMixin
 from lendscore.model._data import as_frame, column_kinds, encode_target, fingerprint
+from lendscore.model._fitting import Design, FittingMixin
 from lendscore.model.grades import DEFAULT_PD_BOUNDS, master_scale
 from lendscore.model.logit import LogitFit
 from lendscore.model.params import PARAMETERS, validate_params

@@ -38,7 +38,8 @@ Nothing here imports matplotlib; plots are in :mod:`lendscore.reports.monitoring
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from itertools import pairwise
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -70,6 +71,7 @@ PSI_MODERATE = 0.10
 PSI_SIGNIFICANT = 0.25
 ZeroRule = Literal["add_half", "inf"]
 Period = Literal["D", "W", "M"]
+PERIODS: tuple[Period, ...] = get_args(Period)
 _ADD_HALF = 0.5
 REFERENCE_KEY = "monitoring_reference"
 #: Columns of the audit store's decisions frame; an input with one of these names (Lending Club's
@@ -285,10 +287,16 @@ def reference_from_model(model) -> MonitoringReference:
 
 
 # ---------------------------------------------------------------------------- per period
+def check_period(period: str) -> Period:
+    """``period`` if it is one of :data:`PERIODS`; ConfigError naming them otherwise."""
+    if period not in PERIODS:
+        raise ConfigError(f"period must be 'D', 'W' or 'M'; got {period!r}")
+    return period
+
+
 def period_labels(times, period: Period = "M") -> pd.Series:
     """Period label (e.g. ``2011-03``) of each timestamp; time zones are converted to UTC first."""
-    if period not in ("D", "W", "M"):
-        raise ConfigError(f"period must be 'D', 'W' or 'M'; got {period!r}")
+    period = check_period(period)
     t = pd.Series(times, copy=False)
     if not pd.api.types.is_datetime64_any_dtype(t):
         try:
@@ -363,7 +371,7 @@ def _bins_frame(periods, name, labels, expected, counts) -> pd.DataFrame:
 
 def _score_labels(edges: list[float]) -> list[str]:
     full = [-np.inf, *edges, np.inf]
-    return [f"[{lo:.0f}, {hi:.0f})" for lo, hi in zip(full[:-1], full[1:])]
+    return [f"[{lo:.0f}, {hi:.0f})" for lo, hi in pairwise(full)]
 
 
 def drift(
@@ -511,7 +519,7 @@ def _input_checks(name, binning, values: pd.Series, idx: np.ndarray, pcode, peri
         check = "category not seen in training"
     base = float(ref.missing_rate.get(name, np.nan))
     pvals = []
-    for m, nn in zip(miss, n):
+    for m, nn in zip(miss, n, strict=True):
         if base != base or nn == 0:
             pvals.append(np.nan)
         elif base in (0.0, 1.0):

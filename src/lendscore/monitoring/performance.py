@@ -118,7 +118,7 @@ def performance_by_vintage(
     matured_at = ends + pd.DateOffset(months=int(maturity_months))
     v["matured"] = np.asarray(matured_at <= as_of)
     auc, ks = [], []
-    for vintage, matured in zip(v["vintage"], v["matured"]):
+    for vintage, matured in zip(v["vintage"], v["matured"], strict=True):
         rows = d[(d["vintage"] == vintage) & d["defaulted"].notna()]
         y = rows["defaulted"].to_numpy(dtype=np.int8)
         if matured and len(rows) >= min_rows and 0 < y.sum() < len(y):

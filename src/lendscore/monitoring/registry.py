@@ -20,6 +20,7 @@ refusal is recorded in the history.
 """
 from __future__ import annotations
 
+import builtins
 import datetime as _dt
 import getpass
 import hashlib
@@ -46,7 +47,7 @@ ModelEntry = dict[str, Any]
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def _user() -> str:
@@ -125,7 +126,7 @@ class Registry:
                              f"(registered: {list(models) or 'none'})")
         return models[version]
 
-    def history(self) -> list[dict[str, Any]]:
+    def history(self) -> builtins.list[dict[str, Any]]:  # builtins: the method list() shadows the type here
         return list(self._read()["history"])
 
     def path_of(self, version: str) -> Path:

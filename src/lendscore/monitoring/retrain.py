@@ -169,8 +169,12 @@ def compare_models(champion, challenger, X_oot: pd.DataFrame, y_oot, rules: Retr
           f"highest CSI {worst:.3f}; at or above {rules.max_csi}: {over['characteristic'].tolist() or 'none'}"
           + (f"; unexplained: {unexplained}" if unexplained else ""))
     promote = all(s["passed"] is not False for s in steps)
-    public = lambda m: None if m is None else {k: v for k, v in m.items() if not k.startswith("_")}  # noqa: E731
-    return RetrainDecision(promote, steps, public(cm), public(ch), csi)
+    return RetrainDecision(promote, steps, None if cm is None else _public(cm), _public(ch), csi)
+
+
+def _public(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The metrics a decision reports: without the per-row arrays (``_pd``, ``_grade``)."""
+    return {k: v for k, v in metrics.items() if not k.startswith("_")}
 
 
 def _window(time: pd.Series, window: tuple[str, str], name: str) -> np.ndarray:
@@ -292,5 +296,6 @@ def retrain(
     log.info("retrain decision: %s", decision.summary,
              extra={"event": "retrain_decision", "promote": decision.promote, "version": registered})
     return RetrainResult(model_path=final, version=registered, decision=decision, promoted=promoted,
-                         train_window=tuple(map(str, train_window)), oot_window=tuple(map(str, oot_window)),
+                         train_window=(str(train_window[0]), str(train_window[1])),
+                         oot_window=(str(oot_window[0]), str(oot_window[1])),
                          n_train=int(tr.sum()), n_oot=int(oot.sum()))

@@ -45,7 +45,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -69,7 +69,7 @@ INPUT_PREFIX = "input."
 AUDIT_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 FILE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".jsonl", ".json")
 Kind = Literal["auto", "audit", "score", "decide", "decisions", "applications"]
-KINDS = ("auto", "audit", "score", "decide", "decisions", "applications")
+KINDS: tuple[Kind, ...] = get_args(Kind)
 GROUPS = ("finances", "loan")
 #: Output columns of a decisions frame (the audit store's and ``lendscore decide``'s).
 OUTPUTS = ("decision_id", "request_id", "created_at", "decided_at", "model_version", "policy_version",
@@ -77,6 +77,13 @@ OUTPUTS = ("decision_id", "request_id", "created_at", "decided_at", "model_versi
 _AUDIT_COLUMNS = ("decision_id", "created_at", "model_version", "policy_version", "outcome", "pd", "score",
                   "grade", "applicant_id", "inputs")
 _CHUNK = 2_000
+
+
+def check_kind(kind: str) -> Kind:
+    """``kind`` if it is one of :data:`KINDS`; ConfigError naming them otherwise."""
+    if kind not in KINDS:
+        raise ConfigError(f"kind must be one of {list(KINDS)}; got {kind!r}")
+    return kind
 
 
 @dataclass
@@ -299,7 +306,8 @@ def _read_audit(source: Any, table: str, outcomes_table: str | None) -> tuple[pd
                 raise DataError(f"table {table!r} has no 'inputs' or 'created_at' column: not an audit store",
                                 source=label)
             cols = [t.c[c] for c in _AUDIT_COLUMNS if c in t.c]
-            rows, pending = [], {}
+            rows: list[dict[str, Any]] = []
+            pending: dict[Any, int] = {}  # decision_id -> its row
             for r in conn.execution_options(stream_results=True).execute(sa.select(*cols)).mappings():
                 doc = _json(r["inputs"]) or {}
                 row = {k: v for k, v in r.items() if k != "inputs"}
@@ -336,7 +344,7 @@ def _score_prefix(columns: Iterable[str]) -> str | None:
     return None
 
 
-def detect_kind(columns: Iterable[str]) -> str:
+def detect_kind(columns: Iterable[str]) -> Kind:
     """The kind of a file from its columns: ``decide`` (``application.*``), ``score`` (``<prefix>score``,
     ``<prefix>pd``, ``<prefix>grade``), ``decisions`` (``pd`` and ``score``, or ``input.*`` /
     ``applicant.*``) or ``applications``."""
@@ -427,8 +435,7 @@ def read_decisions(
     identifies a decision in an outcomes file (default ``decision_id``, else a decide output's
     ``applicant_id``). ``model_version`` keeps the rows of that model version.
     """
-    if kind not in KINDS:
-        raise ConfigError(f"kind must be one of {list(KINDS)}; got {kind!r}")
+    kind = check_kind(kind)
     label = "DataFrame" if isinstance(source, pd.DataFrame) else _label(source)
     is_audit = not isinstance(source, pd.DataFrame) and (
         _is_url(source) or Path(str(source)).name.lower().endswith(AUDIT_SUFFIXES))

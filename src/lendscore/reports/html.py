@@ -94,7 +94,11 @@ def figure_to_data_uri(fig: Figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _fmt(value: Any, spec: str | Callable[[Any], str] = "{:.4g}") -> str:
+Format = str | Callable[[Any], str]
+"""A cell format: a ``str.format`` pattern, or a function of the value."""
+
+
+def _fmt(value: Any, spec: Format = "{:.4g}") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if callable(spec):
@@ -105,7 +109,7 @@ def _fmt(value: Any, spec: str | Callable[[Any], str] = "{:.4g}") -> str:
         return str(value)
 
 
-def _table(df: pd.DataFrame, formats: Mapping[str, str] | None = None, *, index: bool = False) -> dict[str, Any]:
+def _table(df: pd.DataFrame, formats: Mapping[str, Format] | None = None, *, index: bool = False) -> dict[str, Any]:
     """A DataFrame as header + rows of strings for the template (numbers formatted per column)."""
     frame = df.reset_index() if index else df
     formats = dict(formats or {})
@@ -148,8 +152,8 @@ def _calibration_view(name: str, split: SplitResult) -> dict[str, Any]:
         hl_pass = hl.p_value >= 0.05
     except LendscoreError as e:  # too few rows, or degenerate PD: say so instead of failing the report
         hl_text, hl_pass = f"not computed: {e}", None
-    formats = {"predicted_pd": "{:.4f}", "observed_rate": "{:.4f}", "binomial_p_value": "{:.4g}",
-               "flag": lambda f: "miscalibrated (p < 0.05)" if f else ""}
+    formats: dict[str, Format] = {"predicted_pd": "{:.4f}", "observed_rate": "{:.4f}", "binomial_p_value": "{:.4g}",
+                                  "flag": lambda f: "miscalibrated (p < 0.05)" if f else ""}
     view = _table(table.rename(columns={"group": "grade"}), formats)
     view.update(name=name, hl_text=hl_text, hl_pass=hl_pass, n_flagged=int(table["flag"].sum()),
                 figure=figure_to_data_uri(plots.plot_calibration(table, title=f"Calibration by grade ({name})")))

@@ -17,9 +17,8 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from sklearn.metrics import brier_score_loss
+from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.metrics import log_loss as _sk_log_loss
-from sklearn.metrics import roc_auc_score
 
 from lendscore.errors import ConfigError, DataError, TargetError, ValidationError
 
@@ -113,8 +112,8 @@ def _cumulative_counts(
     p_sorted = p[order]
     y_sorted = y[order]
     last_of_tie = np.r_[p_sorted[1:] != p_sorted[:-1], True]
-    cum_event = np.cumsum(y_sorted)[last_of_tie]
-    cum_nonevent = np.cumsum(1 - y_sorted)[last_of_tie]
+    cum_event = np.cumsum(y_sorted, dtype=np.int64)[last_of_tie]
+    cum_nonevent = np.cumsum(1 - y_sorted, dtype=np.int64)[last_of_tie]
     return p_sorted[last_of_tie], cum_event, cum_nonevent
 
 
