@@ -31,7 +31,7 @@ _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge
         "==": operator.eq, "!=": operator.ne}
 
 
-class Outcome(str, enum.Enum):
+class Outcome(enum.StrEnum):
     """The lending decision."""
 
     APPROVE = "approve"
@@ -180,9 +180,9 @@ def decide(
                     record("affordability", Outcome(aff.if_missing), [catalogue.get(aff.reason_codes.missing)])
             else:
                 afford = assess_affordability(fin, loan, aff.rule())
-                codes = aff.codes()
+                rule_codes = aff.codes()
                 outcome = Outcome.APPROVE if afford.passed else Outcome(aff.outcome_on_fail)
-                record("affordability", outcome, [catalogue.get(codes[r]) for r in afford.failed_rules])
+                record("affordability", outcome, [catalogue.get(rule_codes[r]) for r in afford.failed_rules])
         elif stage == "bands":
             band = policy.band_for(scored.score if policy.basis == "score" else scored.pd)
             outcome = Outcome(band.outcome)
