@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import lendscore
-from cli_helpers import lending_club_sample, run, train_out_of_time
+from cli_helpers import flat, lending_club_sample, run, train_out_of_time
 from lendscore.data import bundled_path, load_bundled
 
 
@@ -125,3 +125,20 @@ def test_score_parquet_keeps_input_columns_and_matches_python(trained, lc_csv, t
     expected = lendscore.load(trained / "model.json").score_details(X)
     assert scored.loc[X.index, "lendscore_score"].to_numpy() == pytest.approx(expected["score"].to_numpy(), abs=1e-9)
     assert scored.loc[X.index, "lendscore_grade"].tolist() == expected["grade"].tolist()
+
+
+def test_score_lists_values_scored_by_a_declared_rule(trained, lc_csv, tmp_path, capsys):
+    raw = pd.read_csv(lc_csv).head(300)
+    raw.loc[raw.index[:7], "purpose"] = "Debt Consolidation"  # a category never seen in training
+    src, out = tmp_path / "a.csv", tmp_path / "s.csv"
+    raw.to_csv(src, index=False)
+    code, text = run(["score", "--model", str(trained / "model.json"), "--input", str(src), "--output", str(out)],
+                     capsys)
+    assert code == 0, text
+    scored = pd.read_csv(out, keep_default_na=False)
+    model = lendscore.load(trained / "model.json")
+    expected = model.input_warnings(raw.drop(columns="loan_status"))
+    if "purpose" in model.table_.inputs:
+        assert scored["lendscore_warnings"].str.contains("purpose:unseen_category").sum() == 7
+    assert (scored["lendscore_warnings"] != "").sum() == expected["row"].nunique() > 0
+    assert f"{expected['row'].nunique()} rows have values scored by a declared rule" in flat(text)

@@ -40,7 +40,8 @@ def score_file(model, input: str | Path, output: str | Path, *, batch_size: int 
                on_note: Callable[[str], None] = lambda msg: None) -> int:
     """Score ``input`` chunk by chunk into ``output`` (written to a temporary file, then renamed).
 
-    The added columns are ``pd``, ``score``, ``grade`` and ``points_<characteristic>``, each
+    The added columns are ``pd``, ``score``, ``grade``, ``points_<characteristic>`` and ``warnings``
+    (``field:rule`` pairs joined by ``;``, empty when none), each
     prefixed with ``lendscore_`` (or ``prefix``), so that no output shadows an input (Lending Club
     has its own ``grade``). Raw application rows are derived as the model file declares.
     Parquet to Parquet keeps the input columns in Arrow (never round-tripped through pandas), so
@@ -56,13 +57,18 @@ def score_file(model, input: str | Path, output: str | Path, *, batch_size: int 
     output.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=".score-", suffix=output.suffix)
     os.close(fd)
-    n = 0
+    n = n_flagged = 0
     writer = None
     try:
         for k, (chunk, arrow) in enumerate(_batches(input, batch_size)):
-            details = model.score_details(chunk)  # the model file's derivation runs on raw rows
+            # the model file's derivation runs on raw rows; values scored by a declared rule (a
+            # category unseen in training, a number outside the training range) are listed per row
+            details = model.score_details(chunk, warnings=True)
+            flagged = details.pop("warnings")
+            n_flagged += int(sum(map(bool, flagged)))
             if not with_points:
                 details = details[["pd", "score", "grade"]]
+            details["warnings"] = [";".join(f"{w['field']}:{w['rule']}" for w in ws) for ws in flagged]
             details = details.add_prefix(prefix)
             if name.endswith(".parquet"):
                 import pyarrow as pa
@@ -87,6 +93,9 @@ def score_file(model, input: str | Path, output: str | Path, *, batch_size: int 
             writer.close()
             writer = None
         os.replace(tmp, output)
+        if n_flagged:
+            on_note(f"{n_flagged:,} rows have values scored by a declared rule (a category unseen in training, "
+                    f"a number outside the training range): see {prefix}warnings")
     finally:
         if writer is not None:
             writer.close()
