@@ -5,6 +5,8 @@ Cross-fitted WoE design, the sign check, the interaction-rule rounds and the fin
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -21,7 +23,22 @@ if TYPE_CHECKING:
     from lendscore.features.binning import FeatureBinning
     from lendscore.model.params import Trend
 
-__all__ = ["Design", "FittingMixin"]
+__all__ = ["Design", "FitProblem", "FittingMixin"]
+
+
+@dataclass(frozen=True)
+class FitProblem:
+    """What every fitting step reads: the design, how to get a column of it (a characteristic's
+    WoE or a rule's indicator), the bin indices, the target and the weights."""
+
+    design: Design
+    column: Callable[[str | Rule], np.ndarray]
+    index: dict[str, np.ndarray]
+    y: np.ndarray
+    w: np.ndarray
+
+    def matrix(self, keys: list) -> np.ndarray:
+        return self.design.columns(keys, self.column)
 
 
 class FittingMixin:
@@ -107,24 +124,24 @@ class FittingMixin:
         selected.remove(worst)
         return True
 
-    def _fit_with_sign_check(self, design, column, selected, y01, w):
+    def _fit_with_sign_check(self, p: FitProblem, selected):
         """A near-exact fit (sample phase, then two full-data Newton steps) while characteristics
         with a wrong sign are dropped; the final fit repeats the check on the exact optimum."""
         selected = list(selected)
         while True:
-            A = design.columns(selected, column)
-            fit = fit_logit(A, y01, sample_weight=w, C=self.C, with_cov=False, full_steps=2, intercept_column=True)
+            A = p.matrix(selected)
+            fit = fit_logit(A, p.y, sample_weight=p.w, C=self.C, with_cov=False, full_steps=2, intercept_column=True)
             wrong = self._wrong_signs(fit, selected)
             if not wrong or not self._drop_for_sign(wrong, selected):
                 return fit, selected
 
-    def _final_fit(self, design, column, selected, rules, y01, w, fit):
+    def _final_fit(self, p: FitProblem, selected, rules, fit):
         """The exact maximum-likelihood fit, warm-started, with the sign check repeated on it."""
         selected = list(selected)
         init = fit.beta
         while True:
-            A = design.columns(selected + rules, column)
-            fit = fit_logit(A, y01, sample_weight=w, C=self.C, init=init, intercept_column=True)
+            A = p.matrix(selected + rules)
+            fit = fit_logit(A, p.y, sample_weight=p.w, C=self.C, init=init, intercept_column=True)
             wrong = self._wrong_signs(fit, selected)
             before = list(selected)
             if not wrong or not self._drop_for_sign(wrong, selected):
@@ -133,44 +150,44 @@ class FittingMixin:
             gone = 1 + before.index(next(c for c in before if c not in selected))
             init = np.delete(fit.beta, gone)
 
-    def _add_rules(self, design, column, index, selected, y01, w, fit):
+    def _add_rules(self, p: FitProblem, selected, fit):
         rules: list[Rule] = []
         if self.max_rules == 0:
             return rules, fit
-        index = {c: index[c] for c in selected}
+        index = {c: p.index[c] for c in selected}
         n_bins = {c: self.binnings_[c].n_bins for c in selected}
         used: set[tuple[str, str]] = set()
-        A = design.columns(selected, column)
-        search = RuleSearch(index, n_bins, w, min_support=self.rule_min_support)
+        A = p.matrix(selected)
+        search = RuleSearch(index, n_bins, p.w, min_support=self.rule_min_support)
         for _round in range(self._rule_rounds):
-            p = special.expit(A @ fit.beta)
-            new = search.best(y01, p, exclude_pairs=used,
+            pd_ = special.expit(A @ fit.beta)
+            new = search.best(p.y, pd_, exclude_pairs=used,
                               max_new=min(self._rule_batch, self.max_rules - len(rules)))
             if not new:
                 break
             trial = rules + [r for _, r in new]
-            A = design.columns(selected + trial, column)
+            A = p.matrix(selected + trial)
             init = np.concatenate([fit.beta, np.zeros(len(new))])
             # full-data Newton steps from the warm start: the next round's score tests read this
             # fit's residuals, which must not carry a subsample's noise (it proposes rules that
             # only correct the approximation); two steps from a warm start are near-exact
-            fit = fit_logit(A, y01, sample_weight=w, C=self.C, init=init, full_steps=2, with_cov=False,
+            fit = fit_logit(A, p.y, sample_weight=p.w, C=self.C, init=init, full_steps=2, with_cov=False,
                             intercept_column=True)
             rules = trial
             used |= {(r.feature_a, r.feature_b) for _, r in new}
             if len(rules) >= self.max_rules:
                 break
         if rules:  # drop rules the joint fit no longer supports (Wald test at 0.1 %)
-            fit = with_covariance(fit, A, sample_weight=w, C=self.C, intercept_column=True)
+            fit = with_covariance(fit, A, sample_weight=p.w, C=self.C, intercept_column=True)
             z = fit.inference()["z"][1 + len(selected):]
             kept = [i for i, zz in enumerate(z) if zz * zz > 10.83]
             if len(kept) < len(rules):
                 init = np.concatenate([[fit.intercept], fit.coef[: len(selected)],
                                        fit.coef[len(selected):][kept]])
                 rules = [rules[i] for i in kept]
-                A = design.columns(selected + rules, column)
+                A = p.matrix(selected + rules)
                 # near-exact is enough: the final fit finishes from here
-                fit = fit_logit(A, y01, sample_weight=w, C=self.C, init=init, full_steps=2, with_cov=False,
+                fit = fit_logit(A, p.y, sample_weight=p.w, C=self.C, init=init, full_steps=2, with_cov=False,
                                 intercept_column=True)
         return rules, fit
 

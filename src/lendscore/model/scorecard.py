@@ -19,7 +19,7 @@ from lendscore.features.binning import fit_feature_binning
 from lendscore.features.selection import select_features
 from lendscore.model import _points
 from lendscore.model._data import as_frame, column_kinds, encode_target, fingerprint
-from lendscore.model._fitting import Design, FittingMixin
+from lendscore.model._fitting import Design, FitProblem, FittingMixin
 from lendscore.model.grades import DEFAULT_PD_BOUNDS, master_scale
 from lendscore.model.logit import LogitFit
 from lendscore.model.params import PARAMETERS, validate_params
@@ -161,9 +161,10 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
             return key.mask(index[key.feature_a], index[key.feature_b], self.binnings_[key.feature_a].n_bins,
                             self.binnings_[key.feature_b].n_bins)
 
-        fit, selected = self._fit_with_sign_check(design, column, selected, y01, w)
-        rules, fit = self._add_rules(design, column, index, selected, y01, w, fit)
-        fit, selected, self.rules_ = self._final_fit(design, column, selected, rules, y01, w, fit)
+        problem = FitProblem(design, column, index, y01, w)
+        fit, selected = self._fit_with_sign_check(problem, selected)
+        rules, fit = self._add_rules(problem, selected, fit)
+        fit, selected, self.rules_ = self._final_fit(problem, selected, rules, fit)
         self._set_model(selected, fit)
         p_train = special.expit(self._logit_from_index(index))
         if isinstance(self.threshold, str):
