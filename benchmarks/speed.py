@@ -1,6 +1,7 @@
 """Speed and memory of lendscore's scoring paths (run: python benchmarks/speed.py [--rows 10000000]).
 
-1. one applicant from a Python dict (``Scorecard.predict_one``): median latency;
+1. one applicant from a Python dict (``Scorecard.predict_one``): median latency, for a prepared row
+   and for a raw Lending Club application through the model file's declared derivation;
 2. a DataFrame (``predict_proba``): rows per second, median of repeats;
 3. ``lendscore score`` on a large Parquet file (default 10 million rows, built by repeating the
    bundled Lending Club applications): wall time and peak RSS of the scoring process.
@@ -31,10 +32,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _model_and_test():
-    X, y, when, _ = prepare(load_bundled("lending_club"), get_profile("lending_club_2007_2011"))
+    """The same scorecard twice: fitted on prepared columns only, and with the profile's declared
+    derivation (what `lendscore train --profile` writes), with the 2011 rows prepared and raw."""
+    profile = get_profile("lending_club_2007_2011")
+    raw = load_bundled("lending_club")
+    X, y, when, _ = prepare(raw, profile)
     train = (when < "2011-01-01").to_numpy()
     model = lendscore.Scorecard().fit(X[train], y.to_numpy()[train])
-    return model, X[~train].reset_index(drop=True)
+    derived = lendscore.Scorecard().fit(X[train], y.to_numpy()[train], inputs=profile)
+    raw_test = raw.loc[X.index[~train]].drop(columns=[profile.target]).reset_index(drop=True)
+    return model, X[~train].reset_index(drop=True), derived, raw_test
 
 
 def one_applicant_latency(model, rows: list[dict], n_batches: int = 30, per_batch: int = 1000) -> dict:
@@ -87,17 +94,22 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "speed.json")
     args = ap.parse_args()
-    model, X = _model_and_test()
+    model, X, derived, raw = _model_and_test()
     rows = X.to_dict(orient="records")
+    raw_rows = [{k: v for k, v in r.items() if v == v} for r in raw.to_dict(orient="records")]
     res = {"python": platform.python_version(), "pandas": pd.__version__, "numpy": np.__version__,
            "lendscore": lendscore.__version__, "machine": platform.machine(),
            "one_applicant_dict": one_applicant_latency(model, rows),
-           "dataframe": dataframe_rows_per_second(model, X)}
+           "one_raw_applicant_dict_derived": one_applicant_latency(derived, raw_rows, n_batches=10),
+           "dataframe": dataframe_rows_per_second(model, X),
+           "raw_dataframe_derived": dataframe_rows_per_second(derived, raw)}
     print(json.dumps(res, indent=1))
     with tempfile.TemporaryDirectory() as tmp:
         model.save(Path(tmp) / "model.json")
         res["score_parquet"] = big_file(Path(tmp) / "model.json", X, args.rows, Path(tmp))
-    print(json.dumps(res["score_parquet"], indent=1))
+        derived.save(Path(tmp) / "derived.json")
+        res["score_parquet_raw_derived"] = big_file(Path(tmp) / "derived.json", raw, args.rows, Path(tmp))
+    print(json.dumps({k: res[k] for k in ("score_parquet", "score_parquet_raw_derived")}, indent=1))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=1) + "\n")
 

@@ -63,12 +63,12 @@ def score_file(model, input: str | Path, output: str | Path, *, batch_size: int 
         for k, (chunk, arrow) in enumerate(_batches(input, batch_size)):
             # the model file's derivation runs on raw rows; values scored by a declared rule (a
             # category unseen in training, a number outside the training range) are listed per row
-            details = model.score_details(chunk, warnings=True)
-            flagged = details.pop("warnings")
-            n_flagged += int(sum(map(bool, flagged)))
+            details = model.score_details(chunk, warnings="text")
+            text = details.pop("warnings")
             if not with_points:
                 details = details[["pd", "score", "grade"]]
-            details["warnings"] = [";".join(f"{w['field']}:{w['rule']}" for w in ws) for ws in flagged]
+            n_flagged += int((text != "").sum())
+            details["warnings"] = text
             details = details.add_prefix(prefix)
             if name.endswith(".parquet"):
                 import pyarrow as pa

@@ -50,10 +50,11 @@ def logit(table: ScoringTable, index: dict[str, np.ndarray]) -> np.ndarray:
     return z
 
 
-def details(model, Xf: pd.DataFrame) -> pd.DataFrame:
-    """pd, score, grade and points_<characteristic> for every row of a raw frame."""
+def details(model, Xf: pd.DataFrame, index: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """pd, score, grade and points_<characteristic> for every row of a derived frame (``index``:
+    its bin indices, when already computed)."""
     table = model.table_
-    index = model._index_derived(Xf)
+    index = model._index_derived(Xf) if index is None else index
     cols: dict[str, np.ndarray] = {}
     for c in table.characteristics:
         cols["points_" + c.name] = c.points[index[c.name]]
@@ -114,9 +115,11 @@ def _flags(model, name: str, values: np.ndarray, index: np.ndarray) -> list[tupl
             (regular & (x > span[1]), "above_training_range")]
 
 
-def warnings_frame(model, Xf: pd.DataFrame) -> pd.DataFrame:
-    """Rows ``row, field, rule, value`` for every flagged value of a (derived) frame."""
-    index = {c: model.binnings_[c].bin_index(Xf[c]) for c in _used(model) if c in Xf.columns}
+def warnings_frame(model, Xf: pd.DataFrame, index: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """Rows ``row, field, rule, value`` for every flagged value of a (derived) frame (``index``: its
+    bin indices, when already computed)."""
+    if index is None:
+        index = {c: model.binnings_[c].bin_index(Xf[c]) for c in _used(model) if c in Xf.columns}
     parts = []
     for c, idx in index.items():
         values = Xf[c].to_numpy()
@@ -130,12 +133,28 @@ def warnings_frame(model, Xf: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True).sort_values(["row", "field"], kind="stable", ignore_index=True)
 
 
-def warnings_by_row(table: pd.DataFrame, n: int) -> list[list[dict]]:
-    """:func:`warnings_frame` rows grouped per row: ``[{"field", "rule", "value"}]`` each."""
-    out: list[list[dict]] = [[] for _ in range(n)]
+def warnings_by_row(table: pd.DataFrame, n: int) -> np.ndarray:
+    """:func:`warnings_frame` rows grouped per row: an object array of ``n`` lists of
+    ``{"field", "rule", "value"}`` (empty where nothing was flagged)."""
+    out = np.empty(n, dtype=object)
+    out[:] = [[] for _ in range(n)]
     for row, field_, rule, value in zip(table["row"].tolist(), table["field"].tolist(), table["rule"].tolist(),
                                         table["value"].tolist(), strict=True):
         out[row].append({"field": field_, "rule": rule, "value": value})
+    return out
+
+
+def warnings_text(table: pd.DataFrame, n: int) -> np.ndarray:
+    """:func:`warnings_frame` as one string per row, ``field:rule`` pairs joined by ``;`` ("" where
+    nothing was flagged): what a file of scores carries (built from the flagged rows only)."""
+    out = np.full(n, "", dtype=object)
+    if len(table):  # the table is sorted by row: most flagged rows have one flag, joined only where more
+        pairs = (table["field"].astype(str) + ":" + table["rule"].astype(str)).to_numpy(dtype=object)
+        rows, start, count = np.unique(table["row"].to_numpy(), return_index=True, return_counts=True)
+        one = count == 1
+        out[rows[one]] = pairs[start[one]]
+        for r, s0, k in zip(rows[~one], start[~one], count[~one], strict=True):
+            out[r] = ";".join(pairs[s0:s0 + k])
     return out
 
 
