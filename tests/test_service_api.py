@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 
 from lendscore.decision import Decision, ScoredApplicant, decide
-from lendscore.engine import decision_dict
 from lendscore.service import InMemoryAuditStore, create_app, load_settings
 from lendscore.service.schemas import BatchOut, DecisionOut
 from lendscore.service.testing import (
@@ -62,7 +61,7 @@ def test_single_decision_is_stored_and_readable(client, keys, apps):
 
 
 def test_decision_matches_the_decision_package(client, apps):
-    """The service's serialiser gives exactly ``Decision.to_dict()``."""
+    """The engine answers ``Decision.to_dict()`` (plus points and warnings)."""
     eng = client.app_state.engine
     for body in apps[:20]:
         app = eng.application(body["applicant"], body["finances"], body["loan"])
@@ -71,9 +70,46 @@ def test_decision_matches_the_decision_package(client, apps):
                                  model_version=eng.model_version, max_points=eng.max_points)
         ref: Decision = decide(app, scored, eng.policy, eng.catalogue)
         ours = eng.decide(body["applicant"], body["finances"], body["loan"])
-        assert decision_dict(ref) == ref.to_dict()
         assert {k: v for k, v in ours.items() if k not in ("points", "warnings")} == ref.to_dict()
         assert ours["points"] == s["points"] and ours["warnings"] == s["warnings"]
+
+
+def test_decision_to_dict_spells_the_affordability_as_its_definition(model_path, apps):
+    """Twin test: ``Decision.to_dict()`` writes the affordability part without ``dataclasses.asdict``
+    (it is on every decision's path); it must equal ``AffordabilityResult.to_dict()``, keys in the
+    same order (the stored and answered JSON text follows it), and the reasons ``ReasonCode.to_dict()``.
+    Loans from easily affordable to unaffordable, with and without a counter-offer term, and no
+    finances at all."""
+    import json
+
+    import lendscore
+    from lendscore.decision import load_catalogue, load_policy
+    from lendscore.engine import DecisionEngine
+
+    catalogue = load_catalogue()
+    eng = DecisionEngine(lendscore.load(model_path), "twin", load_policy(catalogue=catalogue), catalogue)
+    seen = set()
+    for body in apps:
+        for scale in (0.1, 1.0, 4.0, 40.0):
+            loan = {**body["loan"], "amount": body["loan"]["amount"] * scale}
+            for finances in (body["finances"], None):
+                app = eng.application(body["applicant"], finances, loan)
+                s = eng.model.predict_one(app)
+                d = decide(app, ScoredApplicant(pd=s["pd"], score=s["score"], grade=s["grade"], points=s["points"],
+                                                model_version="twin", max_points=eng.max_points),
+                           eng.policy, catalogue)
+                got = d.to_dict()
+                a = d.affordability
+                if a is None:
+                    assert got["affordability"] is None
+                    seen.add("none")
+                    continue
+                want = a.to_dict()
+                assert got["affordability"] == want
+                assert json.dumps(got["affordability"]) == json.dumps(want)  # same keys in the same order
+                assert got["reasons"] == [r.to_dict() for r in d.reasons]
+                seen.add(("passed" if a.passed else "failed", a.counter_offer.min_term is None))
+    assert {"none", ("passed", False), ("failed", True)} <= seen, seen
 
 
 def test_batch_is_stored_in_one_go(client, keys, apps):
@@ -278,7 +314,7 @@ def test_finite_check_sees_a_non_finite_number_in_every_numeric_field(client, ap
     import copy
     import math
 
-    from lendscore.service.routes.decisions import _finite, _finite_walk
+    from lendscore.service.decisions import _finite, _finite_walk
 
     eng = client.app_state.engine
     outs = [eng.decide(a["applicant"], a["finances"], a["loan"]) for a in apps[:20]]
@@ -297,3 +333,91 @@ def test_finite_check_sees_a_non_finite_number_in_every_numeric_field(client, ap
                 continue
             target[path[-1]] = bad
             assert not _finite(broken) and not _finite_walk(broken), path
+
+
+def test_a_policy_refusal_in_a_batch_names_its_application(client, keys, apps, monkeypatch):
+    """A policy refusal while deciding a batch by column decides it again row by row and names the
+    first refused application (field ``applications.<i>``, rule ``policy``); nothing is stored."""
+    from lendscore.errors import PolicyError
+
+    eng = client.app_state.engine
+    decide_one = eng.decide_scored_application
+    calls = []
+
+    def by_column(*args, **kwargs):
+        raise PolicyError("refused by column")
+
+    def by_row(scored, app):
+        calls.append(app)
+        if len(calls) == 3:
+            raise PolicyError("the third application breaks a rule")
+        return decide_one(scored, app)
+
+    monkeypatch.setattr(eng, "decide_scored_applications", by_column)
+    monkeypatch.setattr(eng, "decide_scored_application", by_row)
+    r = client.post("/v1/decisions/batch", json={"applications": apps[:5]}, headers=h(keys, "scorer"))
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"] == [{"field": "applications.2", "rule": "policy",
+                                   "message": "the third application breaks a rule"}]
+    assert len(client.app_state.store.decisions_frame()) == 0
+
+
+def test_one_model_version_for_the_service_the_cli_and_the_registry(client, keys, apps, model_path, capsys):
+    """``model_version_of`` versions the model the service serves from a file, the one ``lendscore
+    decide`` decides with, and a registry's entry (its registered name)."""
+    import json
+
+    import lendscore
+    from cli_helpers import run
+    from lendscore.engine import model_version_of
+
+    model = lendscore.load(model_path)
+    version = model_version_of(model, model_path)
+    assert version.startswith("lendscore-demo-model.json#sha256:")
+    assert client.get("/v1/models", headers=h(keys, "admin")).json()["model"]["version"] == version
+    assert client.post("/v1/decisions", json=apps[0], headers=h(keys, "scorer")).json()["model_version"] == version
+    one = {**apps[0]["applicant"], "finances": apps[0]["finances"], "loan": apps[0]["loan"]}
+    code, text = run(["decide", "--model", str(model_path), "--applicant", json.dumps(one)], capsys)
+    assert code == 0, text
+    assert json.loads(text)["model_version"] == version
+    assert model_version_of(model, model_path, registered="v7") == "v7"
+
+
+def test_service_modules_import_no_cycle_and_the_short_path_not_the_routes():
+    """Import structure of ``lendscore.service``: no cycle (the audit stores share
+    ``audit_records``), the decision service imports no FastAPI, and the short path calls the
+    decision service, not the route module."""
+    import ast
+    from pathlib import Path
+
+    import lendscore.service
+
+    root = Path(lendscore.service.__file__).parent
+    graph = {}
+    for f in root.rglob("*.py"):
+        parts = f.relative_to(root).with_suffix("").parts
+        name = ".".join(("lendscore", "service", *parts)).removesuffix(".__init__")
+        deps = set()
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                deps.add(node.module)
+            elif isinstance(node, ast.Import):
+                deps.update(a.name for a in node.names)
+        graph[name] = deps
+    inner = {n: {d for d in ds if d in graph and d not in (n, "lendscore.service")} for n, ds in graph.items()}
+
+    def reaches(start, goal):
+        seen, stack = set(), [start]
+        while stack:
+            x = stack.pop()
+            if x == goal:
+                return True
+            if x not in seen:
+                seen.add(x)
+                stack.extend(inner[x])
+        return False
+
+    cycles = [(a, b) for a in inner for b in inner[a] if reaches(b, a)]
+    assert cycles == []
+    assert not any(d.split(".")[0] in ("fastapi", "starlette") for d in graph["lendscore.service.decisions"])
+    assert not any(d.startswith("lendscore.service.routes") for d in graph["lendscore.service.fastpath"])

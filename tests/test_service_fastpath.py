@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 
 import pytest
 
+from lendscore.errors import PolicyError
 from lendscore.service import InMemoryAuditStore, create_app, load_settings
 from lendscore.service.fastpath import DecisionFastPath
 from lendscore.service.testing import sample_applications, test_client, write_settings
@@ -119,6 +121,37 @@ def test_a_derivation_refusal_is_handed_to_the_route(pair, keys):
     assert r.json()["errors"][0]["field"] == "applicant.earliest_cr_line"
     assert r.json()["errors"][0]["rule"] == "must not be after the application date (issue_d)"
     assert r.json()["request_id"] == "req-30"
+    assert len(a.app.state.service.store.decisions_frame()) == len(b.app.state.service.store.decisions_frame()) == 0
+
+
+def _non_finite_pd(decide):
+    def wrapped(*args, **kwargs):
+        return {**decide(*args, **kwargs), "pd": math.nan}
+    return wrapped
+
+
+@pytest.mark.parametrize(("case", "rule", "message"), [
+    ("policy", "policy", "knock-out 'age': field 'age' = 'x' cannot be compared with < 18"),
+    ("overflow", "too_large_to_compute", "the amounts are too large to compute with (OverflowError)"),
+    ("non-finite", "too_large_to_compute", "the amounts are too large to compute with; pd came out non-finite"),
+])
+def test_a_refusal_while_deciding_is_one_422_naming_field_and_rule(pair, keys, monkeypatch, case, rule, message):
+    """The decision service raises one exception type for whatever refuses an application while
+    deciding (the derivation, the policy, arithmetic, a non-finite result); the short path hands it to
+    the route and the app answers it as a request validation error, storing nothing."""
+    a, b, answered = pair
+    for client in (a, b):
+        eng = client.app.state.service.engine
+
+        def refuse(*args, **kwargs):
+            raise PolicyError(message) if case == "policy" else OverflowError("math range error")
+
+        monkeypatch.setattr(eng, "decide_application", _non_finite_pd(eng.decide_application)
+                            if case == "non-finite" else refuse)
+    r = _same(pair, 40, json.dumps(APPS[0]).encode(), {**JSON, "X-API-Key": keys["scorer"]})
+    assert r.status_code == 422 and answered == [False]
+    assert r.json() == {"detail": "request validation failed", "request_id": "req-40",
+                        "errors": [{"field": "(body)", "rule": rule, "message": message}]}
     assert len(a.app.state.service.store.decisions_frame()) == len(b.app.state.service.store.decisions_frame()) == 0
 
 

@@ -9,7 +9,7 @@ import pytest
 from lendscore.errors import ConfigError
 from lendscore.service import create_app, hash_key, load_settings
 from lendscore.service.jsonlog import JsonFormatter
-from lendscore.service.security import KeyRing
+from lendscore.service.security import KeyRing, api_key_of
 from lendscore.service.settings import ApiKey
 from lendscore.service.testing import (
     sample_applications,
@@ -76,6 +76,30 @@ def test_keyring_compares_every_hash():
     assert ring.identify("key-number-2-abcdefghijklmnop").name == "k2"
     assert ring.identify("key-number-2-abcdefghijklmno") is None
     assert ring.identify("") is None and ring.identify(None) is None
+
+
+@pytest.mark.parametrize("headers, key", [
+    ([("X-API-Key", "k1")], "k1"),
+    ([("Authorization", "Bearer k2")], "k2"),
+    ([("authorization", "bEaReR   k3  ")], "k3"),
+    ([("X-API-Key", "k1"), ("Authorization", "Bearer k2")], "k1"),  # X-API-Key first
+    ([("X-API-Key", ""), ("Authorization", "Bearer k2")], "k2"),  # an empty key is no key
+    ([("Authorization", "Bearer ")], None),
+    ([("Authorization", "Basic dXNlcjpwdw==")], None),
+    ([("Authorization", "Bearerk2")], None),
+    ([("X-API-Key", "k1"), ("X-API-Key", "k9")], "k1"),  # Starlette's headers give the first
+    ([], None),
+])
+def test_api_key_of_reads_the_key_as_both_paths_do(headers, key):
+    """One reading of the key for the FastAPI dependency (Starlette's case-insensitive headers) and
+    the short path (a dict of lower-case names, built from the first of each header)."""
+    from starlette.datastructures import Headers
+
+    starlette = Headers(raw=[(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers])
+    short: dict[str, str] = {}
+    for k, v in headers:
+        short.setdefault(k.lower(), v)
+    assert api_key_of(starlette) == api_key_of(short) == key
 
 
 @pytest.mark.parametrize("entry, message", [

@@ -14,12 +14,13 @@ then applies the policy by column (:meth:`DecisionEngine.decide_scored_applicati
 on both paths; a PD may differ in its last bit (``numpy.exp`` against ``math.exp``). Both take a
 ``decision_date``, which dates an application without its application-date field (default today;
 the service passes the decision's own day, so the stored application re-derives the same).
-Two start-up optimisations keep a decision well under a millisecond:
+The reason catalogue memoises its characteristic -> code mapping (fnmatch patterns,
+:meth:`~lendscore.decision.Catalogue.code_for`); the engine resolves the model's characteristics
+once at start-up, so a characteristic without a code fails there and no decision scans patterns.
+A decision is serialised by ``Decision.to_dict()``, the one definition of its JSON shape.
 
-- the reason catalogue's characteristic -> code mapping (fnmatch patterns) is resolved once for
-  the model's characteristics (:class:`MemoCatalogue`);
-- the decision is serialised by :func:`decision_dict`, the same JSON shape as
-  ``Decision.to_dict()`` without ``dataclasses.asdict``'s deep copies (a test checks equality).
+The version a model is served and audited as is :func:`model_version_of`, for a model file
+(``lendscore decide``, the service's ``model_path``) and for a registry's champion and challenger.
 
 With a challenger (the model registry's, see :func:`load_from_registry`) every decision is also
 *shadow-scored*: :meth:`DecisionEngine.shadow` / :meth:`DecisionEngine.shadow_batch` give the
@@ -31,34 +32,28 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from lendscore.data.derivation import APPLICATION_GROUPS, application_frame
-from lendscore.decision import (
-    Catalogue,
-    Decision,
-    Policy,
-    ReasonCode,
-    ScoredApplicant,
-    decide,
-    decide_batch,
-)
+from lendscore.decision import Catalogue, Policy, ScoredApplicant, decide, decide_batch
 from lendscore.decision.affordability import complete_finances
 
-__all__ = ["Challenger", "DecisionEngine", "MemoCatalogue", "decision_dict", "load_from_registry",
-           "load_model_versioned", "model_version_of"]
+__all__ = ["Challenger", "DecisionEngine", "load_from_registry", "load_model_versioned", "model_version_of"]
 
 log = logging.getLogger("lendscore.service")
 
 
-def model_version_of(model: Any, path: Path | None = None) -> str:
-    """The version a model is served and audited as: its metadata's ``model_version`` if set,
-    else the file name and the first 12 hex digits of its SHA-256 (the one definition, used by
-    the CLI, the service and the registry)."""
+def model_version_of(model: Any, path: Path | None = None, *, registered: str | None = None) -> str:
+    """The version a model is served and audited as (the one definition, used by ``lendscore
+    decide``, the service and the registry path): the name a registry gave it (``registered``),
+    else its metadata's ``model_version`` if set, else the file name and the first 12 hex digits
+    of the file's SHA-256 (``"unsaved"`` without a file)."""
+    if registered:
+        return registered
     version = (getattr(model, "metadata_", None) or {}).get("model_version")
     if version:
         return str(version)
@@ -85,55 +80,20 @@ class Challenger:
 
 
 def load_from_registry(root: Path) -> tuple[Any, str, Challenger | None]:
-    """Champion model and version of the registry in ``root``, and its challenger (or None)."""
+    """Champion model and version of the registry in ``root``, and its challenger (or None); each
+    versioned by :func:`model_version_of` as its registry entry names it."""
     import lendscore
     from lendscore.monitoring import Registry
 
     registry = Registry(root)
-    version, path = registry.champion()
+    name, path = registry.champion()
     model = lendscore.load(path)
     chosen = registry.challenger()
-    challenger = None if chosen is None else Challenger(lendscore.load(chosen[1]), chosen[0])
-    return model, version, challenger
-
-
-@dataclass(frozen=True)
-class MemoCatalogue(Catalogue):
-    """A catalogue whose ``code_for`` answers known characteristics from a precomputed map."""
-
-    memo: Mapping[str, ReasonCode] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, catalogue: Catalogue, characteristics: list[str]) -> MemoCatalogue:
-        return cls(version=catalogue.version, codes=catalogue.codes, patterns=catalogue.patterns,
-                   fallback=catalogue.fallback,
-                   memo={c: catalogue.code_for(c) for c in characteristics})
-
-    def code_for(self, characteristic: str) -> ReasonCode:
-        hit = self.memo.get(characteristic)
-        return hit if hit is not None else Catalogue.code_for(self, characteristic)
-
-
-def _reason(r: ReasonCode) -> dict[str, Any]:
-    out: dict[str, Any] = {"code": r.code, "text": r.text, "kind": r.kind}
-    if r.characteristic is not None:
-        out["characteristic"] = r.characteristic
-        out["shortfall"] = r.shortfall
-    return out
-
-
-def decision_dict(d: Decision) -> dict[str, Any]:
-    """``d.to_dict()``, built field by field (no deep copies)."""
-    a = d.affordability
-    aff = None if a is None else {
-        "income": a.income, "deductions": a.deductions, "net_income": a.net_income,
-        "existing_obligations": a.existing_obligations, "new_instalment": a.new_instalment, "nth": a.nth,
-        "nth_share": a.nth_share, "foir": a.foir, "floor": a.floor, "passed": a.passed,
-        "failed_rules": list(a.failed_rules), "margin": a.margin,
-        "counter_offer": {"max_amount": a.counter_offer.max_amount, "min_term": a.counter_offer.min_term}}
-    return {"outcome": d.outcome.value, "pd": d.pd, "score": d.score, "grade": d.grade, "affordability": aff,
-            "reasons": [_reason(r) for r in d.reasons], "policy_version": d.policy_version,
-            "model_version": d.model_version, "steps": [{"stage": s, "outcome": o} for s, o in d.steps]}
+    challenger = None
+    if chosen is not None:
+        shadow = lendscore.load(chosen[1])
+        challenger = Challenger(shadow, model_version_of(shadow, chosen[1], registered=chosen[0]))
+    return model, model_version_of(model, path, registered=name), challenger
 
 
 def _applicant(inputs: Mapping[str, Any], finances: Mapping[str, Any] | None,
@@ -156,7 +116,9 @@ class DecisionEngine:
         self.model_version = model_version
         self.policy = policy
         self.challenger = challenger
-        self.catalogue = MemoCatalogue.of(catalogue, list(model.characteristics_))
+        self.catalogue = catalogue
+        for c in model.characteristics_:  # memoised by the catalogue; a characteristic without a code fails here
+            catalogue.code_for(c)
         self.max_points = {k: float(v) for k, v in model.max_points_.items()}
         mins = model.points_table().groupby("characteristic", sort=False)["points"].min()
         self.score_min = float(sum(float(mins.get(c, 0.0)) for c in self.max_points))
@@ -183,7 +145,7 @@ class DecisionEngine:
         s = self.model.predict_one(app, decision_date=decision_date)
         scored = ScoredApplicant(pd=s["pd"], score=s["score"], grade=s["grade"], points=s["points"],
                                  model_version=self.model_version, max_points=self.max_points)
-        out = decision_dict(decide(app, scored, self.policy, self.catalogue))
+        out = decide(app, scored, self.policy, self.catalogue).to_dict()
         out["points"] = dict(scored.points)
         out["warnings"] = s["warnings"]
         return out
@@ -215,7 +177,7 @@ class DecisionEngine:
 
     def decide_scored_application(self, scored: ScoredApplicant, app: Mapping[str, Any]) -> dict[str, Any]:
         """The decision dict of an application :meth:`application` built, already scored."""
-        out = decision_dict(decide(app, scored, self.policy, self.catalogue))
+        out = decide(app, scored, self.policy, self.catalogue).to_dict()
         out["points"] = dict(scored.points)
         return out
 

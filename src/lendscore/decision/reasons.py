@@ -23,6 +23,7 @@ import fnmatch
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -90,16 +91,24 @@ class Catalogue:
         except KeyError:
             raise PolicyError(f"reason code {code!r} is not in the catalogue (version {self.version})") from None
 
+    @cached_property
+    def _memo(self) -> dict[str, ReasonCode]:
+        """characteristic -> code, filled by :meth:`code_for` (kept in the instance's ``__dict__``,
+        which a frozen dataclass allows; not a field, so equality and ``replace`` ignore it)."""
+        return {}
+
     def code_for(self, characteristic: str) -> ReasonCode:
         """The code of a characteristic: exact name first, then patterns in file order, then fallback.
 
         Answers are memoised per catalogue (a catalogue is immutable), so the pattern scan runs
-        once per characteristic, not once per decision.
+        once per characteristic, not once per decision (the decision engine asks for the model's
+        characteristics at start-up, so a characteristic without a code fails there).
         """
-        memo = self.__dict__.setdefault("_memo", {})
-        if characteristic not in memo:
-            memo[characteristic] = self._lookup(characteristic)
-        return memo[characteristic]
+        memo = self._memo
+        code = memo.get(characteristic)
+        if code is None:
+            code = memo[characteristic] = self._lookup(characteristic)
+        return code
 
     def _lookup(self, characteristic: str) -> ReasonCode:
         for pattern, code in self.patterns:

@@ -25,11 +25,14 @@ from lendscore._version import __version__
 from lendscore.decision import load_catalogue, load_policy
 from lendscore.engine import DecisionEngine, load_from_registry, load_model_versioned
 from lendscore.service.audit import AuditStore, open_store, utcnow
+from lendscore.service.audit_records import AuditError
+from lendscore.service.decisions import DecisionRefused, DecisionService
 from lendscore.service.deps import ServiceState, require
-from lendscore.service.fastpath import DecisionFastPath, error_response
+from lendscore.service.fastpath import DecisionFastPath
 from lendscore.service.metrics import Metrics
 from lendscore.service.middleware import ServiceMiddleware
 from lendscore.service.monitor import MonitoringPage
+from lendscore.service.responses import error_response, refused_response, service_error_response
 from lendscore.service.routes import decisions, health, models, monitoring, outcomes, web
 from lendscore.service.schemas import build_request_schemas
 from lendscore.service.security import KeyRing
@@ -66,8 +69,12 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": "request validation failed", "errors": _field_errors(exc),
-                             "request_id": _request_id(request)}, status_code=422)
+        return refused_response(_field_errors(exc), _request_id(request))
+
+    @app.exception_handler(DecisionRefused)  # the decision service's refusals and the audit store's errors
+    @app.exception_handler(AuditError)
+    async def _service(request: Request, exc: Exception) -> JSONResponse:
+        return service_error_response(exc, _request_id(request))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -132,6 +139,7 @@ def create_app(settings: Settings, *, store: AuditStore | None = None,
             metrics.gauges[name] = (help_, lambda a=attr: getattr(store, a))
     state = ServiceState(settings=settings, engine=engine, schemas=schemas, store=store,
                          keys=KeyRing(settings.api_keys), metrics=metrics, clock=clock,
+                         decisions=DecisionService(engine, store, clock, metrics, schemas.date_fields),
                          monitoring=MonitoringPage(engine, store, clock=clock, period=settings.monitoring_period,
                                                    cache_seconds=settings.monitoring_cache_seconds,
                                                    outcome_counts=metrics.outcome_counts,

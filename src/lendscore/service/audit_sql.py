@@ -32,11 +32,18 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from lendscore.service.audit import (
-    AuditConflict, AuditNotFound, AuditUnavailable, DecisionRecord, OutcomeRecord,
-    decisions_to_frame, outcomes_to_frame, shadow_to_frame, times_frame,
-)
 from lendscore.service._json import loads as _loads
+from lendscore.service.audit_records import (
+    AuditConflict,
+    AuditNotFound,
+    AuditUnavailable,
+    DecisionRecord,
+    OutcomeRecord,
+    decisions_to_frame,
+    outcomes_to_frame,
+    shadow_to_frame,
+    times_frame,
+)
 
 __all__ = ["SqlAuditStore", "metadata", "decisions_table", "outcomes_table", "shadow_table", "upgrade"]
 

@@ -11,9 +11,10 @@ from fastapi.security import APIKeyHeader
 
 from lendscore.engine import DecisionEngine
 from lendscore.service.audit import AuditStore
+from lendscore.service.decisions import DecisionService
 from lendscore.service.metrics import Metrics
 from lendscore.service.schemas import RequestSchemas
-from lendscore.service.security import KeyRing, Principal
+from lendscore.service.security import KeyRing, Principal, api_key_of
 from lendscore.service.settings import Role, Settings
 
 __all__ = ["Admin", "AnyRole", "Officer", "Scorer", "ServiceState", "State", "get_state", "require"]
@@ -21,7 +22,8 @@ __all__ = ["Admin", "AnyRole", "Officer", "Scorer", "ServiceState", "State", "ge
 
 @dataclass
 class ServiceState:
-    """Everything built once by ``create_app``: settings, engine, schemas, store, keys, metrics, clock."""
+    """Everything built once by ``create_app``: settings, engine, schemas, store, keys, metrics,
+    clock, and the decision service over the engine, store, clock and metrics."""
 
     settings: Settings
     engine: DecisionEngine
@@ -30,6 +32,7 @@ class ServiceState:
     keys: KeyRing
     metrics: Metrics
     clock: Callable[[], dt.datetime]
+    decisions: DecisionService
     monitoring: Any = None
     """The admins' monitoring page (:class:`lendscore.service.monitor.MonitoringPage`)."""
     started: bool = False
@@ -46,13 +49,13 @@ _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
 
 
 def require(role: Role) -> Callable[..., Principal]:
-    """A dependency that admits callers whose key has ``role`` or a higher one."""
+    """A dependency that admits callers whose key (:func:`~lendscore.service.security.api_key_of`)
+    has ``role`` or a higher one."""
 
-    async def dependency(request: Request, key: Annotated[str | None, Security(_api_key_header)] = None) -> Principal:
-        if not key:
-            auth = request.headers.get("authorization", "")
-            if auth[:7].lower() == "bearer ":
-                key = auth[7:].strip()
+    # ``_documented`` only declares the key header in the OpenAPI schema; the key is read by api_key_of
+    async def dependency(request: Request,
+                         _documented: Annotated[str | None, Security(_api_key_header)] = None) -> Principal:
+        key = api_key_of(request.headers)
         if not key:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "an API key is required (X-API-Key header)",
                                 headers={"WWW-Authenticate": "ApiKey"})

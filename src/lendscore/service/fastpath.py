@@ -3,17 +3,20 @@
 Why by hand: on a 2-core machine a single decision costs the server about 0.9 ms of CPU, and
 FastAPI's routing, dependency solving and exception middleware are about a third of it; that
 third decides whether the service holds a 10 ms p99 at 1,000 decisions a second. The short path
-runs the route's own steps with the route's own functions (:mod:`lendscore.service.routes.decisions`):
-API key and role, JSON, validation against the same request model, decision, audit commit, reply.
+takes the route's steps with the same definitions: the API key read by
+:func:`~lendscore.service.security.api_key_of` and checked by the key ring, JSON, validation against
+the same request model, then the same :class:`~lendscore.service.decisions.DecisionService` call
+(decision, audit record, commit) and the same answer (:mod:`lendscore.service.responses`).
 
 It answers only a request it can take from start to finish the way the route would. Anything else
 -- no key, a key refused or without the scorer role, a content type that is not JSON, a body that
-does not parse or validate, an ``Idempotency-Key`` that breaks its rule, a header given twice, a raw
-value the model's derivation refuses (found while deciding, before anything is stored or sent) --
-is handed, untouched, to the FastAPI route, so every refusal comes from one place. Errors raised after
-validation (a policy refusal, the audit store, an idempotency conflict) are rendered exactly as the
-app's exception handler renders them, and an unexpected one propagates to the app's outermost
-handler as it would from the route. A test sends the same requests through both paths and
+does not parse or validate, an ``Idempotency-Key`` that breaks its rule, a header given twice, an
+application the service refuses while deciding (:class:`~lendscore.service.decisions.DecisionRefused`:
+a raw value the derivation refuses, a policy refusal; raised before anything is stored or sent) --
+is handed, untouched, to the FastAPI route, so every refusal comes from one place. The audit
+store's errors (it could not commit, an idempotency conflict) are rendered by the function the app's
+exception handler uses, and an unexpected error propagates to the app's outermost handler as it
+would from the route. A test sends the same requests through both paths and
 compares statuses, headers, bodies and the audit rows.
 """
 from __future__ import annotations
@@ -23,23 +26,20 @@ import re
 from typing import Any
 
 import pydantic
-from fastapi import HTTPException
-from fastapi.responses import JSONResponse
+from starlette.responses import Response
 
 from lendscore.service._json import loads
-from lendscore.service.routes.decisions import InputRefused, answer_decision
+from lendscore.service.audit_records import AuditError
+from lendscore.service.decisions import DecisionRefused
+from lendscore.service.responses import decision_response, service_error_response
+from lendscore.service.security import api_key_of
 
-__all__ = ["DecisionFastPath", "error_response"]
+__all__ = ["DecisionFastPath"]
 
 PATH = "/v1/decisions"
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,128}")  # the route's Header rule
-_WANTED = (b"x-api-key", b"authorization", b"content-type", b"idempotency-key")
-
-
-def error_response(status_code: int, detail: Any, headers: dict[str, str] | None,
-                   request_id: str | None) -> JSONResponse:
-    """The app's answer to an ``HTTPException`` (the route's handler and the short path share it)."""
-    return JSONResponse({"detail": detail, "request_id": request_id}, status_code=status_code, headers=headers)
+_WANTED = {b"x-api-key": "x-api-key", b"authorization": "authorization", b"content-type": "content-type",
+           b"idempotency-key": "idempotency-key"}
 
 
 async def _no_receive() -> dict:  # a plain Response never reads the request
@@ -74,23 +74,20 @@ class DecisionFastPath:
 
     async def handle(self, scope: dict, body: bytes, send) -> bool:
         """Answer the request and return True, or return False having sent nothing."""
-        found: dict[bytes, str] = {}
+        found: dict[str, str] = {}
         for name, value in scope["headers"]:
-            if name in _WANTED:
-                if name in found:
+            wanted = _WANTED.get(name)
+            if wanted is not None:
+                if wanted in found:
                     return False
-                found[name] = value.decode("latin-1")
-        key = found.get(b"x-api-key")
-        if not key:
-            auth = found.get(b"authorization", "")
-            if auth[:7].lower() == "bearer ":
-                key = auth[7:].strip()
+                found[wanted] = value.decode("latin-1")
+        key = api_key_of(found)
         principal = self.state.keys.identify(key) if key else None
         if principal is None or not principal.allows("scorer"):
             return False
-        if not body or not _is_json(found.get(b"content-type"), self.strict_content_type):
+        if not body or not _is_json(found.get("content-type"), self.strict_content_type):
             return False
-        idem = found.get(b"idempotency-key")
+        idem = found.get("idempotency-key")
         if idem is not None and not _IDEMPOTENCY_KEY.fullmatch(idem):
             return False
         try:
@@ -99,13 +96,15 @@ class DecisionFastPath:
             return False
         scope["route"] = self.route
         scope.setdefault("lendscore.log", {})["api_key_name"] = principal.name
+        response: Response
         try:
-            response = await answer_decision(self.state, item, scope, principal, idem)
-        except InputRefused:  # a value the derivation refuses: the route says what is wrong (nothing sent yet)
+            record = await self.state.decisions.decide(item, principal, idem, scope["lendscore.request_id"])
+        except DecisionRefused:  # the route says what is wrong (nothing stored or sent yet)
             return False
-        except HTTPException as exc:
-            response = error_response(exc.status_code, exc.detail, getattr(exc, "headers", None),
-                                      scope["lendscore.request_id"])
+        except AuditError as exc:
+            response = service_error_response(exc, scope["lendscore.request_id"])
+        else:
+            response = decision_response(scope, record)
         # any other exception propagates, as from the route, to the app's outermost handler (a 500)
         await response(scope, _no_receive, send)
         return True

@@ -7,7 +7,7 @@ import re
 import time
 from typing import Any
 
-from lendscore.service.audit import new_id
+from lendscore.service.audit_records import new_id
 from lendscore.service.metrics import Metrics
 
 __all__ = ["ServiceMiddleware"]

@@ -14,12 +14,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from lendscore.service.settings import ApiKey, Role
 
-__all__ = ["KeyRing", "Principal", "ROLE_RANK", "hash_key", "new_key", "MIN_KEY_LENGTH"]
+__all__ = ["KeyRing", "Principal", "ROLE_RANK", "api_key_of", "hash_key", "new_key", "MIN_KEY_LENGTH"]
 
 ROLE_RANK: dict[str, int] = {"scorer": 0, "officer": 1, "admin": 2}
 MIN_KEY_LENGTH = 24
@@ -28,6 +28,23 @@ MIN_KEY_LENGTH = 24
 def hash_key(key: str) -> str:
     """The stored form of a key: ``sha256:`` + the hex SHA-256 of its UTF-8 bytes."""
     return "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def api_key_of(headers: Mapping[str, str]) -> str | None:
+    """The key a request presents: ``X-API-Key``, else the token of ``Authorization: Bearer <token>``
+    (the scheme in any case); None when neither gives a non-empty key.
+
+    ``headers`` maps lower-case header names to values: Starlette's ``Headers`` (whose lookups ignore
+    case and give the first of repeated headers) or a plain dict (the short path's). The FastAPI
+    dependency and the short path both read the key here.
+    """
+    key = headers.get("x-api-key")
+    if key:
+        return key
+    auth = headers.get("authorization")
+    if auth and auth[:7].lower() == "bearer ":
+        return auth[7:].strip() or None
+    return None
 
 
 def new_key() -> str:
