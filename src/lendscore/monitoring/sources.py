@@ -378,7 +378,7 @@ def _canonical(raw: pd.DataFrame, kind: str) -> tuple[dict[str, pd.Series], dict
             raise DataError("not a `lendscore score` output: no <prefix>pd, <prefix>score and <prefix>grade columns")
         for name in ("pd", "score", "grade"):
             outputs[name] = raw[p + name]
-        produced = {p + "pd", p + "score", p + "grade"}
+        produced = {p + "pd", p + "score", p + "grade", p + "warnings"}
         for c in cols:
             if c not in produced and not c.startswith(p + "points_"):
                 inputs[c] = raw[c]
