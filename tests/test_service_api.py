@@ -75,11 +75,13 @@ def test_decision_matches_the_decision_package(client, apps):
 
 
 def test_decision_to_dict_spells_the_affordability_as_its_definition(model_path, apps):
-    """Twin test: ``Decision.to_dict()`` writes the affordability part without ``dataclasses.asdict``
-    (it is on every decision's path); it must equal ``AffordabilityResult.to_dict()``, keys in the
-    same order (the stored and answered JSON text follows it), and the reasons ``ReasonCode.to_dict()``.
+    """Twin test: ``AffordabilityResult.to_dict()`` (used by ``Decision.to_dict()``) is written field by
+    field without ``dataclasses.asdict`` (it is on every decision's path); it must equal the
+    dataclass's own ``asdict``, keys in the same order (the stored and answered JSON text follows it),
+    and the reasons ``ReasonCode.to_dict()``.
     Loans from easily affordable to unaffordable, with and without a counter-offer term, and no
     finances at all."""
+    import dataclasses
     import json
 
     import lendscore
@@ -104,7 +106,7 @@ def test_decision_to_dict_spells_the_affordability_as_its_definition(model_path,
                     assert got["affordability"] is None
                     seen.add("none")
                     continue
-                want = a.to_dict()
+                want = {**dataclasses.asdict(a), "failed_rules": list(a.failed_rules)}  # the definition
                 assert got["affordability"] == want
                 assert json.dumps(got["affordability"]) == json.dumps(want)  # same keys in the same order
                 assert got["reasons"] == [r.to_dict() for r in d.reasons]
