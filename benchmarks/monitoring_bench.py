@@ -12,6 +12,7 @@ outcome per decision. Generating and scoring the rows is not timed; timed are:
 
 Run: ``python benchmarks/monitoring_bench.py [--rows N]``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,20 +42,30 @@ def make_frames(n_rows: int, seed: int = 0):
     start = pd.Timestamp("2011-01-01", tz="UTC")
     created = start + pd.to_timedelta(np.sort(rng.uniform(0, 365 * 86400, n_rows)), unit="s")
     score = det["score"].to_numpy()
-    decisions = pd.DataFrame({
-        "decision_id": [f"d{i:07d}" for i in range(n_rows)],
-        "request_id": [f"r{i:07d}" for i in range(n_rows)],
-        "created_at": created,
-        "model_version": "v1", "policy_version": "2026.1-example",
-        "outcome": np.where(score >= 555, "approve", np.where(score >= 530, "refer", "decline")),
-        "pd": det["pd"].to_numpy(), "score": score, "grade": det["grade"].to_numpy(),
-    })
+    decisions = pd.DataFrame(
+        {
+            "decision_id": [f"d{i:07d}" for i in range(n_rows)],
+            "request_id": [f"r{i:07d}" for i in range(n_rows)],
+            "created_at": created,
+            "model_version": "v1",
+            "policy_version": "2026.1-example",
+            "outcome": np.where(score >= 555, "approve", np.where(score >= 530, "refer", "decline")),
+            "pd": det["pd"].to_numpy(),
+            "score": score,
+            "grade": det["grade"].to_numpy(),
+        }
+    )
     inputs = apps.rename(columns={c: "input." + c for c in apps.columns if c in DECISION_COLUMNS})
     decisions = pd.concat([decisions, inputs], axis=1)
     defaulted = (rng.random(n_rows) < decisions["pd"].to_numpy() * 1.1).astype(int)
-    outcomes = pd.DataFrame({"decision_id": decisions["decision_id"], "defaulted": defaulted,
-                             "reported_at": created + pd.Timedelta(days=400),
-                             "outcome_date": created + pd.Timedelta(days=380)})
+    outcomes = pd.DataFrame(
+        {
+            "decision_id": decisions["decision_id"],
+            "defaulted": defaulted,
+            "reported_at": created + pd.Timedelta(days=400),
+            "outcome_date": created + pd.Timedelta(days=380),
+        }
+    )
     return model, decisions, outcomes
 
 
@@ -66,8 +77,10 @@ def main() -> None:
 
     t0 = time.perf_counter()
     model, decisions, outcomes = make_frames(args.rows)
-    print(f"generated and scored {len(decisions):,} decisions with {decisions.shape[1]} columns "
-          f"in {time.perf_counter() - t0:.1f} s (not timed)")
+    print(
+        f"generated and scored {len(decisions):,} decisions with {decisions.shape[1]} columns "
+        f"in {time.perf_counter() - t0:.1f} s (not timed)"
+    )
     timings = {}
     t = time.perf_counter()
     accepted, rejections = validate_outcomes(outcomes, decisions)
@@ -81,10 +94,12 @@ def main() -> None:
     total = timings["drift"] + timings["performance"]
     for k, v in timings.items():
         print(f"{k:>18}: {v:6.2f} s")
-    print(f"drift + performance: {total:.2f} s for {len(decisions):,} decisions "
-          f"({'within' if total < 10 else 'OVER'} the 10 s target); "
-          f"{len(d.characteristics)} CSI rows, {len(d.inputs)} input rows, {len(p.vintages)} vintages, "
-          f"{rejections.n_accepted:,} outcomes accepted")
+    print(
+        f"drift + performance: {total:.2f} s for {len(decisions):,} decisions "
+        f"({'within' if total < 10 else 'OVER'} the 10 s target); "
+        f"{len(d.characteristics)} CSI rows, {len(d.inputs)} input rows, {len(p.vintages)} vintages, "
+        f"{rejections.n_accepted:,} outcomes accepted"
+    )
 
 
 if __name__ == "__main__":

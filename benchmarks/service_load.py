@@ -18,6 +18,7 @@ every decision answered with 200, and nothing more than the requests wrk cut off
 
     python benchmarks/service_load.py [--model model.json] [--rate 1000] [--duration 5]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,14 +57,22 @@ def pct(values: list[float], q: float) -> float:
 
 def summary(latencies: list[float], seconds: float, n_ok: int, n_err: int) -> dict:
     ms = [x * 1000 for x in latencies]
-    return {"requests_ok": n_ok, "requests_failed": n_err, "seconds": round(seconds, 3),
-            "throughput_per_s": round(n_ok / seconds, 1) if seconds else None,
-            "p50_ms": round(pct(ms, 50), 3), "p90_ms": round(pct(ms, 90), 3), "p99_ms": round(pct(ms, 99), 3),
-            "max_ms": round(max(ms), 3) if ms else None, "mean_ms": round(statistics.fmean(ms), 3) if ms else None}
+    return {
+        "requests_ok": n_ok,
+        "requests_failed": n_err,
+        "seconds": round(seconds, 3),
+        "throughput_per_s": round(n_ok / seconds, 1) if seconds else None,
+        "p50_ms": round(pct(ms, 50), 3),
+        "p90_ms": round(pct(ms, 90), 3),
+        "p99_ms": round(pct(ms, 99), 3),
+        "max_ms": round(max(ms), 3) if ms else None,
+        "mean_ms": round(statistics.fmean(ms), 3) if ms else None,
+    }
 
 
-async def open_loop(port: int, bodies: list[bytes], headers: dict, rate: float, duration: float,
-                    connections: int) -> dict:
+async def open_loop(
+    port: int, bodies: list[bytes], headers: dict, rate: float, duration: float, connections: int
+) -> dict:
     """Offer ``rate`` requests/s for ``duration`` s over a pool of keep-alive connections."""
     n = int(rate * duration)
     pool: asyncio.Queue = asyncio.Queue()
@@ -101,8 +110,9 @@ async def open_loop(port: int, bodies: list[bytes], headers: dict, rate: float, 
     return {"offered_rate_per_s": rate, "connections": connections, **summary(lat, elapsed, len(lat), errors)}
 
 
-async def closed_loop(port: int, bodies: list[bytes], headers: dict, concurrency: int, duration: float,
-                      max_requests: int) -> dict:
+async def closed_loop(
+    port: int, bodies: list[bytes], headers: dict, concurrency: int, duration: float, max_requests: int
+) -> dict:
     lat, errors, sent = [], 0, 0
     start = time.perf_counter()
 
@@ -139,8 +149,9 @@ async def monitoring_loop(port: int, headers: dict, stop: asyncio.Event, max_req
     return summary(lat, time.perf_counter() - start, len(lat), errors)
 
 
-async def closed_loop_with_monitoring(port: int, bodies: list[bytes], headers: dict, admin: dict, concurrency: int,
-                                      duration: float, max_requests: int) -> dict:
+async def closed_loop_with_monitoring(
+    port: int, bodies: list[bytes], headers: dict, admin: dict, concurrency: int, duration: float, max_requests: int
+) -> dict:
     stop = asyncio.Event()
     monitor = asyncio.create_task(monitoring_loop(port, admin, stop, 10_000))
     await asyncio.sleep(0.5)  # let the first computation start
@@ -185,8 +196,9 @@ end
 _UNIT_MS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
 
-def wrk_runs(port: int, bodies: list[bytes], key: str, tmp: Path, connections: tuple[int, ...], seconds: float,
-             runs: int) -> dict | None:
+def wrk_runs(
+    port: int, bodies: list[bytes], key: str, tmp: Path, connections: tuple[int, ...], seconds: float, runs: int
+) -> dict | None:
     """Single decisions driven by wrk: per connection count, each run's throughput, p50, p99 and
     non-2xx count, and their medians (None when wrk is not installed)."""
     if shutil.which("wrk") is None:
@@ -203,18 +215,33 @@ def wrk_runs(port: int, bodies: list[bytes], key: str, tmp: Path, connections: t
     for c in connections:
         rows = []
         for _ in range(runs):
-            text = subprocess.run(["wrk", "-t1", f"-c{c}", f"-d{seconds:g}s", "--latency", "-s", str(script),
-                                   f"http://127.0.0.1:{port}"], capture_output=True, text=True, timeout=seconds + 60,
-                                  check=True).stdout
+            text = subprocess.run(
+                ["wrk", "-t1", f"-c{c}", f"-d{seconds:g}s", "--latency", "-s", str(script), f"http://127.0.0.1:{port}"],
+                capture_output=True,
+                text=True,
+                timeout=seconds + 60,
+                check=True,
+            ).stdout
             non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
             errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
-            rows.append({"requests": int(re.search(r"(\d+) requests in", text).group(1)),
-                         "throughput_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
-                         "p50_ms": ms(text, "50"), "p90_ms": ms(text, "90"), "p99_ms": ms(text, "99"),
-                         "non_2xx": int(non2xx.group(1)) if non2xx else 0,
-                         "socket_errors": sum(map(int, errors.groups())) if errors else 0})
-        out[f"{c}_connections"] = {"runs": rows, **{f"median_{k}": round(statistics.median(r[k] for r in rows), 3)
-                                                     for k in ("throughput_per_s", "p50_ms", "p99_ms")}}
+            rows.append(
+                {
+                    "requests": int(re.search(r"(\d+) requests in", text).group(1)),
+                    "throughput_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
+                    "p50_ms": ms(text, "50"),
+                    "p90_ms": ms(text, "90"),
+                    "p99_ms": ms(text, "99"),
+                    "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+                    "socket_errors": sum(map(int, errors.groups())) if errors else 0,
+                }
+            )
+        out[f"{c}_connections"] = {
+            "runs": rows,
+            **{
+                f"median_{k}": round(statistics.median(r[k] for r in rows), 3)
+                for k in ("throughput_per_s", "p50_ms", "p99_ms")
+            },
+        }
     return out
 
 
@@ -235,9 +262,15 @@ def main(argv: list[str] | None = None) -> dict:
         model = args.model or train_demo_model(tmp / "model.json")
         keys = demo_keys()
         db = tmp / "audit.db"
-        settings = write_settings(tmp / "settings.toml", model=model, audit_url=f"sqlite:///{db}", keys=keys,
-                                  sqlite_synchronous=args.synchronous, log_level="WARNING",
-                                  monitoring_cache_seconds=0)
+        settings = write_settings(
+            tmp / "settings.toml",
+            model=model,
+            audit_url=f"sqlite:///{db}",
+            keys=keys,
+            sqlite_synchronous=args.synchronous,
+            log_level="WARNING",
+            monitoring_cache_seconds=0,
+        )
         apps = sample_applications(2000, seed=1)
         bodies = [json.dumps(a).encode() for a in apps]
         batch_body = json.dumps({"applications": apps[:1000]}).encode()
@@ -245,14 +278,27 @@ def main(argv: list[str] | None = None) -> dict:
         server = ServerProcess(settings, tmp / "server.log").start()
         try:
             warm = asyncio.run(closed_loop(server.port, bodies, headers, 4, 1.0, 500))  # warm-up
-            single_open = asyncio.run(open_loop(server.port, bodies, headers, args.rate, args.duration, args.connections))
-            single_closed = asyncio.run(closed_loop(server.port, bodies, headers, args.concurrency, args.duration,
-                                                    int(args.duration * 20000)))
+            single_open = asyncio.run(
+                open_loop(server.port, bodies, headers, args.rate, args.duration, args.connections)
+            )
+            single_closed = asyncio.run(
+                closed_loop(server.port, bodies, headers, args.concurrency, args.duration, int(args.duration * 20000))
+            )
             batch = asyncio.run(batches(server.port, batch_body, headers, args.batches, 60.0))
-            quiet = asyncio.run(closed_loop(server.port, bodies, headers, args.concurrency, args.duration,
-                                            int(args.duration * 20000)))
-            busy = asyncio.run(closed_loop_with_monitoring(server.port, bodies, headers, {"X-API-Key": keys["admin"]},
-                                                           args.concurrency, args.duration, int(args.duration * 20000)))
+            quiet = asyncio.run(
+                closed_loop(server.port, bodies, headers, args.concurrency, args.duration, int(args.duration * 20000))
+            )
+            busy = asyncio.run(
+                closed_loop_with_monitoring(
+                    server.port,
+                    bodies,
+                    headers,
+                    {"X-API-Key": keys["admin"]},
+                    args.concurrency,
+                    args.duration,
+                    int(args.duration * 20000),
+                )
+            )
             wrk = wrk_runs(server.port, bodies, keys["scorer"], tmp, (4, 8), args.duration, 3)
         finally:
             server.stop()
@@ -272,9 +318,13 @@ def main(argv: list[str] | None = None) -> dict:
             "single_wrk": wrk,
             "audit_rows": stored,
             "stored_not_answered_limit": sum(int(c.split("_")[0]) * len(v["runs"]) for c, v in (wrk or {}).items()),
-            "answered_200": warm["requests_ok"] + single_open["requests_ok"] + single_closed["requests_ok"]
-                            + 1000 * batch["requests_ok"] + quiet["requests_ok"] + busy["requests_ok"]
-                            + sum(r["requests"] - r["non_2xx"] for v in (wrk or {}).values() for r in v["runs"]),
+            "answered_200": warm["requests_ok"]
+            + single_open["requests_ok"]
+            + single_closed["requests_ok"]
+            + 1000 * batch["requests_ok"]
+            + quiet["requests_ok"]
+            + busy["requests_ok"]
+            + sum(r["requests"] - r["non_2xx"] for v in (wrk or {}).values() for r in v["runs"]),
         }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
@@ -283,8 +333,11 @@ def main(argv: list[str] | None = None) -> dict:
     # (committed before their answer) but never counted as answered
     in_flight = sum(int(c.split("_")[0]) * len(v["runs"]) for c, v in (wrk or {}).items())
     if not result["answered_200"] <= result["audit_rows"] <= result["answered_200"] + in_flight:
-        print(f"MISMATCH: {result['answered_200']} answered 200, {result['audit_rows']} stored "
-              f"(at most {in_flight} cut off in flight)", file=sys.stderr)
+        print(
+            f"MISMATCH: {result['answered_200']} answered 200, {result['audit_rows']} stored "
+            f"(at most {in_flight} cut off in flight)",
+            file=sys.stderr,
+        )
         return {}
     return result
 

@@ -9,6 +9,7 @@
 Timings on a shared 2-core machine vary; the script reports medians. Results go to
 benchmarks/results/speed.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,13 +48,16 @@ def _model_and_test():
 def one_applicant_latency(model, rows: list[dict], n_batches: int = 30, per_batch: int = 1000) -> dict:
     per_call = []
     for b in range(n_batches):
-        batch = rows[(b * per_batch) % len(rows):][:per_batch] or rows[:per_batch]
+        batch = rows[(b * per_batch) % len(rows) :][:per_batch] or rows[:per_batch]
         t0 = time.perf_counter_ns()
         for r in batch:
             model.predict_one(r)
         per_call.append((time.perf_counter_ns() - t0) / len(batch) / 1000.0)
-    return {"median_us": statistics.median(per_call), "p90_us": float(np.percentile(per_call, 90)),
-            "calls": n_batches * per_batch}
+    return {
+        "median_us": statistics.median(per_call),
+        "p90_us": float(np.percentile(per_call, 90)),
+        "calls": n_batches * per_batch,
+    }
 
 
 def dataframe_rows_per_second(model, X: pd.DataFrame, repeats: int = 7) -> dict:
@@ -80,13 +84,33 @@ def big_file(model_path: Path, X: pd.DataFrame, rows: int, workdir: Path) -> dic
     out = workdir / "scored.parquet"
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "lendscore", "score", "--model", str(model_path), "--input", str(src),
-                    "--output", str(out)], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lendscore",
+            "score",
+            "--model",
+            str(model_path),
+            "--input",
+            str(src),
+            "--output",
+            str(out),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     wall = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
     n_out = pq.ParquetFile(out).metadata.num_rows
-    return {"rows": rows, "rows_written": n_out, "wall_s": wall, "rows_per_s": rows / wall,
-            "peak_rss_mb": peak_mb, "peak_rss_mb_before": before / 1024.0}
+    return {
+        "rows": rows,
+        "rows_written": n_out,
+        "wall_s": wall,
+        "rows_per_s": rows / wall,
+        "peak_rss_mb": peak_mb,
+        "peak_rss_mb_before": before / 1024.0,
+    }
 
 
 def main() -> None:
@@ -97,12 +121,17 @@ def main() -> None:
     model, X, derived, raw = _model_and_test()
     rows = X.to_dict(orient="records")
     raw_rows = [{k: v for k, v in r.items() if v == v} for r in raw.to_dict(orient="records")]
-    res = {"python": platform.python_version(), "pandas": pd.__version__, "numpy": np.__version__,
-           "lendscore": lendscore.__version__, "machine": platform.machine(),
-           "one_applicant_dict": one_applicant_latency(model, rows),
-           "one_raw_applicant_dict_derived": one_applicant_latency(derived, raw_rows, n_batches=10),
-           "dataframe": dataframe_rows_per_second(model, X),
-           "raw_dataframe_derived": dataframe_rows_per_second(derived, raw)}
+    res = {
+        "python": platform.python_version(),
+        "pandas": pd.__version__,
+        "numpy": np.__version__,
+        "lendscore": lendscore.__version__,
+        "machine": platform.machine(),
+        "one_applicant_dict": one_applicant_latency(model, rows),
+        "one_raw_applicant_dict_derived": one_applicant_latency(derived, raw_rows, n_batches=10),
+        "dataframe": dataframe_rows_per_second(model, X),
+        "raw_dataframe_derived": dataframe_rows_per_second(derived, raw),
+    }
     print(json.dumps(res, indent=1))
     with tempfile.TemporaryDirectory() as tmp:
         model.save(Path(tmp) / "model.json")

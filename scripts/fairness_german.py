@@ -12,6 +12,7 @@ rates by age band (< 25 vs >= 25), by sex and by personal status: the adverse im
 screen), the standardised mean score difference and calibration within groups. Event = default = bad
 (``credit_risk`` = 2).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,18 +70,33 @@ def run_study() -> Study:
     groups = german_credit_groups(raw.loc[test])
     reports, fisher = {}, {}
     for attribute in ATTRIBUTES:
-        rep = fairness_report(score, y_test, groups[attribute].to_numpy(), cutoff=cutoff, pds=pds,
-                              attribute=attribute, n_bins=N_CAL_BINS)
+        rep = fairness_report(
+            score, y_test, groups[attribute].to_numpy(), cutoff=cutoff, pds=pds, attribute=attribute, n_bins=N_CAL_BINS
+        )
         reports[attribute] = rep
         t = rep.by_group
         ref = t.loc[rep.reference]
-        fisher[attribute] = pd.Series({
-            g: float(stats.fisher_exact([[r["n_approved"], r["n"] - r["n_approved"]],
-                                         [ref["n_approved"], ref["n"] - ref["n_approved"]]]).pvalue)
-            for g, r in t.iterrows()})
-    return Study(reports=reports, cutoff=cutoff, approval_rate=float((score >= cutoff).mean()), features=features,
-                 selected=list(model.selected_features_), n_train=int(train.sum()), n_test=int(test.sum()),
-                 test_auc=float(roc_auc(y_test, pds)), fisher=fisher)
+        fisher[attribute] = pd.Series(
+            {
+                g: float(
+                    stats.fisher_exact(
+                        [[r["n_approved"], r["n"] - r["n_approved"]], [ref["n_approved"], ref["n"] - ref["n_approved"]]]
+                    ).pvalue
+                )
+                for g, r in t.iterrows()
+            }
+        )
+    return Study(
+        reports=reports,
+        cutoff=cutoff,
+        approval_rate=float((score >= cutoff).mean()),
+        features=features,
+        selected=list(model.selected_features_),
+        n_train=int(train.sum()),
+        n_test=int(test.sum()),
+        test_auc=float(roc_auc(y_test, pds)),
+        fisher=fisher,
+    )
 
 
 def plot_rates(study: Study) -> Figure:
@@ -94,14 +110,22 @@ def plot_rates(study: Study) -> Figure:
         ax.bar(x + 0.2, t["default_rate"], 0.4, color="#c0392b", label="default rate (all)")
         ref_rate = t.loc[study.reports[attribute].reference, "approval_rate"]
         ax.axhline(0.8 * ref_rate, color="#1f4e79", ls="--", lw=0.9, label="4/5 of reference approval")
-        ax.set_xticks(x, [f"{g}\n(n={n})" for g, n in zip(t.index, t["n"], strict=True)], fontsize=7,
-                      rotation=0 if len(t) < 3 else 20, ha="center" if len(t) < 3 else "right")
+        ax.set_xticks(
+            x,
+            [f"{g}\n(n={n})" for g, n in zip(t.index, t["n"], strict=True)],
+            fontsize=7,
+            rotation=0 if len(t) < 3 else 20,
+            ha="center" if len(t) < 3 else "right",
+        )
         ax.set_ylim(0, 1)
         ax.set_title(f"by {label}", fontsize=10)
     axes[0].set_ylabel("rate (held-out 30%)")
     axes[0].legend(fontsize=7, loc="upper left")
-    fig.suptitle(f"German credit: approval and default rates by group at cut-off {study.cutoff:.1f} "
-                 f"(approves {study.approval_rate:.0%}); protected attributes not model inputs", fontsize=10)
+    fig.suptitle(
+        f"German credit: approval and default rates by group at cut-off {study.cutoff:.1f} "
+        f"(approves {study.approval_rate:.0%}); protected attributes not model inputs",
+        fontsize=10,
+    )
     return fig
 
 
@@ -141,23 +165,31 @@ def render_markdown(study: Study, png_name: str) -> str:
     for attribute, label in ATTRIBUTES.items():
         rep = study.reports[attribute]
         t = rep.by_group
-        table = pd.DataFrame({
-            "group": t.index, "n": t["n"], "approved": t["n_approved"],
-            "approval rate": t["approval_rate"].map("{:.1%}".format),
-            "default rate (all)": t["default_rate"].map("{:.1%}".format),
-            "default rate (approved)": t["default_rate_approved"].map(
-                lambda v: "n/a" if pd.isna(v) else f"{v:.1%}"),
-            "AIR": t["air"].map("{:.3f}".format),
-            "four-fifths": t["four_fifths"].map({True: "pass", False: "**FLAG**"}),
-            "Fisher p": study.fisher[attribute].reindex(t.index).map("{:.3g}".format),
-            "mean score": t["mean_score"].map("{:.1f}".format),
-            "SMD": t["smd"].map("{:+.3f}".format),
-            "mean PD": t["mean_pd"].map("{:.1%}".format),
-            "PD - default rate": t["calibration_gap"].map("{:+.1%}".format),
-        })
+        table = pd.DataFrame(
+            {
+                "group": t.index,
+                "n": t["n"],
+                "approved": t["n_approved"],
+                "approval rate": t["approval_rate"].map("{:.1%}".format),
+                "default rate (all)": t["default_rate"].map("{:.1%}".format),
+                "default rate (approved)": t["default_rate_approved"].map(
+                    lambda v: "n/a" if pd.isna(v) else f"{v:.1%}"
+                ),
+                "AIR": t["air"].map("{:.3f}".format),
+                "four-fifths": t["four_fifths"].map({True: "pass", False: "**FLAG**"}),
+                "Fisher p": study.fisher[attribute].reindex(t.index).map("{:.3g}".format),
+                "mean score": t["mean_score"].map("{:.1f}".format),
+                "SMD": t["smd"].map("{:+.3f}".format),
+                "mean PD": t["mean_pd"].map("{:.1%}".format),
+                "PD - default rate": t["calibration_gap"].map("{:+.1%}".format),
+            }
+        )
         lines += [f"## By {label} (reference: {rep.reference})", ""] + _md_table(table) + [""]
-        verdict = ("no group falls below four fifths of the reference approval rate" if not rep.flagged
-                   else f"flagged (AIR < 0.80): {', '.join(rep.flagged)}")
+        verdict = (
+            "no group falls below four fifths of the reference approval rate"
+            if not rep.flagged
+            else f"flagged (AIR < 0.80): {', '.join(rep.flagged)}"
+        )
         lines += [f"Four-fifths verdict: {verdict}.", ""]
         cal = rep.calibration.copy()
         cal["mean PD"] = cal["mean_pd"].map("{:.1%}".format)
@@ -184,22 +216,31 @@ def _reading(study: Study) -> list[str]:
             f"{t['default_rate'].max():.0%}), so part of the approval gap follows observed risk. The model's "
             f"mean PD is furthest from the observed default rate for {worst_gap} "
             f"({t.loc[worst_gap, 'calibration_gap']:+.1%} points; negative = the model under-predicts "
-            "that group's risk, positive = over-predicts).")
+            "that group's risk, positive = over-predicts)."
+        )
     flagged = {label: study.reports[a].flagged for a, label in ATTRIBUTES.items() if study.reports[a].flagged}
     small = [f"{g} (n={int(n)})" for a in ATTRIBUTES for g, n in study.reports[a].by_group["n"].items() if n < 30]
     out.append(
         "- **What this means.** "
-        + ("Flagged by the four-fifths screen: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in flagged.items())
-           + ". " if flagged else "No group is flagged by the four-fifths screen. ")
+        + (
+            "Flagged by the four-fifths screen: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in flagged.items()) + ". "
+            if flagged
+            else "No group is flagged by the four-fifths screen. "
+        )
         + "A flag is a prompt to review, not a finding of discrimination: the next step is to ask which inputs "
         "drive the gap, whether they are justified by business necessity, and whether a less discriminatory "
         "alternative predicts as well. "
-        + (f"Groups under 30 held-out applicants ({', '.join(small)}) carry wide uncertainty (see the Fisher "
-           "p-values and the calibration bins of 3-7 loans); " if small else "")
+        + (
+            f"Groups under 30 held-out applicants ({', '.join(small)}) carry wide uncertainty (see the Fisher "
+            "p-values and the calibration bins of 3-7 loans); "
+            if small
+            else ""
+        )
         + "with 300 held-out loans these figures should be confirmed on a larger sample before any conclusion. "
         "A negative PD - default rate means the model under-predicts that group's risk: such a group is scored "
         "more leniently than its observed defaults justify, the opposite of an adverse impact, but it still "
-        "matters for pricing and provisioning.")
+        "matters for pricing and provisioning."
+    )
     return out
 
 
@@ -214,8 +255,11 @@ def main(argv: list[str] | None = None) -> None:
     args.out_md.write_text(render_markdown(study, args.out_png.name), encoding="utf-8")
     for attribute, rep in study.reports.items():
         t = rep.by_group
-        print(f"{attribute}: reference {rep.reference}; AIR "
-              + ", ".join(f"{g} {a:.3f}" for g, a in t["air"].items()) + f"; flagged {rep.flagged or 'none'}")
+        print(
+            f"{attribute}: reference {rep.reference}; AIR "
+            + ", ".join(f"{g} {a:.3f}" for g, a in t["air"].items())
+            + f"; flagged {rep.flagged or 'none'}"
+        )
     print(f"cut-off {study.cutoff:.1f} approves {study.approval_rate:.1%}; wrote {args.out_md} and {args.out_png}")
 
 

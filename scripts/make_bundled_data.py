@@ -14,6 +14,7 @@ Usage (from the repository root)::
 
     python scripts/make_bundled_data.py [--source ../shared/data]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,13 +29,38 @@ GZIP = {"method": "gzip", "compresslevel": 9, "mtime": 0}
 
 #: Lending Club columns kept: the outcome, the application date and what is known at application.
 LC_KEEP = [
-    "loan_status", "issue_d", "earliest_cr_line",
-    "loan_amnt", "term", "int_rate", "installment", "grade", "sub_grade", "emp_length",
-    "home_ownership", "annual_inc", "verification_status", "purpose", "addr_state", "dti",
-    "delinq_2yrs", "inq_last_6mths", "mths_since_last_delinq", "mths_since_last_record",
-    "open_acc", "pub_rec", "revol_bal", "revol_util", "total_acc", "collections_12_mths_ex_med",
-    "mths_since_last_major_derog", "chargeoff_within_12_mths", "pub_rec_bankruptcies", "tax_liens",
-    "acc_now_delinq", "delinq_amnt",
+    "loan_status",
+    "issue_d",
+    "earliest_cr_line",
+    "loan_amnt",
+    "term",
+    "int_rate",
+    "installment",
+    "grade",
+    "sub_grade",
+    "emp_length",
+    "home_ownership",
+    "annual_inc",
+    "verification_status",
+    "purpose",
+    "addr_state",
+    "dti",
+    "delinq_2yrs",
+    "inq_last_6mths",
+    "mths_since_last_delinq",
+    "mths_since_last_record",
+    "open_acc",
+    "pub_rec",
+    "revol_bal",
+    "revol_util",
+    "total_acc",
+    "collections_12_mths_ex_med",
+    "mths_since_last_major_derog",
+    "chargeoff_within_12_mths",
+    "pub_rec_bankruptcies",
+    "tax_liens",
+    "acc_now_delinq",
+    "delinq_amnt",
 ]
 
 

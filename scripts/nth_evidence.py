@@ -20,6 +20,7 @@ Assumptions (stated in the output too):
   Score trained on a random half, evaluated on the other half (seed 0).
 - Profit per approved loan: ``margin * amount`` for a good, ``-lgd * amount`` for a bad.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,12 +32,40 @@ import pandas as pd
 
 from lendscore.decision import assess_affordability
 
-RULES = {"NTH share >= 40%": ("nth_share", 0.40), "NTH share >= 50%": ("nth_share", 0.50),
-         "FOIR <= 50%": ("foir", 0.50)}
-LC_FEATURES = ["annual_inc", "dti", "revol_util", "inq_last_6mths", "delinq_2yrs", "pub_rec", "emp_length",
-               "home_ownership", "purpose", "term", "loan_amnt", "open_acc", "total_acc", "revol_bal"]
-BEL_FEATURES = ["Seniority", "Home", "Records", "Job", "Expenses", "Income", "Assets", "Debt", "Amount",
-                "Price", "Time"]
+RULES = {
+    "NTH share >= 40%": ("nth_share", 0.40),
+    "NTH share >= 50%": ("nth_share", 0.50),
+    "FOIR <= 50%": ("foir", 0.50),
+}
+LC_FEATURES = [
+    "annual_inc",
+    "dti",
+    "revol_util",
+    "inq_last_6mths",
+    "delinq_2yrs",
+    "pub_rec",
+    "emp_length",
+    "home_ownership",
+    "purpose",
+    "term",
+    "loan_amnt",
+    "open_acc",
+    "total_acc",
+    "revol_bal",
+]
+BEL_FEATURES = [
+    "Seniority",
+    "Home",
+    "Records",
+    "Job",
+    "Expenses",
+    "Income",
+    "Assets",
+    "Debt",
+    "Amount",
+    "Price",
+    "Time",
+]
 
 
 @dataclass
@@ -118,7 +147,9 @@ def check_against_package(t: pd.DataFrame, n: int = 50) -> None:
     for _, r in t.head(n).iterrows():
         res = assess_affordability(
             {"gross_income": r["gross"], "net_income": r["net"], "existing_obligations": r["obligations"]},
-            {"amount": r["instalment"], "annual_rate": 0.0, "term_months": 1}, {})
+            {"amount": r["instalment"], "annual_rate": 0.0, "term_months": 1},
+            {},
+        )
         assert abs(res.nth - r["nth"]) < 1e-6 and abs(res.foir - r["foir"]) < 1e-9
 
 
@@ -126,10 +157,17 @@ def pass_fail_table(p: Prepared) -> pd.DataFrame:
     t, rows = p.test, []
     for label, (col, thr) in RULES.items():
         passed = t[col] >= thr if col == "nth_share" else t[col] <= thr
-        rows.append({"data": p.name.split(" (")[0], "rule": label, "n": len(t),
-                     "fail share": 1 - passed.mean(), "default rate (pass)": t.loc[passed, "y"].mean(),
-                     "default rate (fail)": t.loc[~passed, "y"].mean(),
-                     "ratio fail/pass": t.loc[~passed, "y"].mean() / t.loc[passed, "y"].mean()})
+        rows.append(
+            {
+                "data": p.name.split(" (")[0],
+                "rule": label,
+                "n": len(t),
+                "fail share": 1 - passed.mean(),
+                "default rate (pass)": t.loc[passed, "y"].mean(),
+                "default rate (fail)": t.loc[~passed, "y"].mean(),
+                "ratio fail/pass": t.loc[~passed, "y"].mean() / t.loc[passed, "y"].mean(),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -152,9 +190,17 @@ def compare_table(p: Prepared, rates: list[float], lgd: float, margin: float) ->
         both[ranked_pass[:k]] = True
         br_a, pr_a = _approved_stats(t, alone, lgd, margin)
         br_b, pr_b = _approved_stats(t, both, lgd, margin)
-        rows.append({"data": p.name.split(" (")[0], "target approval": rate,
-                     "approval rate used": k / len(t), "default rate: score": br_a,
-                     "default rate: score+NTH40": br_b, "profit: score": pr_a, "profit: score+NTH40": pr_b})
+        rows.append(
+            {
+                "data": p.name.split(" (")[0],
+                "target approval": rate,
+                "approval rate used": k / len(t),
+                "default rate: score": br_a,
+                "default rate: score+NTH40": br_b,
+                "profit: score": pr_a,
+                "profit: score+NTH40": pr_b,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -192,8 +238,9 @@ def _md(df: pd.DataFrame) -> str:
         elif fmt[c].dtype.kind == "f":
             fmt[c] = fmt[c].map(lambda v: f"{v:.3f}")
     lines = ["| " + " | ".join(fmt.columns) + " |", "|" + "---|" * len(fmt.columns)]
-    lines += ["| " + " | ".join("n/a" if v == "nan" else str(v) for v in row) + " |"
-              for row in fmt.itertuples(index=False)]
+    lines += [
+        "| " + " | ".join("n/a" if v == "nan" else str(v) for v in row) + " |" for row in fmt.itertuples(index=False)
+    ]
     return "\n".join(lines)
 
 
@@ -201,13 +248,17 @@ def _reading(pf: pd.DataFrame, cmp_: pd.DataFrame) -> str:
     out = []
     for data, part in pf.groupby("data", sort=False):
         r = part.dropna(subset=["ratio fail/pass"])
-        out.append(f"- {data}: applicants failing an NTH/FOIR rule default {r['ratio fail/pass'].min():.2f}"
-                   f" to {r['ratio fail/pass'].max():.2f} times as often as those passing.")
+        out.append(
+            f"- {data}: applicants failing an NTH/FOIR rule default {r['ratio fail/pass'].min():.2f}"
+            f" to {r['ratio fail/pass'].max():.2f} times as often as those passing."
+        )
     for data, part in cmp_.groupby("data", sort=False):
         diff = (part["default rate: score+NTH40"] - part["default rate: score"]).mean()
         word = "lowered" if diff < 0 else "did not lower"
-        out.append(f"- {data}: as a hard rule on top of the score (which already uses income and obligations),"
-                   f" NTH >= 40% {word} the default rate at a fixed approval rate (mean change {diff:+.3f}).")
+        out.append(
+            f"- {data}: as a hard rule on top of the score (which already uses income and obligations),"
+            f" NTH >= 40% {word} the default rate at a fixed approval rate (mean change {diff:+.3f})."
+        )
     return "\n".join(out)
 
 
@@ -219,13 +270,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out-png", type=Path, default=Path("docs/nth_evidence.png"))
     ap.add_argument("--deduction-rate", type=float, default=0.25)
     ap.add_argument("--belanche-rate", type=float, default=0.10)
-    ap.add_argument("--belanche-income-scale", type=float, default=10.0,
-                    help="Income/Expenses are probably in tens of euros; Amount in euros")
+    ap.add_argument(
+        "--belanche-income-scale",
+        type=float,
+        default=10.0,
+        help="Income/Expenses are probably in tens of euros; Amount in euros",
+    )
     ap.add_argument("--lgd", type=float, default=0.6)
     ap.add_argument("--margin", type=float, default=0.15)
     args = ap.parse_args(argv)
-    preps = [prepare_lending_club(args.lending_club, args.deduction_rate),
-             prepare_belanche(args.belanche, args.belanche_rate, args.belanche_income_scale)]
+    preps = [
+        prepare_lending_club(args.lending_club, args.deduction_rate),
+        prepare_belanche(args.belanche, args.belanche_rate, args.belanche_income_scale),
+    ]
     for p in preps:
         p.test = add_nth(p.test)
         check_against_package(p.test)
@@ -233,24 +290,39 @@ def main(argv: list[str] | None = None) -> None:
     cmp_ = pd.concat([compare_table(p, [0.6, 0.7, 0.8], args.lgd, args.margin) for p in preps], ignore_index=True)
     plot(preps, args.out_png)
     text = [
-        "# NTH affordability rule: evidence", "",
-        f"Generated by `scripts/nth_evidence.py` from `{args.lending_club.name}` and `{args.belanche.name}`.", "",
+        "# NTH affordability rule: evidence",
+        "",
+        f"Generated by `scripts/nth_evidence.py` from `{args.lending_club.name}` and `{args.belanche.name}`.",
+        "",
         "Assumptions: Lending Club gross monthly income = annual_inc / 12, existing obligations = dti% of it,",
         f"new instalment = installment, deductions = {args.deduction_rate:.0%} of gross (no net income in the data);",
         f"Belanche Income and Expenses monthly, x{args.belanche_income_scale:g} (probably tens of euros; Amount in euros),",
         "taken as net, obligations = Expenses (household living costs, not only debts), instalment at",
         f"{args.belanche_rate:.0%} a year over Time months. Profit per approved loan: {args.margin:.0%} of the",
-        f"amount for a good, -{args.lgd:.0%} for a bad. NTH share = NTH / gross income; FOIR = all instalments / gross.", "",
+        f"amount for a good, -{args.lgd:.0%} for a bad. NTH share = NTH / gross income; FOIR = all instalments / gross.",
+        "",
         "With no deductions (Belanche) NTH share = 1 - FOIR, so NTH >= 50% and FOIR <= 50% coincide;",
-        "Lending Club caps dti, so almost nobody fails FOIR <= 50% there ('n/a' = no one fails).", "",
-        "Scores: " + "; ".join(f"{p.name}: {p.scorer}, n test = {len(p.test):,}" for p in preps) + ".", "",
-        "## Default rate of applicants who pass and fail each rule", "", _md(pf), "",
-        "## Score alone vs score plus NTH >= 40% at the same approval rate", "",
+        "Lending Club caps dti, so almost nobody fails FOIR <= 50% there ('n/a' = no one fails).",
+        "",
+        "Scores: " + "; ".join(f"{p.name}: {p.scorer}, n test = {len(p.test):,}" for p in preps) + ".",
+        "",
+        "## Default rate of applicants who pass and fail each rule",
+        "",
+        _md(pf),
+        "",
+        "## Score alone vs score plus NTH >= 40% at the same approval rate",
+        "",
         "Score + NTH approves the best-scoring applicants among those passing the rule. When fewer pass",
         "than the target needs, both strategies approve the same smaller number (column 'approval rate used').",
-        "", _md(cmp_), "",
-        "## Reading", "", _reading(pf, cmp_), "",
-        f"![default rate against approval rate]({args.out_png.name})", "",
+        "",
+        _md(cmp_),
+        "",
+        "## Reading",
+        "",
+        _reading(pf, cmp_),
+        "",
+        f"![default rate against approval rate]({args.out_png.name})",
+        "",
     ]
     args.out_md.write_text("\n".join(text), encoding="utf-8")
     print("\n".join(text))

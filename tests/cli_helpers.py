@@ -1,4 +1,5 @@
 """Helpers for tests that drive the command line in process (``lendscore.cli.main``)."""
+
 from __future__ import annotations
 
 import pytest

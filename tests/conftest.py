@@ -2,6 +2,7 @@
 
 The fitted model is session-scoped (fitted once); tests must not modify it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,8 +29,10 @@ def lending_club() -> OutOfTime:
     X, y, time, _report = prepare(load_bundled("lending_club"), get_profile("lending_club_2007_2011"))
     train = (time < TRAIN_END).to_numpy()
     return OutOfTime(
-        X[train].reset_index(drop=True), y[train].reset_index(drop=True),
-        X[~train].reset_index(drop=True), y[~train].reset_index(drop=True),
+        X[train].reset_index(drop=True),
+        y[train].reset_index(drop=True),
+        X[~train].reset_index(drop=True),
+        y[~train].reset_index(drop=True),
     )
 
 

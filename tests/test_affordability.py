@@ -1,4 +1,5 @@
 """Affordability (NTH): hand-worked instalments and NTH, counter-offers, bad input, properties."""
+
 from __future__ import annotations
 
 import math
@@ -66,8 +67,9 @@ def test_employer_undertaking_lowers_share_and_dependants_raise_floor() -> None:
     rule = {**RULE, "min_nth_share_with_undertaking": 0.30}
     with_u = assess_affordability({**FIN, "employer_undertaking": True}, LOAN, rule)
     assert with_u.passed  # 0.3176 >= 0.30
-    r = assess_affordability({**FIN, "dependants": 3}, {**LOAN, "amount": 5000},
-                             {**RULE, "min_nth_per_dependant": 150.0})
+    r = assess_affordability(
+        {**FIN, "dependants": 3}, {**LOAN, "amount": 5000}, {**RULE, "min_nth_per_dependant": 150.0}
+    )
     assert r.floor == 500 + 3 * 150
 
 
@@ -132,9 +134,12 @@ money = st.floats(min_value=100.0, max_value=200_000.0, allow_nan=False)
 
 @settings(max_examples=60, deadline=None)
 @given(
-    small=money, extra=st.floats(min_value=0.01, max_value=100_000.0),
-    rate=st.floats(min_value=0.0, max_value=0.6), term=st.integers(1, 360),
-    income=st.floats(min_value=500.0, max_value=50_000.0), obligations=st.floats(0.0, 20_000.0),
+    small=money,
+    extra=st.floats(min_value=0.01, max_value=100_000.0),
+    rate=st.floats(min_value=0.0, max_value=0.6),
+    term=st.integers(1, 360),
+    income=st.floats(min_value=500.0, max_value=50_000.0),
+    obligations=st.floats(0.0, 20_000.0),
 )
 def test_larger_amount_never_passes_when_smaller_fails(
     small: float, extra: float, rate: float, term: int, income: float, obligations: float
@@ -173,21 +178,34 @@ def test_batch_affordability_is_the_twin_of_the_scalar_check():
     fins, loans = [], []
     for _ in range(n):
         g = float(rng.choice([rng.uniform(300, 30_000), 1e-3, 5e11]))
-        f = {"gross_income": g, "existing_obligations": float(rng.uniform(0, 0.8) * g),
-             "dependants": int(rng.integers(0, 6)), "employer_undertaking": bool(rng.integers(0, 2))}
+        f = {
+            "gross_income": g,
+            "existing_obligations": float(rng.uniform(0, 0.8) * g),
+            "dependants": int(rng.integers(0, 6)),
+            "employer_undertaking": bool(rng.integers(0, 2)),
+        }
         pick = rng.integers(4)
         if pick == 1:
             f["net_income"] = float(g * rng.uniform(0.4, 1.05))  # sometimes above gross: refused
         elif pick == 2:
             f["deductions"] = float(g * rng.uniform(0, 0.5))
         fins.append(f)
-        loans.append({"amount": float(rng.uniform(100, 80_000)),
-                      "annual_rate": float(rng.choice([0.0, 1e-9, rng.uniform(0, 0.45)])),
-                      "term_months": int(rng.integers(1, 361))})
-    rules = [AffordabilityRule(), AffordabilityRule(min_nth_share=0.4, max_foir=0.5, min_nth=500,
-                                                    min_nth_per_dependant=150, deduction_rate=0.2, amount_step=100),
-             AffordabilityRule(min_nth_share=0.3, min_nth_share_with_undertaking=0.2, foir_base="net",
-                               max_foir=0.6, amount_step=50)]
+        loans.append(
+            {
+                "amount": float(rng.uniform(100, 80_000)),
+                "annual_rate": float(rng.choice([0.0, 1e-9, rng.uniform(0, 0.45)])),
+                "term_months": int(rng.integers(1, 361)),
+            }
+        )
+    rules = [
+        AffordabilityRule(),
+        AffordabilityRule(
+            min_nth_share=0.4, max_foir=0.5, min_nth=500, min_nth_per_dependant=150, deduction_rate=0.2, amount_step=100
+        ),
+        AffordabilityRule(
+            min_nth_share=0.3, min_nth_share_with_undertaking=0.2, foir_base="net", max_foir=0.6, amount_step=50
+        ),
+    ]
     compared = 0
     for rule in rules:
         fast = assess_batch(fins, loans, rule)

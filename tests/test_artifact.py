@@ -1,4 +1,5 @@
 """The JSON model file: round trip, refusal of damaged or foreign files, readability, no pickle."""
+
 from __future__ import annotations
 
 import json
@@ -58,6 +59,7 @@ def test_truncated_file_is_refused(saved, tmp_path):
 def test_edited_number_is_refused(saved, tmp_path):
     def edit(doc):
         doc["coef"][0] += 0.001
+
     with pytest.raises(ArtifactError, match="checksum mismatch"):
         lendscore.load(_rewrite(saved, tmp_path / "edited.json", edit))
 
@@ -65,6 +67,7 @@ def test_edited_number_is_refused(saved, tmp_path):
 def test_wrong_format_version_is_refused(saved, tmp_path):
     def edit(doc):
         doc["format_version"] = 99
+
     with pytest.raises(ArtifactError, match=r"format_version must be one of \[1, 2\]; got 99"):
         lendscore.load(_rewrite(saved, tmp_path / "v99.json", edit))
 
@@ -89,6 +92,7 @@ def test_loading_executes_nothing(saved, monkeypatch):
 
     def refuse(*args, **kwargs):
         raise AssertionError("pickle used while loading a model")
+
     monkeypatch.setattr(pickle, "load", refuse)
     monkeypatch.setattr(pickle, "loads", refuse)
     lendscore.load(saved)

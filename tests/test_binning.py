@@ -1,5 +1,6 @@
 """Numeric and categorical binning: shapes, sizes, Missing/Special bins, unseen values, agreement
 of the vectorised and single-value paths."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,8 +28,12 @@ def _synthetic(seed: int, n: int = 2000):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(50, 1500), slope=st.floats(-2, 2),
-       trend=st.sampled_from(["ascending", "descending"]))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(50, 1500),
+    slope=st.floats(-2, 2),
+    trend=st.sampled_from(["ascending", "descending"]),
+)
 def test_declared_trend_gives_strictly_monotone_event_rates(seed, n, slope, trend):
     rng = np.random.default_rng(seed)
     x = np.round(rng.normal(size=n), 2)
@@ -41,8 +46,11 @@ def test_declared_trend_gives_strictly_monotone_event_rates(seed, n, slope, tren
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), share=st.sampled_from([0.02, 0.05, 0.1, 0.2]),
-       kind=st.sampled_from(["numeric", "categorical"]))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    share=st.sampled_from([0.02, 0.05, 0.1, 0.2]),
+    kind=st.sampled_from(["numeric", "categorical"]),
+)
 def test_min_bin_size_respected(seed, share, kind):
     rng = np.random.default_rng(seed)
     n = 1000
@@ -51,8 +59,9 @@ def test_min_bin_size_respected(seed, share, kind):
     else:
         values = pd.Series(rng.choice([f"c{i}" for i in range(30)], n), dtype=object)
     y = (rng.random(n) < 0.3).astype(float)
-    b = fit_feature_binning("v", values, y, kind=kind, trend="auto" if kind == "numeric" else "ascending",
-                            min_bin_size=share)
+    b = fit_feature_binning(
+        "v", values, y, kind=kind, trend="auto" if kind == "numeric" else "ascending", min_bin_size=share
+    )
     k = b.n_bins - 2
     n_bin = np.asarray(b.n_event[:k]) + np.asarray(b.n_nonevent[:k])
     if k > 1:
@@ -84,14 +93,17 @@ def test_never_seen_missing_bin_is_kept_with_unseen_rule():
     assert b.transform(np.array([np.nan]))[0] == 0.0
 
 
-@pytest.mark.parametrize(("values", "expected"), [
-    (list(range(40)) + [96, 98], [96.0, 98.0]),  # > 2 x 39: far above the rest -> special
-    (list(range(101)), []),  # 96 among values up to 100 -> an ordinary value
-    (list(range(60)) + [96], []),  # 96 <= 2 x 59: not far enough above
-    ([0.5, 1.5, 2.5, 98.0], []),  # not integer-valued
-    ([96, 98], []),  # nothing else to compare with
-    (list(range(10)) + [999, 9999], [999.0, 9999.0]),
-])
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (list(range(40)) + [96, 98], [96.0, 98.0]),  # > 2 x 39: far above the rest -> special
+        (list(range(101)), []),  # 96 among values up to 100 -> an ordinary value
+        (list(range(60)) + [96], []),  # 96 <= 2 x 59: not far enough above
+        ([0.5, 1.5, 2.5, 98.0], []),  # not integer-valued
+        ([96, 98], []),  # nothing else to compare with
+        (list(range(10)) + [999, 9999], [999.0, 9999.0]),
+    ],
+)
 def test_special_code_auto_detection(values, expected):
     assert detect_special_codes(np.array(values, dtype=float)) == expected
 
@@ -187,12 +199,18 @@ def categorical_binning():
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.one_of(
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.floats(-4, 4).map(lambda v: round(v, 1)),
-    st.sampled_from([99.0, np.nan, None]),
-    st.integers(-5, 5),
-), min_size=1, max_size=30))
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.floats(-4, 4).map(lambda v: round(v, 1)),
+            st.sampled_from([99.0, np.nan, None]),
+            st.integers(-5, 5),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
 def test_numeric_bin_index_agrees_with_index_of(numeric_binning, values):
     b = numeric_binning
     values = values + [float(s) for s in b.splits]  # split points exactly
@@ -202,9 +220,18 @@ def test_numeric_bin_index_agrees_with_index_of(numeric_binning, values):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.one_of(
-    st.sampled_from([f"k{i}" for i in range(14)]), st.text(max_size=3), st.none(), st.just(np.nan),
-), min_size=1, max_size=30))
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from([f"k{i}" for i in range(14)]),
+            st.text(max_size=3),
+            st.none(),
+            st.just(np.nan),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
 def test_categorical_bin_index_agrees_with_index_of(categorical_binning, values):
     b = categorical_binning
     vec = b.bin_index(pd.Series(values, dtype=object))
@@ -220,6 +247,7 @@ def test_pd_na_is_missing_in_both_paths(numeric_binning, categorical_binning):
 def _unimodal_brute_force(e, n, up):
     """The turning point by trying every split (the quadratic search the linear one replaced)."""
     from lendscore.features._merge import _pava, log_likelihood
+
     best_ll, best = None, None
     for t in range(1, len(e)):
         blocks = _pava(list(e[:t]), list(n[:t]), 0, up) + _pava(list(e[t:]), list(n[t:]), t, not up)
@@ -234,6 +262,7 @@ def _unimodal_brute_force(e, n, up):
 @pytest.mark.parametrize("trend", ["peak", "valley"])
 def test_unimodal_plan_matches_brute_force_search(seed, trend):
     from lendscore.features._merge import _shape_plan, log_likelihood
+
     rng = np.random.default_rng(seed)
     m = int(rng.integers(2, 40))
     n = rng.integers(1, 200, m).astype(float)
@@ -255,14 +284,35 @@ def test_scalar_bin_lookup_is_the_twin_of_the_vectorised_one():
     rng = np.random.default_rng(11)
     x = np.concatenate([rng.normal(size=3000), [96.0, 98.0] * 50, [np.nan] * 40])
     y = (rng.uniform(size=x.size) < 0.2).astype(int)
-    b = fit_feature_binning("x", pd.Series(x), y, kind="numeric", trend="auto", special_codes=[96.0, 98.0],
-                            max_prebins=30, min_bin_size=50, max_n_bins=8, min_gain=0.0, shape_penalty=20.0)
+    b = fit_feature_binning(
+        "x",
+        pd.Series(x),
+        y,
+        kind="numeric",
+        trend="auto",
+        special_codes=[96.0, 98.0],
+        max_prebins=30,
+        min_bin_size=50,
+        max_n_bins=8,
+        min_gain=0.0,
+        shape_penalty=20.0,
+    )
     probe = np.concatenate([x[:500], b.splits, np.nextafter(b.splits, -np.inf), [96.0, 98.0, np.nan, -1e300, 1e300]])
     assert [b.index_of(v) for v in probe] == b.bin_index(pd.Series(probe)).tolist()
     assert b.index_of(None) == b.n_bins - 1
     cats = pd.Series(rng.choice(list("abcdefg"), size=2000))
-    bc = fit_feature_binning("c", cats, (rng.uniform(size=2000) < 0.3).astype(int), kind="categorical",
-                             trend="auto", special_codes=[], max_prebins=30, min_bin_size=50, max_n_bins=5,
-                             min_gain=0.0, shape_penalty=20.0)
+    bc = fit_feature_binning(
+        "c",
+        cats,
+        (rng.uniform(size=2000) < 0.3).astype(int),
+        kind="categorical",
+        trend="auto",
+        special_codes=[],
+        max_prebins=30,
+        min_bin_size=50,
+        max_n_bins=5,
+        min_gain=0.0,
+        shape_penalty=20.0,
+    )
     values = ["a", "g", "zzz", None, "b"]
     assert [bc.index_of(v) for v in values] == bc.bin_index(pd.Series(values, dtype=object)).tolist()

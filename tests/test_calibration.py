@@ -1,4 +1,5 @@
 """Calibration by group and the Hosmer-Lemeshow test against hand computations."""
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """The command line as a user meets it: train, score, decide, demo, and bad input (exit 2, no traceback)."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,20 @@ def test_train_writes_model_report_and_metrics(trained):
 
 def test_score_adds_pd_score_grade_and_points(trained, lc_csv, tmp_path, capsys):
     out = tmp_path / "scored.csv"
-    code, text = run(["score", "--model", str(trained / "model.json"), "--input", str(lc_csv),
-                      "--output", str(out), "--batch-size", "5000"], capsys)
+    code, text = run(
+        [
+            "score",
+            "--model",
+            str(trained / "model.json"),
+            "--input",
+            str(lc_csv),
+            "--output",
+            str(out),
+            "--batch-size",
+            "5000",
+        ],
+        capsys,
+    )
     assert code == 0, text
     scored = pd.read_csv(out)
     # outputs are always prefixed: the Lending Club file has its own "grade" column, kept as it is
@@ -57,8 +70,9 @@ def test_score_adds_pd_score_grade_and_points(trained, lc_csv, tmp_path, capsys)
 
 def test_decide_one_applicant_json(trained, capsys):
     row = load_bundled("lending_club").iloc[100].to_dict()
-    applicant = {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()
-                 if k != "loan_status"}  # raw application fields; derived features are computed
+    applicant = {
+        k: (None if isinstance(v, float) and v != v else v) for k, v in row.items() if k != "loan_status"
+    }  # raw application fields; derived features are computed
     applicant["finances"] = {"gross_income": 4000.0, "existing_obligations": 300.0}
     applicant["loan"] = {"amount": 10000.0, "annual_rate": 0.12, "term_months": 36}
     code, text = run(["decide", "--model", str(trained / "model.json"), "--applicant", json.dumps(applicant)], capsys)
@@ -81,8 +95,19 @@ def test_target_with_more_than_two_values_is_refused_and_nothing_written(tmp_pat
 def test_unknown_config_key_is_refused_by_name(lc_csv, tmp_path, capsys):
     cfg = tmp_path / "scorecard.toml"
     cfg.write_text("[scorecard]\nmax_n_bins = 8\nmax_bins_typo = 3\n")
-    code, text = run(["train", str(lc_csv), "--profile", "lending_club_2007_2011", "--config", str(cfg),
-                      "--out", str(tmp_path / "out")], capsys)
+    code, text = run(
+        [
+            "train",
+            str(lc_csv),
+            "--profile",
+            "lending_club_2007_2011",
+            "--config",
+            str(cfg),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capsys,
+    )
     assert code == 2 and "max_bins_typo" in text and "unknown key" in text
     assert not (tmp_path / "out").exists()
 
@@ -91,8 +116,18 @@ def test_truncated_model_is_refused_with_the_reason(trained, tmp_path, capsys):
     bad = tmp_path / "model.json"
     text = (trained / "model.json").read_text()
     bad.write_text(text[: len(text) // 2])
-    code, msg = run(["score", "--model", str(bad), "--input", str(bundled_path("german_credit")),
-                     "--output", str(tmp_path / "x.csv")], capsys)
+    code, msg = run(
+        [
+            "score",
+            "--model",
+            str(bad),
+            "--input",
+            str(bundled_path("german_credit")),
+            "--output",
+            str(tmp_path / "x.csv"),
+        ],
+        capsys,
+    )
     assert code == 2 and "truncated" in msg and "Traceback" not in msg
 
 
@@ -113,8 +148,20 @@ def test_score_parquet_keeps_input_columns_and_matches_python(trained, lc_csv, t
     raw = pd.read_csv(lc_csv)
     raw.to_parquet(src, index=False)
     out = tmp_path / "scored.parquet"
-    code, text = run(["score", "--model", str(trained / "model.json"), "--input", str(src),
-                      "--output", str(out), "--batch-size", "4000"], capsys)
+    code, text = run(
+        [
+            "score",
+            "--model",
+            str(trained / "model.json"),
+            "--input",
+            str(src),
+            "--output",
+            str(out),
+            "--batch-size",
+            "4000",
+        ],
+        capsys,
+    )
     assert code == 0, text
     scored = pd.read_parquet(out)
     assert list(scored.columns[: raw.shape[1]]) == list(raw.columns)  # inputs kept, in order
@@ -132,8 +179,9 @@ def test_score_lists_values_scored_by_a_declared_rule(trained, lc_csv, tmp_path,
     raw.loc[raw.index[:7], "purpose"] = "Debt Consolidation"  # a category never seen in training
     src, out = tmp_path / "a.csv", tmp_path / "s.csv"
     raw.to_csv(src, index=False)
-    code, text = run(["score", "--model", str(trained / "model.json"), "--input", str(src), "--output", str(out)],
-                     capsys)
+    code, text = run(
+        ["score", "--model", str(trained / "model.json"), "--input", str(src), "--output", str(out)], capsys
+    )
     assert code == 0, text
     scored = pd.read_csv(out, keep_default_na=False)
     model = lendscore.load(trained / "model.json")

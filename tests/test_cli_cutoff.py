@@ -2,6 +2,7 @@
 the chosen cut-off lands in the policy file (which still loads), the trade-off table prints, the plot is
 written, and bad input exits 2 naming the problem.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -16,8 +17,6 @@ from cli_helpers import flat, lending_club_sample, run, train_out_of_time
 from lendscore.decision import choose_cutoff, load_policy, profit_table
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +39,20 @@ def policy(tmp_path):
 
 def _cutoff(files, policy, *extra):
     model, data = files
-    return ["cutoff", "--model", str(model), "--data", str(data), "--target", "loan_status", "--bad", "Charged Off",
-            "--policy", str(policy), *extra]
+    return [
+        "cutoff",
+        "--model",
+        str(model),
+        "--data",
+        str(data),
+        "--target",
+        "loan_status",
+        "--bad",
+        "Charged Off",
+        "--policy",
+        str(policy),
+        *extra,
+    ]
 
 
 def test_cutoff_is_written_into_the_policy_and_plotted(files, policy, tmp_path, capsys):
@@ -101,8 +112,8 @@ def test_dry_run_leaves_the_policy_alone(files, policy, capsys):
 
 def test_policy_with_an_unknown_key_is_refused_naming_the_line(files, policy, tmp_path, capsys):
     lines = policy.read_text().splitlines()
-    at = next(i for i, ln in enumerate(lines) if ln.startswith("outcome = \"refer\""))
-    lines.insert(at + 1, "colour = \"amber\"")
+    at = next(i for i, ln in enumerate(lines) if ln.startswith('outcome = "refer"'))
+    lines.insert(at + 1, 'colour = "amber"')
     policy.write_text("\n".join(lines) + "\n")
     text_before = policy.read_text()
     plot = tmp_path / "out.png"
@@ -123,10 +134,13 @@ def test_cutoff_that_would_break_the_bands_is_refused_and_nothing_written(files,
     assert policy.read_text() == text_before
 
 
-@pytest.mark.parametrize(("extra", "needle"), [
-    (["--target-approval", "1.5"], "no cut-off satisfies the constraints"),
-    (["--lgd", "1.5"], "lgd must be in [0, 1]; got 1.5"),
-])
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (["--target-approval", "1.5"], "no cut-off satisfies the constraints"),
+        (["--lgd", "1.5"], "lgd must be in [0, 1]; got 1.5"),
+    ],
+)
 def test_impossible_settings_exit_2(files, policy, extra, needle, capsys):
     code, msg = run(_cutoff(files, policy, *extra), capsys)
     assert code == 2 and needle in flat(msg) and "Traceback" not in msg
@@ -134,6 +148,20 @@ def test_impossible_settings_exit_2(files, policy, extra, needle, capsys):
 
 def test_missing_target_column_is_named(files, policy, capsys):
     model, data = files
-    code, msg = run(["cutoff", "--model", str(model), "--data", str(data), "--target", "defaulted", "--bad", "1",
-                     "--policy", str(policy)], capsys)
+    code, msg = run(
+        [
+            "cutoff",
+            "--model",
+            str(model),
+            "--data",
+            str(data),
+            "--target",
+            "defaulted",
+            "--bad",
+            "1",
+            "--policy",
+            str(policy),
+        ],
+        capsys,
+    )
     assert code == 2 and "'defaulted'" in flat(msg) and "missing" in flat(msg)

@@ -6,6 +6,7 @@ applications; drift of every characteristic, input warnings, outcomes refused an
 report) and ``lendscore retrain`` on the user's own data (rules that refuse and rules that allow the
 promotion; the challenger is a model file like a trained one; nothing is written when it fails).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,8 +25,6 @@ from lendscore.monitoring import Registry, drift, load_monitoring_data
 from lendscore.monitoring.sources import applications
 
 PROFILE = "lending_club_2007_2011"
-
-
 
 
 @pytest.fixture(scope="module")
@@ -55,15 +54,17 @@ def decisions_csv(model_file, oot_2011, tmp_path_factory):
     (Lending Club's own ``grade``) are logged as ``input.<name>``."""
     X, _, time = oot_2011
     details = lendscore.load(model_file).score_details(X)
-    frame = pd.DataFrame({
-        "decision_id": [f"d{i:05d}" for i in range(len(X))],
-        "created_at": time.dt.tz_localize("UTC").map(lambda t: t.isoformat()),
-        "model_version": "v1",
-        "outcome": np.select([details["score"] >= 555, details["score"] >= 530], ["approve", "refer"], "decline"),
-        "pd": details["pd"].to_numpy(),
-        "score": details["score"].to_numpy(),
-        "grade": details["grade"].to_numpy(),
-    })
+    frame = pd.DataFrame(
+        {
+            "decision_id": [f"d{i:05d}" for i in range(len(X))],
+            "created_at": time.dt.tz_localize("UTC").map(lambda t: t.isoformat()),
+            "model_version": "v1",
+            "outcome": np.select([details["score"] >= 555, details["score"] >= 530], ["approve", "refer"], "decline"),
+            "pd": details["pd"].to_numpy(),
+            "score": details["score"].to_numpy(),
+            "grade": details["grade"].to_numpy(),
+        }
+    )
     inputs = X.rename(columns={c: f"input.{c}" for c in X.columns if c in frame.columns})
     path = tmp_path_factory.mktemp("decisions") / "decisions.csv"
     pd.concat([frame, inputs], axis=1).to_csv(path, index=False)
@@ -76,8 +77,21 @@ def test_registry_lifecycle_records_who_and_why(model_file, tmp_path, capsys):
     r = ["--registry", str(reg)]
     code, text = run(["models", "register", str(model_file), *r, "--by", "alice", "--why", "first fit"], capsys)
     assert code == 0 and "registered v1 as candidate" in text, text
-    code, text = run(["models", "register", str(model_file), *r, "--version", "v2", "--by", "alice",
-                      "--why", "same model, second name"], capsys)
+    code, text = run(
+        [
+            "models",
+            "register",
+            str(model_file),
+            *r,
+            "--version",
+            "v2",
+            "--by",
+            "alice",
+            "--why",
+            "same model, second name",
+        ],
+        capsys,
+    )
     assert code == 0, text
 
     code, text = run(["models", "list", *r], capsys)
@@ -100,7 +114,9 @@ def test_registry_lifecycle_records_who_and_why(model_file, tmp_path, capsys):
     assert states == {"v1": "champion", "v2": "candidate"}
 
     code, text = run(["models", "retire", "v1", *r, "--by", "erin"], capsys)
-    assert code == 2 and "is the champion" in flat(text) and "Traceback" not in text  # retiring the champion needs --force
+    assert (
+        code == 2 and "is the champion" in flat(text) and "Traceback" not in text
+    )  # retiring the champion needs --force
     code, text = run(["models", "retire", "v2", *r, "--by", "erin", "--why", "not needed"], capsys)
     assert code == 0 and "v2 is retired" in text
 
@@ -172,20 +188,42 @@ def _hand_psi(expected_counts, actual_counts) -> float:
 def test_monitor_writes_the_report_with_sane_psi(model_file, decisions_csv, oot_2011, tmp_path, capsys):
     X, y, time = oot_2011
     ids = [f"d{i:05d}" for i in range(len(X))]
-    outcomes = pd.DataFrame({"decision_id": ids, "defaulted": y.astype(int).to_numpy(),
-                             "outcome_date": (time + pd.DateOffset(months=6)).dt.strftime("%Y-%m-%d")})
-    bad_rows = pd.DataFrame({
-        "decision_id": ["no-such-decision", ids[1], ids[2]],
-        "defaulted": [0, 1 - int(y.iloc[1]), 0],
-        "outcome_date": ["2011-08-01", "2011-09-01", "2010-06-01"],  # the last is before its decision
-    })
+    outcomes = pd.DataFrame(
+        {
+            "decision_id": ids,
+            "defaulted": y.astype(int).to_numpy(),
+            "outcome_date": (time + pd.DateOffset(months=6)).dt.strftime("%Y-%m-%d"),
+        }
+    )
+    bad_rows = pd.DataFrame(
+        {
+            "decision_id": ["no-such-decision", ids[1], ids[2]],
+            "defaulted": [0, 1 - int(y.iloc[1]), 0],
+            "outcome_date": ["2011-08-01", "2011-09-01", "2010-06-01"],  # the last is before its decision
+        }
+    )
     outcomes_csv = tmp_path / "outcomes.csv"
     # ids[2]'s only outcome is the one dated before its decision (otherwise it would be a duplicate)
     pd.concat([outcomes.drop(index=2), bad_rows]).to_csv(outcomes_csv, index=False)
     report = tmp_path / "monitoring.html"
 
-    code, text = run(["monitor", str(decisions_csv), "--outcomes", str(outcomes_csv), "--model", str(model_file),
-                      "--maturity", "1", "--as-of", "2012-12-31", "--out", str(report)], capsys)
+    code, text = run(
+        [
+            "monitor",
+            str(decisions_csv),
+            "--outcomes",
+            str(outcomes_csv),
+            "--model",
+            str(model_file),
+            "--maturity",
+            "1",
+            "--as-of",
+            "2012-12-31",
+            "--out",
+            str(report),
+        ],
+        capsys,
+    )
     assert code == 0, text
     assert f"{len(X)} decisions" in text
     # every real outcome is accepted (the first row of a decision wins); the three bad rows are refused
@@ -220,15 +258,27 @@ def test_monitor_writes_the_report_with_sane_psi(model_file, decisions_csv, oot_
 def test_monitor_with_the_registry_champion_and_a_missing_time_column(model_file, decisions_csv, tmp_path, capsys):
     reg = tmp_path / "registry"
     assert run(["models", "register", str(model_file), "--registry", str(reg)], capsys)[0] == 0
-    code, msg = run(["monitor", str(decisions_csv), "--registry", str(reg), "--out", str(tmp_path / "m.html")],
-                    capsys)
+    code, msg = run(["monitor", str(decisions_csv), "--registry", str(reg), "--out", str(tmp_path / "m.html")], capsys)
     assert code == 2 and "has no champion; promote a model first" in flat(msg) and not (tmp_path / "m.html").exists()
     assert run(["models", "promote", "v1", "--registry", str(reg)], capsys)[0] == 0
-    code, text = run(["monitor", str(decisions_csv), "--registry", str(reg), "--period", "W",
-                      "--out", str(tmp_path / "m.html")], capsys)
+    code, text = run(
+        ["monitor", str(decisions_csv), "--registry", str(reg), "--period", "W", "--out", str(tmp_path / "m.html")],
+        capsys,
+    )
     assert code == 0 and (tmp_path / "m.html").stat().st_size > 10_000, text
-    code, msg = run(["monitor", str(decisions_csv), "--model", str(model_file), "--time-column", "decided_on",
-                     "--out", str(tmp_path / "x.html")], capsys)
+    code, msg = run(
+        [
+            "monitor",
+            str(decisions_csv),
+            "--model",
+            str(model_file),
+            "--time-column",
+            "decided_on",
+            "--out",
+            str(tmp_path / "x.html"),
+        ],
+        capsys,
+    )
     assert code == 2 and "column 'decided_on' is missing" in flat(msg) and "Traceback" not in msg
 
 
@@ -274,8 +324,9 @@ def _csi(d):
 def test_monitor_a_raw_file_derives_and_scores_it(model_file, model, raw_2011, raw_drift, tmp_path, capsys):
     raw, path = raw_2011
     report = tmp_path / "raw.html"
-    code, text = run(["monitor", str(path), "--model", str(model_file), "--time-column", "issue_d",
-                      "--out", str(report)], capsys)
+    code, text = run(
+        ["monitor", str(path), "--model", str(model_file), "--time-column", "issue_d", "--out", str(report)], capsys
+    )
     assert code == 0, text
     n = len(model.selected_features_)
     assert f"{len(raw)} decisions (applications), CSI of {n} of {n} characteristics" in flat(text)
@@ -293,8 +344,7 @@ def test_monitor_a_raw_file_derives_and_scores_it(model_file, model, raw_2011, r
     assert set(frame["grade"]) - set("ABCDEFG")  # the model's master scale runs further than LC's A-G
     # every characteristic has its CSI every month; grade's by hand, from LC's grades of March
     assert list(d.score["period"]) == [f"2011-{m:02d}" for m in range(1, 13)]
-    assert (d.characteristics.groupby("period")["characteristic"].apply(set)
-            == set(model.selected_features_)).all()
+    assert (d.characteristics.groupby("period")["characteristic"].apply(set) == set(model.selected_features_)).all()
     from lendscore.monitoring import psi, reference_from_model
     from lendscore.monitoring.drift import bin_codes
 
@@ -320,8 +370,19 @@ def test_monitor_a_score_output(model_file, model, raw_2011, raw_drift, tmp_path
     code, text = run(["score", "--model", str(model_file), "--input", str(path), "--output", str(scored)], capsys)
     assert code == 0, text
     assert {"grade", "lendscore_grade", "lendscore_score", "lendscore_pd"} <= set(pd.read_csv(scored).columns)
-    code, text = run(["monitor", str(scored), "--model", str(model_file), "--time-column", "issue_d",
-                      "--out", str(tmp_path / "m.html")], capsys)
+    code, text = run(
+        [
+            "monitor",
+            str(scored),
+            "--model",
+            str(model_file),
+            "--time-column",
+            "issue_d",
+            "--out",
+            str(tmp_path / "m.html"),
+        ],
+        capsys,
+    )
     assert code == 0, text
     n = len(model.selected_features_)
     assert f"(score), CSI of {n} of {n} characteristics" in flat(text)
@@ -341,14 +402,14 @@ def test_monitor_a_decide_output(suffix, model_file, model, raw_2011, raw_drift,
     decided = tmp_path / f"decisions{suffix}"
     code, text = run(["decide", "--model", str(model_file), "--input", str(path), "--output", str(decided)], capsys)
     assert code == 0, text
-    code, text = run(["monitor", str(decided), "--model", str(model_file), "--out", str(tmp_path / "m.html")],
-                     capsys)
+    code, text = run(["monitor", str(decided), "--model", str(model_file), "--out", str(tmp_path / "m.html")], capsys)
     assert code == 0, text
     n = len(model.selected_features_)
     assert f"{len(raw)} decisions (decide), CSI of {n} of {n} characteristics" in flat(text)
     data = load_monitoring_data(decided, model)
-    has_decided_at = "decided_at" in (pd.read_csv(decided, nrows=1).columns if suffix == ".csv"
-                                      else json.loads(decided.read_text().splitlines()[0]))
+    has_decided_at = "decided_at" in (
+        pd.read_csv(decided, nrows=1).columns if suffix == ".csv" else json.loads(decided.read_text().splitlines()[0])
+    )
     # dated by the decision when the output carries its time, else by the application's own date
     assert data.time_column == ("decided_at" if has_decided_at else "issue_d")
     assert data.scored == 0  # the decisions' own scores
@@ -373,8 +434,9 @@ def audit_records(model, raw: pd.DataFrame, *, seed: int = 0):
     fields = [f for f in model.inputs_.requested if f != "issue_d" and f in raw.columns]
     out = []
     for i, row in enumerate(raw.to_dict(orient="records")):
-        created = (pd.Timestamp(row["issue_d"]) + pd.Timedelta(days=int(rng.integers(0, 27)),
-                                                              hours=int(rng.integers(8, 18)))).tz_localize("UTC")
+        created = (
+            pd.Timestamp(row["issue_d"]) + pd.Timedelta(days=int(rng.integers(0, 27)), hours=int(rng.integers(8, 18)))
+        ).tz_localize("UTC")
         applicant = {f: _clean(row[f]) for f in fields}
         finances = loan = None
         result: dict = {"affordability": None}
@@ -382,17 +444,31 @@ def audit_records(model, raw: pd.DataFrame, *, seed: int = 0):
         if i % 2 == 0:
             gross = round(float(row["annual_inc"]) / 12.0, 2)
             finances = {"gross_income": gross, "existing_obligations": round(float(row["dti"]) / 100.0 * gross, 2)}
-            loan = {"amount": float(row["loan_amnt"]), "annual_rate": float(row["int_rate"]),
-                    "term_months": int(row["term"])}
+            loan = {
+                "amount": float(row["loan_amnt"]),
+                "annual_rate": float(row["int_rate"]),
+                "term_months": int(row["term"]),
+            }
             result = {"affordability": {"deductions": 0.2 * gross}}
             scored.update(finances={**finances, "deductions": 0.2 * gross}, loan=loan)
         s = model.predict_one(scored, decision_date=created.date())
-        out.append(DecisionRecord(
-            decision_id=new_id(), request_id=f"r{i}", created_at=created.to_pydatetime(), model_version="v1",
-            policy_version="p1", outcome=["approve", "refer", "decline"][i % 3], pd=s["pd"], score=s["score"],
-            grade=s["grade"], inputs={"applicant": applicant, "finances": finances, "loan": loan,
-                                      "applicant_id": f"A{i}"},
-            result={**result, "pd": s["pd"]}, api_key_name="test", applicant_id=f"A{i}"))
+        out.append(
+            DecisionRecord(
+                decision_id=new_id(),
+                request_id=f"r{i}",
+                created_at=created.to_pydatetime(),
+                model_version="v1",
+                policy_version="p1",
+                outcome=["approve", "refer", "decline"][i % 3],
+                pd=s["pd"],
+                score=s["score"],
+                grade=s["grade"],
+                inputs={"applicant": applicant, "finances": finances, "loan": loan, "applicant_id": f"A{i}"},
+                result={**result, "pd": s["pd"]},
+                api_key_name="test",
+                applicant_id=f"A{i}",
+            )
+        )
     return out
 
 
@@ -422,10 +498,17 @@ def audit_store(model, lc_csv, raw_2011, tmp_path_factory):
     pick = np.sort(np.random.default_rng(1).choice(len(raw), 1200, replace=False))
     sample = raw.iloc[pick].reset_index(drop=True)
     records = audit_records(model, sample)
-    outcomes = [OutcomeRecord(r.decision_id, int(status.iloc[k] == "Charged Off"),
-                              dt.datetime(2012, 6, 30, tzinfo=dt.UTC), "test",
-                              (r.created_at + dt.timedelta(days=180)).date())
-                for r, k in zip(records, pick, strict=True) if r.created_at.month <= 6]
+    outcomes = [
+        OutcomeRecord(
+            r.decision_id,
+            int(status.iloc[k] == "Charged Off"),
+            dt.datetime(2012, 6, 30, tzinfo=dt.UTC),
+            "test",
+            (r.created_at + dt.timedelta(days=180)).date(),
+        )
+        for r, k in zip(records, pick, strict=True)
+        if r.created_at.month <= 6
+    ]
     path = tmp_path_factory.mktemp("audit") / "audit.db"
     write_store(f"sqlite:///{path}", records, outcomes)
     return path, records, outcomes
@@ -434,8 +517,23 @@ def audit_store(model, lc_csv, raw_2011, tmp_path_factory):
 def test_monitor_the_audit_store_of_raw_applications(model_file, model, audit_store, tmp_path, capsys):
     path, records, outcomes = audit_store
     report, summary = tmp_path / "audit.html", tmp_path / "audit.json"
-    code, text = run(["monitor", str(path), "--model", str(model_file), "--maturity", "1", "--as-of", "2012-12-31",
-                      "--out", str(report), "--json", str(summary)], capsys)
+    code, text = run(
+        [
+            "monitor",
+            str(path),
+            "--model",
+            str(model_file),
+            "--maturity",
+            "1",
+            "--as-of",
+            "2012-12-31",
+            "--out",
+            str(report),
+            "--json",
+            str(summary),
+        ],
+        capsys,
+    )
     assert code == 0, text
     n = len(model.selected_features_)
     assert f"{len(records)} decisions (audit), CSI of {n} of {n} characteristics" in flat(text)
@@ -456,21 +554,34 @@ def test_monitor_the_audit_store_of_raw_applications(model_file, model, audit_st
     # the deductions each decision estimated are read back from its stored result
     fin = frame["input.finances.gross_income"].notna().to_numpy()
     assert fin.sum() == len(records) // 2
-    np.testing.assert_allclose(frame.loc[fin, "input.finances.deductions"],
-                               0.2 * frame.loc[fin, "input.finances.gross_income"], rtol=1e-12)
+    np.testing.assert_allclose(
+        frame.loc[fin, "input.finances.deductions"], 0.2 * frame.loc[fin, "input.finances.gross_income"], rtol=1e-12
+    )
     # so every stored application re-derives and re-scores to the score its decision logged
     assert {"nth", "nth_ratio"} <= set(model.selected_features_)
     rescored = model.score_details(applications(frame))
     np.testing.assert_allclose(rescored["score"].to_numpy(), frame["score"].to_numpy(), rtol=0, atol=1e-9)
     d = drift(frame, model, warnings=data.warnings)
-    assert (d.characteristics.groupby("period")["characteristic"].apply(set)
-            == set(model.selected_features_)).all()
+    assert (d.characteristics.groupby("period")["characteristic"].apply(set) == set(model.selected_features_)).all()
     assert len(d.characteristics) == n * 12
     # the same store through an SQLAlchemy URL reads the same frame
     by_url = load_monitoring_data(f"sqlite:///{path}", model)
     pd.testing.assert_frame_equal(by_url.decisions, frame)
-    code, text2 = run(["monitor", f"sqlite:///{path}", "--model", str(model_file), "--maturity", "1",
-                       "--as-of", "2012-12-31", "--out", str(tmp_path / "url.html")], capsys)
+    code, text2 = run(
+        [
+            "monitor",
+            f"sqlite:///{path}",
+            "--model",
+            str(model_file),
+            "--maturity",
+            "1",
+            "--as-of",
+            "2012-12-31",
+            "--out",
+            str(tmp_path / "url.html"),
+        ],
+        capsys,
+    )
     assert code == 0 and f"{len(records)} decisions (audit), CSI of {n} of {n}" in flat(text2), text2
 
 
@@ -483,22 +594,52 @@ def test_monitor_refuses_bad_sources(model_file, raw_2011, audit_store, tmp_path
     code, msg = run(["monitor", str(path), "--model", str(model_file), "--out", str(tmp_path / "x.html")], capsys)
     assert code == 2 and "earliest_cr_line must not be after the application date" in flat(msg), msg
     assert "Traceback" not in msg and not (tmp_path / "x.html").exists()
-    code, msg = run(["monitor", str(tmp_path / "nothing.db"), "--model", str(model_file),
-                     "--out", str(tmp_path / "x.html")], capsys)
+    code, msg = run(
+        ["monitor", str(tmp_path / "nothing.db"), "--model", str(model_file), "--out", str(tmp_path / "x.html")], capsys
+    )
     assert code == 2 and "SQLite audit database not found" in flat(msg)
-    code, msg = run(["monitor", str(audit_store[0]), "--model", str(model_file), "--decisions-table", "nope",
-                     "--out", str(tmp_path / "x.html")], capsys)
+    code, msg = run(
+        [
+            "monitor",
+            str(audit_store[0]),
+            "--model",
+            str(model_file),
+            "--decisions-table",
+            "nope",
+            "--out",
+            str(tmp_path / "x.html"),
+        ],
+        capsys,
+    )
     assert code == 2 and "no table 'nope'" in flat(msg)
-    code, msg = run(["monitor", str(raw_2011[1]), "--model", str(model_file), "--outcomes", str(path),
-                     "--out", str(tmp_path / "x.html")], capsys)
+    code, msg = run(
+        [
+            "monitor",
+            str(raw_2011[1]),
+            "--model",
+            str(model_file),
+            "--outcomes",
+            str(path),
+            "--out",
+            str(tmp_path / "x.html"),
+        ],
+        capsys,
+    )
     assert code == 2 and "outcomes need an id" in flat(msg)
 
 
 # ---------------------------------------------------------------------------------------- retrain
-RETRAIN_WINDOWS = ["--train-from", "2009-06-01", "--train-to", "2010-06-30",
-                   "--oot-from", "2010-07-01", "--oot-to", "2010-12-31"]
-LENIENT = {"max_auc_drop": 1.0, "calibration_tolerance": 1.0, "max_csi": 1e6, "min_oot_rows": 100,
-           "min_oot_events": 10}
+RETRAIN_WINDOWS = [
+    "--train-from",
+    "2009-06-01",
+    "--train-to",
+    "2010-06-30",
+    "--oot-from",
+    "2010-07-01",
+    "--oot-to",
+    "2010-12-31",
+]
+LENIENT = {"max_auc_drop": 1.0, "calibration_tolerance": 1.0, "max_csi": 1e6, "min_oot_rows": 100, "min_oot_events": 10}
 
 
 def _registry_with_champion(model_file, reg, capsys) -> None:
@@ -513,8 +654,26 @@ def test_retrain_refuses_when_the_challenger_loses_auc(model_file, lc_csv, tmp_p
     _registry_with_champion(model_file, reg, capsys)
     rules = tmp_path / "strict.json"
     rules.write_text(json.dumps({"max_auc_drop": 0.0, "min_oot_rows": 100, "min_oot_events": 10}))
-    code, text = run(["retrain", str(lc_csv), "--profile", PROFILE, *RETRAIN_WINDOWS, "--out", str(tmp_path / "ch.json"),
-                      "--registry", str(reg), "--rules", str(rules), "--version", "ch1", "--by", "bot"], capsys)
+    code, text = run(
+        [
+            "retrain",
+            str(lc_csv),
+            "--profile",
+            PROFILE,
+            *RETRAIN_WINDOWS,
+            "--out",
+            str(tmp_path / "ch.json"),
+            "--registry",
+            str(reg),
+            "--rules",
+            str(rules),
+            "--version",
+            "ch1",
+            "--by",
+            "bot",
+        ],
+        capsys,
+    )
     assert code == 0, text
     assert "[FAIL] auc" in text and "keep the champion: failed auc" in text and "promoted" not in text
     registry = Registry(reg)
@@ -537,8 +696,26 @@ def test_retrain_promotes_a_challenger_that_is_a_trained_model(model_file, lc_cs
     _registry_with_champion(model_file, reg, capsys)
     rules = tmp_path / "lenient.json"
     rules.write_text(json.dumps(LENIENT))
-    code, text = run(["retrain", str(lc_csv), "--profile", PROFILE, *RETRAIN_WINDOWS, "--out", str(tmp_path / "ch.json"),
-                      "--registry", str(reg), "--rules", str(rules), "--version", "ch1", "--by", "bot"], capsys)
+    code, text = run(
+        [
+            "retrain",
+            str(lc_csv),
+            "--profile",
+            PROFILE,
+            *RETRAIN_WINDOWS,
+            "--out",
+            str(tmp_path / "ch.json"),
+            "--registry",
+            str(reg),
+            "--rules",
+            str(rules),
+            "--version",
+            "ch1",
+            "--by",
+            "bot",
+        ],
+        capsys,
+    )
     assert code == 0, text
     assert "promote: every rule holds; registered ch1; promoted to champion" in text
     assert text.count("[pass]") == 4
@@ -552,10 +729,17 @@ def test_retrain_promotes_a_challenger_that_is_a_trained_model(model_file, lc_cs
     champion, challenger = lendscore.load(model_file), lendscore.load(registry.champion()[1])
     assert challenger.inputs_.derivation == champion.inputs_.derivation
     assert challenger.inputs_.derivation.operations and set(challenger.inputs_.names) == set(champion.inputs_.names)
-    assert set(challenger.metadata_) >= {"training_window", "test_window", "metrics", "monitoring_reference",
-                                         "retrain", "source", "profile", "target"}
-    assert challenger.metadata_["metrics"]["oot"]["auc"] == pytest.approx(
-        registry.get("ch1")["metrics"]["oot"]["auc"])
+    assert set(challenger.metadata_) >= {
+        "training_window",
+        "test_window",
+        "metrics",
+        "monitoring_reference",
+        "retrain",
+        "source",
+        "profile",
+        "target",
+    }
+    assert challenger.metadata_["metrics"]["oot"]["auc"] == pytest.approx(registry.get("ch1")["metrics"]["oot"]["auc"])
     # one applicant, one answer: a raw applicant (no credit age, no NTH) scores as its row of the frame
     raw = pd.read_csv(lc_csv)
     rows = raw[raw["issue_d"] >= "2011-01-01"].head(25)[list(challenger.inputs_.requested)]
@@ -569,11 +753,22 @@ def test_retrain_on_your_own_data(tmp_path, lc_csv, capsys):
     """A lender's own file (its own column names, outcome 0/1, its own date column), as
     `lendscore train` takes it: --target, --bad, --time-column and the strict --config."""
     raw = pd.read_csv(lc_csv)
-    own = pd.DataFrame({
-        "application_date": raw["issue_d"], "defaulted": (raw["loan_status"] == "Charged Off").astype(int),
-        "amount": raw["loan_amnt"], "rate": raw["int_rate"], "term": raw["term"], "grade": raw["grade"],
-        "income": raw["annual_inc"], "dti": raw["dti"], "purpose": raw["purpose"], "inquiries": raw["inq_last_6mths"],
-        "utilisation": raw["revol_util"], "employment": raw["emp_length"]})
+    own = pd.DataFrame(
+        {
+            "application_date": raw["issue_d"],
+            "defaulted": (raw["loan_status"] == "Charged Off").astype(int),
+            "amount": raw["loan_amnt"],
+            "rate": raw["int_rate"],
+            "term": raw["term"],
+            "grade": raw["grade"],
+            "income": raw["annual_inc"],
+            "dti": raw["dti"],
+            "purpose": raw["purpose"],
+            "inquiries": raw["inq_last_6mths"],
+            "utilisation": raw["revol_util"],
+            "employment": raw["emp_length"],
+        }
+    )
     data = tmp_path / "loans.csv"
     own.to_csv(data, index=False)
     config = tmp_path / "scorecard.toml"
@@ -587,9 +782,32 @@ def test_retrain_on_your_own_data(tmp_path, lc_csv, capsys):
     rules = tmp_path / "lenient.json"
     rules.write_text(json.dumps(LENIENT))
     out = tmp_path / "challenger.json"
-    code, text = run(["retrain", str(data), *own_args, "--train-from", "2009-06-01", "--train-to", "2010-12-31",
-                      "--oot-from", "2011-01-01", "--oot-to", "2011-12-31", "--registry", str(reg),
-                      "--rules", str(rules), "--version", "ch1", "--by", "bot", "--out", str(out)], capsys)
+    code, text = run(
+        [
+            "retrain",
+            str(data),
+            *own_args,
+            "--train-from",
+            "2009-06-01",
+            "--train-to",
+            "2010-12-31",
+            "--oot-from",
+            "2011-01-01",
+            "--oot-to",
+            "2011-12-31",
+            "--registry",
+            str(reg),
+            "--rules",
+            str(rules),
+            "--version",
+            "ch1",
+            "--by",
+            "bot",
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
     assert code == 0, text
     assert "promoted to champion" in text and f"wrote {out}" in flat(text)
     n_2011 = int((own["application_date"] >= "2011-01-01").sum())
@@ -617,36 +835,97 @@ def test_retrain_refuses_bad_rules_windows_and_data(model_file, lc_csv, tmp_path
     out = tmp_path / "ch.json"
     rules = tmp_path / "typo.json"
     rules.write_text(json.dumps({"max_auc_dorp": 0.02}))
-    code, msg = run(["retrain", str(lc_csv), "--profile", PROFILE, *RETRAIN_WINDOWS, "--out", str(out),
-                     "--rules", str(rules)], capsys)
+    code, msg = run(
+        ["retrain", str(lc_csv), "--profile", PROFILE, *RETRAIN_WINDOWS, "--out", str(out), "--rules", str(rules)],
+        capsys,
+    )
     assert code == 2 and "invalid retrain rules" in flat(msg) and "max_auc_dorp" in flat(msg)
     assert "Traceback" not in msg
-    code, msg = run(["retrain", str(lc_csv), "--profile", PROFILE, "--train-from", "2009-06-01", "--train-to",
-                     "2010-12-31", "--oot-from", "2010-07-01", "--oot-to", "2011-06-30", "--out", str(out)], capsys)
+    code, msg = run(
+        [
+            "retrain",
+            str(lc_csv),
+            "--profile",
+            PROFILE,
+            "--train-from",
+            "2009-06-01",
+            "--train-to",
+            "2010-12-31",
+            "--oot-from",
+            "2010-07-01",
+            "--oot-to",
+            "2011-06-30",
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
     assert code == 2 and "must start after train_window" in flat(msg) and "Traceback" not in msg
     code, msg = run(["retrain", str(lc_csv), *RETRAIN_WINDOWS, "--out", str(out)], capsys)
     assert code == 2 and "give --target COLUMN (and --bad VALUE) or --profile NAME" in flat(msg)
-    code, msg = run(["retrain", str(lc_csv), "--target", "loan_status", "--bad", "Charged Off", *RETRAIN_WINDOWS,
-                     "--out", str(out)], capsys)
+    code, msg = run(
+        [
+            "retrain",
+            str(lc_csv),
+            "--target",
+            "loan_status",
+            "--bad",
+            "Charged Off",
+            *RETRAIN_WINDOWS,
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
     assert code == 2 and "retraining needs dates" in flat(msg)
     bad_config = tmp_path / "scorecard.toml"
     bad_config.write_text("[scorecard]\nmax_bins = 4\n", encoding="utf-8")
-    code, msg = run(["retrain", str(lc_csv), "--profile", PROFILE, *RETRAIN_WINDOWS, "--config", str(bad_config),
-                     "--out", str(out)], capsys)
+    code, msg = run(
+        [
+            "retrain",
+            str(lc_csv),
+            "--profile",
+            PROFILE,
+            *RETRAIN_WINDOWS,
+            "--config",
+            str(bad_config),
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
     assert code == 2 and "unknown key 'scorecard.max_bins'" in flat(msg)
     # a champion that does not load fails the command after the fit: nothing is written to --out
     broken = tmp_path / "broken.json"
     broken.write_text(model_file.read_text()[:500])
-    code, msg = run(["retrain", str(lc_csv), "--profile", PROFILE, *RETRAIN_WINDOWS, "--champion", str(broken),
-                     "--out", str(out)], capsys)
+    code, msg = run(
+        ["retrain", str(lc_csv), "--profile", PROFILE, *RETRAIN_WINDOWS, "--champion", str(broken), "--out", str(out)],
+        capsys,
+    )
     assert code == 2 and "broken.json" in flat(msg) and "Traceback" not in msg
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.json", "scorecard.toml", "typo.json"]
     # bundled data keeps working, with its own profile
-    code, text = run(["retrain", "bundled:lending_club", "--train-from", "2009-01-01", "--train-to", "2010-06-30",
-                      "--oot-from", "2010-07-01", "--oot-to", "2010-12-31", "--out", str(out)], capsys)
+    code, text = run(
+        [
+            "retrain",
+            "bundled:lending_club",
+            "--train-from",
+            "2009-01-01",
+            "--train-to",
+            "2010-06-30",
+            "--oot-from",
+            "2010-07-01",
+            "--oot-to",
+            "2010-12-31",
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
     assert code == 0 and "no champion" in flat(text), text
     assert lendscore.load(out).metadata_["profile"] == PROFILE
+
 
 def test_registry_copy_is_independent_of_the_source(model_file, tmp_path, capsys):
     src = tmp_path / "model.json"

@@ -1,4 +1,5 @@
 """Cut-off choice: the profit table against a hand-worked 10-row example; writing the policy."""
+
 from __future__ import annotations
 
 import math
@@ -24,8 +25,18 @@ from lendscore.errors import PolicyError
 SCORE = np.arange(1, 11, dtype=float)
 Y = np.array([1, 1, 0, 1, 0, 0, 1, 0, 0, 0])
 # cut-off: (approved goods, approved bads, profit = 200 goods - 500 bads - 100)
-HAND = {1: (6, 4, -900), 2: (6, 3, -400), 3: (6, 2, 100), 4: (5, 2, -100), 5: (5, 1, 400),
-        6: (4, 1, 200), 7: (3, 1, 0), 8: (3, 0, 500), 9: (2, 0, 300), 10: (1, 0, 100)}
+HAND = {
+    1: (6, 4, -900),
+    2: (6, 3, -400),
+    3: (6, 2, 100),
+    4: (5, 2, -100),
+    5: (5, 1, 400),
+    6: (4, 1, 200),
+    7: (3, 1, 0),
+    8: (3, 0, 500),
+    9: (2, 0, 300),
+    10: (1, 0, 100),
+}
 
 
 @pytest.fixture
@@ -86,8 +97,7 @@ def test_write_cutoff_edits_lines_and_keeps_comments(tmp_path: Path) -> None:
     src = resources.files("lendscore.decision").joinpath("_files/policy_default.toml").read_text("utf-8")
     path = tmp_path / "policy.toml"
     path.write_text(src, encoding="utf-8")
-    choice = CutoffChoice(cutoff=561.5, row={"approval_rate": 0.7, "bad_rate": 0.1, "profit": 5.0},
-                          method="max profit")
+    choice = CutoffChoice(cutoff=561.5, row={"approval_rate": 0.7, "bad_rate": 0.1, "profit": 5.0}, method="max profit")
     write_cutoff(path, choice)
     write_cutoff(path, choice)  # twice: the [cutoff] table is replaced, not duplicated
     policy = load_policy(path)

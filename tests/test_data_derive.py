@@ -1,4 +1,5 @@
 """Derived features: EMI against hand-worked figures and the written-out annuity formula."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -71,8 +72,8 @@ def test_emi_series_keeps_index_and_nan():
 
 
 @pytest.mark.parametrize(
-    ("args", "column"), [((1000, 0.1, 0), "term_months"), ((1000, -0.1, 12), "annual_rate"),
-                         ((-5, 0.1, 12), "principal")]
+    ("args", "column"),
+    [((1000, 0.1, 0), "term_months"), ((1000, -0.1, 12), "annual_rate"), ((-5, 0.1, 12), "principal")],
 )
 def test_emi_refuses_impossible_inputs(args, column):
     with pytest.raises(DataError, match=column):
@@ -112,8 +113,12 @@ def test_credit_age_months_series_with_missing():
 
 @pytest.mark.parametrize(
     ("income", "obligations", "instalment", "nth", "ratio"),
-    [(5_000, 500, 500, 4_000, 0.8), (3_000, 0, 0, 3_000, 1.0), (2_000, 1_500, 800, -300, -0.15),
-     (0, 100, 100, -200, np.nan)],
+    [
+        (5_000, 500, 500, 4_000, 0.8),
+        (3_000, 0, 0, 3_000, 1.0),
+        (2_000, 1_500, 800, -300, -0.15),
+        (0, 100, 100, -200, np.nan),
+    ],
 )
 def test_net_take_home_and_share(income, obligations, instalment, nth, ratio):
     got = net_take_home(income, obligations, instalment)
@@ -125,9 +130,11 @@ def test_net_take_home_and_share(income, obligations, instalment, nth, ratio):
 def test_lending_club_nth_hand_worked():
     # annual 60,000 -> 5,000 a month; dti 10 % -> 500 obligations; instalment 500 -> NTH 4,000.
     out = derive_one({"annual_inc": 60_000.0, "dti": 10.0, "installment": 500.0}, LC)
-    assert {k: out[k] for k in ("monthly_income", "existing_obligations", "installment", "nth", "nth_ratio")} \
-        == pytest.approx({"monthly_income": 5_000, "existing_obligations": 500, "installment": 500, "nth": 4_000,
-                          "nth_ratio": 0.8})
+    assert {
+        k: out[k] for k in ("monthly_income", "existing_obligations", "installment", "nth", "nth_ratio")
+    } == pytest.approx(
+        {"monthly_income": 5_000, "existing_obligations": 500, "installment": 500, "nth": 4_000, "nth_ratio": 0.8}
+    )
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)
@@ -147,10 +154,17 @@ def test_emi_properties(principal, annual_rate, term):
 
 
 def test_lending_club_features_fall_back_to_emi():
-    df = pd.DataFrame({"issue_d": pd.to_datetime(["2011-12-01"]),
-                       "earliest_cr_line": pd.to_datetime(["2003-01-01"]),
-                       "annual_inc": [60_000.0], "dti": [10.0], "loan_amnt": [10_000.0],
-                       "int_rate": [0.12], "term": [12]})
+    df = pd.DataFrame(
+        {
+            "issue_d": pd.to_datetime(["2011-12-01"]),
+            "earliest_cr_line": pd.to_datetime(["2003-01-01"]),
+            "annual_inc": [60_000.0],
+            "dti": [10.0],
+            "loan_amnt": [10_000.0],
+            "int_rate": [0.12],
+            "term": [12],
+        }
+    )
     out = derive_frame(df, LC)
     assert out.loc[0, "credit_age_months"] == 107
     assert out.loc[0, "nth"] == pytest.approx(5_000 - 500 - 888.49, abs=0.005)

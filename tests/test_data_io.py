@@ -1,4 +1,5 @@
 """Reading tables: every source gives the same frame as the CSV; errors name the file."""
+
 from __future__ import annotations
 
 import os
@@ -48,8 +49,13 @@ def files(sample, tmp_path_factory):
 
 @pytest.mark.parametrize(
     ("name", "sql"),
-    [("loans.csv", None), ("loans.csv.gz", None), ("loans.parquet", None),
-     ("loans.duckdb", "SELECT * FROM loans"), ("loans_sqlite.db", "SELECT * FROM loans")],
+    [
+        ("loans.csv", None),
+        ("loans.csv.gz", None),
+        ("loans.parquet", None),
+        ("loans.duckdb", "SELECT * FROM loans"),
+        ("loans_sqlite.db", "SELECT * FROM loans"),
+    ],
 )
 def test_every_file_source_gives_the_csv_frame(files, sample, name, sql):
     pd.testing.assert_frame_equal(read_table(files / name, sql=sql), sample)
@@ -60,8 +66,9 @@ def test_sqlalchemy_url_gives_the_csv_frame(files, sample):
     pd.testing.assert_frame_equal(got, sample)
 
 
-@pytest.mark.parametrize(("name", "sql"), [("loans.csv.gz", None), ("loans.parquet", None),
-                                           ("loans.duckdb", "SELECT * FROM loans")])
+@pytest.mark.parametrize(
+    ("name", "sql"), [("loans.csv.gz", None), ("loans.parquet", None), ("loans.duckdb", "SELECT * FROM loans")]
+)
 def test_columns_selection(files, sample, name, sql):
     cols = ["loan_status", "revol_util", "issue_d"]
     pd.testing.assert_frame_equal(read_table(files / name, sql=sql, columns=cols), sample[cols])
@@ -110,8 +117,7 @@ def test_url_without_sql_is_refused():
         read_table("sqlite:///whatever.db")
 
 
-@pytest.mark.parametrize(("name", "batch_size"), [("loans.csv.gz", 700), ("loans.parquet", 700),
-                                                  ("loans.csv", 5_000)])
+@pytest.mark.parametrize(("name", "batch_size"), [("loans.csv.gz", 700), ("loans.parquet", 700), ("loans.csv", 5_000)])
 def test_iter_batches_is_bounded_and_complete(files, sample, name, batch_size):
     batches = list(iter_batches(files / name, batch_size=batch_size))
     assert max(len(b) for b in batches) <= batch_size
@@ -134,9 +140,9 @@ def test_count_rows(files, name, expected):
     assert count_rows(files / name) == expected
 
 
-@pytest.mark.parametrize(("name", "rows", "cols"), [("lending_club", 42_535, 31),
-                                                    ("german_credit", 1_000, 21),
-                                                    ("belanche", 4_454, 14)])
+@pytest.mark.parametrize(
+    ("name", "rows", "cols"), [("lending_club", 42_535, 31), ("german_credit", 1_000, 21), ("belanche", 4_454, 14)]
+)
 def test_bundled_files(name, rows, cols):
     path = bundled_path(name)
     assert path.stat().st_size < 3_000_000
@@ -152,9 +158,7 @@ def test_bundled_attribution_and_unknown_name():
 
 
 def test_database_libraries_are_imported_lazily():
-    code = ("import sys, lendscore.data; "
-            "print(sorted(m for m in ('duckdb', 'sqlalchemy') if m in sys.modules))")
+    code = "import sys, lendscore.data; print(sorted(m for m in ('duckdb', 'sqlalchemy') if m in sys.modules))"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.strip() == "[]"

@@ -1,4 +1,5 @@
 """Dataset profiles, prepare, schema and splits, on the bundled data and small hand-made frames."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,12 +22,36 @@ from lendscore.errors import ConfigError, DataError, SchemaError, TargetError
 
 LC = "lending_club_2007_2011"
 LC_X_COLUMNS = [
-    "loan_amnt", "term", "int_rate", "installment", "grade", "sub_grade", "emp_length",
-    "home_ownership", "annual_inc", "verification_status", "purpose", "dti",
-    "delinq_2yrs", "inq_last_6mths", "mths_since_last_delinq", "mths_since_last_record",
-    "open_acc", "pub_rec", "revol_bal", "revol_util", "total_acc", "collections_12_mths_ex_med",
-    "chargeoff_within_12_mths", "pub_rec_bankruptcies", "tax_liens", "acc_now_delinq",
-    "delinq_amnt", "credit_age_months", "nth", "nth_ratio",
+    "loan_amnt",
+    "term",
+    "int_rate",
+    "installment",
+    "grade",
+    "sub_grade",
+    "emp_length",
+    "home_ownership",
+    "annual_inc",
+    "verification_status",
+    "purpose",
+    "dti",
+    "delinq_2yrs",
+    "inq_last_6mths",
+    "mths_since_last_delinq",
+    "mths_since_last_record",
+    "open_acc",
+    "pub_rec",
+    "revol_bal",
+    "revol_util",
+    "total_acc",
+    "collections_12_mths_ex_med",
+    "chargeoff_within_12_mths",
+    "pub_rec_bankruptcies",
+    "tax_liens",
+    "acc_now_delinq",
+    "delinq_amnt",
+    "credit_age_months",
+    "nth",
+    "nth_ratio",
 ]
 
 
@@ -84,10 +109,22 @@ def test_ordinal_columns_are_ordered_and_unknown_categories_rejected_and_counted
     assert X["emp_length"].isna().sum() == raw.drop(index=[3, 7])["emp_length"].isna().sum()
 
 
-POST_ORIGINATION = ["total_pymnt", "total_rec_prncp", "recoveries", "collection_recovery_fee",
-                    "last_pymnt_d", "next_pymnt_d", "last_credit_pull_d", "out_prncp",
-                    "funded_amnt", "funded_amnt_inv", "pymnt_plan", "hardship_flag",
-                    "settlement_amount", "debt_settlement_flag"]
+POST_ORIGINATION = [
+    "total_pymnt",
+    "total_rec_prncp",
+    "recoveries",
+    "collection_recovery_fee",
+    "last_pymnt_d",
+    "next_pymnt_d",
+    "last_credit_pull_d",
+    "out_prncp",
+    "funded_amnt",
+    "funded_amnt_inv",
+    "pymnt_plan",
+    "hardship_flag",
+    "settlement_amount",
+    "debt_settlement_flag",
+]
 
 
 @pytest.mark.parametrize("column", POST_ORIGINATION)
@@ -98,19 +135,25 @@ def test_post_origination_feature_is_refused_by_name(lc_raw, column):
 
 
 def test_post_origination_columns_dropped_from_raw_and_listed(lc_raw):
-    raw = lc_raw.head(500).assign(total_pymnt=1.0, recoveries=0.0, last_pymnt_d="2012-01-01",
-                                  zip_code="871xx", emp_title="nurse")
+    raw = lc_raw.head(500).assign(
+        total_pymnt=1.0, recoveries=0.0, last_pymnt_d="2012-01-01", zip_code="871xx", emp_title="nurse"
+    )
     X, _, _, report = prepare(raw, get_profile(LC))
     assert {"total_pymnt", "recoveries", "last_pymnt_d", "zip_code", "emp_title"}.isdisjoint(X)
     assert {c: r for c, r in report.dropped_columns.items() if r == "known after origination"} == {
-        "total_pymnt": "known after origination", "recoveries": "known after origination",
-        "last_pymnt_d": "known after origination"}
+        "total_pymnt": "known after origination",
+        "recoveries": "known after origination",
+        "last_pymnt_d": "known after origination",
+    }
     assert report.dropped_columns["zip_code"] == "identifier or free text"
 
 
 def test_excluded_column_is_refused_as_a_feature_with_the_reason(lc_raw):
-    with pytest.raises(SchemaError, match=r"'addr_state' is excluded by profile lending_club_2007_2011: "
-                                          r"the state of residence is a geographic proxy"):
+    with pytest.raises(
+        SchemaError,
+        match=r"'addr_state' is excluded by profile lending_club_2007_2011: "
+        r"the state of residence is a geographic proxy",
+    ):
         prepare(lc_raw.head(50), get_profile(LC), features=["loan_amnt", "addr_state"])
 
 
@@ -123,8 +166,7 @@ def test_features_subset_and_missing_feature(lc_raw):
 
 @pytest.mark.parametrize(
     ("name", "rows_out", "n_event", "rejected"),
-    [("german_credit", 1_000, 300, {}),
-     ("belanche", 4_452, 1_253, {"duplicate_row": 2})],  # one duplicate row is bad
+    [("german_credit", 1_000, 300, {}), ("belanche", 4_452, 1_253, {"duplicate_row": 2})],  # one duplicate row is bad
 )
 def test_other_bundled_profiles(name, rows_out, n_event, rejected):
     X, y, time, report = prepare(load_bundled(name), get_profile(name))
@@ -134,17 +176,19 @@ def test_other_bundled_profiles(name, rows_out, n_event, rejected):
 
 
 def test_gmsc_special_codes_flagged_and_kept():
-    df = pd.DataFrame({
-        "Unnamed: 0": [1, 2, 3, 4, 5],
-        "SeriousDlqin2yrs": [1, 0, 0, 0, 1],
-        "RevolvingUtilizationOfUnsecuredLines": [0.5, 0.1, 0.2, 0.3, 0.9],
-        "age": [45, 40, 0, 30, 50],
-        "NumberOfTime30-59DaysPastDueNotWorse": [98, 0, 1, 96, 0],
-        "NumberOfTime60-89DaysPastDueNotWorse": [98, 0, 0, 0, 0],
-        "NumberOfTimes90DaysLate": [98, 0, 0, 0, 1],
-        "DebtRatio": [0.8, 0.1, 0.1, 0.2, 0.3],
-        "MonthlyIncome": [9120.0, np.nan, 3042.0, 3300.0, 2000.0],
-    })
+    df = pd.DataFrame(
+        {
+            "Unnamed: 0": [1, 2, 3, 4, 5],
+            "SeriousDlqin2yrs": [1, 0, 0, 0, 1],
+            "RevolvingUtilizationOfUnsecuredLines": [0.5, 0.1, 0.2, 0.3, 0.9],
+            "age": [45, 40, 0, 30, 50],
+            "NumberOfTime30-59DaysPastDueNotWorse": [98, 0, 1, 96, 0],
+            "NumberOfTime60-89DaysPastDueNotWorse": [98, 0, 0, 0, 0],
+            "NumberOfTimes90DaysLate": [98, 0, 0, 0, 1],
+            "DebtRatio": [0.8, 0.1, 0.1, 0.2, 0.3],
+            "MonthlyIncome": [9120.0, np.nan, 3042.0, 3300.0, 2000.0],
+        }
+    )
     X, y, _, report = prepare(df, get_profile("give_me_some_credit"))
     assert report.count("out_of_bounds", "age") == 1
     assert report.count("special_code", "NumberOfTime30-59DaysPastDueNotWorse") == 2
@@ -155,11 +199,12 @@ def test_gmsc_special_codes_flagged_and_kept():
 
 @pytest.mark.parametrize(
     ("name", "missing"),
-    [(LC, ()), ("give_me_some_credit", (FactorGroup.CREDIT_AGE, FactorGroup.CREDIT_INQUIRIES)),
-     ("belanche", (FactorGroup.CREDIT_UTILIZATION, FactorGroup.CREDIT_AGE,
-                   FactorGroup.CREDIT_INQUIRIES)),
-     ("german_credit", (FactorGroup.CREDIT_UTILIZATION, FactorGroup.CREDIT_AGE,
-                        FactorGroup.CREDIT_INQUIRIES))],
+    [
+        (LC, ()),
+        ("give_me_some_credit", (FactorGroup.CREDIT_AGE, FactorGroup.CREDIT_INQUIRIES)),
+        ("belanche", (FactorGroup.CREDIT_UTILIZATION, FactorGroup.CREDIT_AGE, FactorGroup.CREDIT_INQUIRIES)),
+        ("german_credit", (FactorGroup.CREDIT_UTILIZATION, FactorGroup.CREDIT_AGE, FactorGroup.CREDIT_INQUIRIES)),
+    ],
 )
 def test_missing_factors(name, missing):
     assert get_profile(name).missing_factors == missing
@@ -168,7 +213,8 @@ def test_missing_factors(name, missing):
 def test_missing_factors_message():
     assert get_profile("give_me_some_credit").missing_factors_message == (
         "give_me_some_credit has no credit age and no credit inquiries fields; "
-        "scores built on it cannot use these factors")
+        "scores built on it cannot use these factors"
+    )
     assert get_profile(LC).missing_factors_message == ""
     assert get_profile(LC).factor_of("revol_util") is FactorGroup.CREDIT_UTILIZATION
 
@@ -187,9 +233,11 @@ def test_unknown_profile():
 
 @pytest.mark.parametrize(
     ("target", "bad", "match"),
-    [([0, 1, 2, 1], "1", r"exactly two values.*\{1: 2, 0: 1, 2: 1\}"),
-     (["a", "a", "a", "a"], "a", r"exactly two values.*\{'a': 4\}"),
-     (["a", "b", "a", "b"], "c", r"bad value \['c'\]")],
+    [
+        ([0, 1, 2, 1], "1", r"exactly two values.*\{1: 2, 0: 1, 2: 1\}"),
+        (["a", "a", "a", "a"], "a", r"exactly two values.*\{'a': 4\}"),
+        (["a", "b", "a", "b"], "c", r"bad value \['c'\]"),
+    ],
 )
 def test_custom_profile_target_errors(target, bad, match):
     df = pd.DataFrame({"y": target, "x": [1.0, 2.0, 3.0, 4.0]})
@@ -198,8 +246,9 @@ def test_custom_profile_target_errors(target, bad, match):
 
 
 def test_custom_profile_bad_value_from_command_line_text():
-    df = pd.DataFrame({"y": [0, 1, 0, 1, None], "when": ["2020-01-01"] * 4 + ["2020-02-01"],
-                       "x": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    df = pd.DataFrame(
+        {"y": [0, 1, 0, 1, None], "when": ["2020-01-01"] * 4 + ["2020-02-01"], "x": [1.0, 2.0, 3.0, 4.0, 5.0]}
+    )
     X, y, time, report = prepare(df, custom_profile("y", "1", time_column="when"))
     assert y.tolist() == [0, 1, 0, 1] and list(X.columns) == ["x"]
     assert report.count("missing_target") == 1 and len(time) == 4
@@ -223,9 +272,12 @@ def test_time_split_out_of_time(lc):
 
 @pytest.mark.parametrize(
     ("test_from", "test_to", "error", "match"),
-    [("2030-01-01", None, DataError, "test side empty"), ("2000-01-01", None, DataError,
-      "train side empty"), ("2011-01-01", "2010-01-01", ConfigError, "test_to must be after"),
-     ("soon", None, ConfigError, "test_from must be a date")],
+    [
+        ("2030-01-01", None, DataError, "test side empty"),
+        ("2000-01-01", None, DataError, "train side empty"),
+        ("2011-01-01", "2010-01-01", ConfigError, "test_to must be after"),
+        ("soon", None, ConfigError, "test_from must be a date"),
+    ],
 )
 def test_time_split_errors(test_from, test_to, error, match):
     time = pd.Series(pd.to_datetime(["2010-01-01", "2011-01-01"]), name="issue_d")
@@ -245,8 +297,7 @@ def test_random_split_is_stratified_and_seeded(lc):
 
 @pytest.mark.parametrize(
     ("y", "test_size", "error"),
-    [([0, 0, 0, 0], 0.5, TargetError), ([0, 1, 0, 1], 1.5, ConfigError),
-     ([0, 0, 0, 1], 0.5, DataError)],
+    [([0, 0, 0, 0], 0.5, TargetError), ([0, 1, 0, 1], 1.5, ConfigError), ([0, 0, 0, 1], 0.5, DataError)],
 )
 def test_random_split_errors(y, test_size, error):
     with pytest.raises(error):
@@ -258,6 +309,5 @@ def test_public_api_in_sync():
     for name in data.__all__:
         assert hasattr(data, name), name
     public = {n for n in dir(data) if not n.startswith("_")}
-    modules = {"bundled", "derivation", "derive", "io", "profiles", "quality", "schema", "split",
-               "annotations"}
+    modules = {"bundled", "derivation", "derive", "io", "profiles", "quality", "schema", "split", "annotations"}
     assert public - modules == set(data.__all__)

@@ -1,4 +1,5 @@
 """Data-quality rules: counts by rule on a hand-made frame with known bad rows."""
+
 from __future__ import annotations
 
 import json
@@ -10,9 +11,18 @@ import pytest
 from lendscore.data import DataQualityReport, RowValidator, get_profile, prepare
 from lendscore.errors import ValidationError
 
-GOOD = {"loan_status": "Fully Paid", "issue_d": "2011-06-01", "earliest_cr_line": "2001-06-01",
-        "annual_inc": 60_000.0, "revol_util": 0.5, "dti": 10.0, "loan_amnt": 10_000,
-        "int_rate": 0.12, "term": 36, "installment": 332.14}
+GOOD = {
+    "loan_status": "Fully Paid",
+    "issue_d": "2011-06-01",
+    "earliest_cr_line": "2001-06-01",
+    "annual_inc": 60_000.0,
+    "revol_util": 0.5,
+    "dti": 10.0,
+    "loan_amnt": 10_000,
+    "int_rate": 0.12,
+    "term": 36,
+    "installment": 332.14,
+}
 
 
 def _row(**changes):
@@ -22,19 +32,19 @@ def _row(**changes):
 def hand_made_frame() -> pd.DataFrame:
     """13 rows; 9 of them break exactly one rule each (see EXPECTED)."""
     rows = [
-        _row(),                                         # 0 kept
-        _row(loan_status="Charged Off", dti=20.0),      # 1 kept
-        _row(loan_status=None),                         # 2 missing target
-        _row(annual_inc=-100.0),                        # 3 negative income
-        _row(revol_util=12.3),                          # 4 utilization beyond [0, 5]
-        _row(earliest_cr_line="2012-01-01"),            # 5 credit line after application
-        _row(),                                         # 6 exact duplicate of row 0
-        _row(issue_d="not a date", dti=11.0),           # 7 unparseable date
-        _row(dti="abc"),                                # 8 unparseable number
-        _row(loan_status="Current", dti=12.0),          # 9 status not modelled
-        _row(loan_status="Charged Off", dti=30.0),      # 10 kept
-        _row(dti=5.0),                                  # 11 kept
-        _row(revol_util=7.0, dti=6.0),                  # 12 utilization beyond [0, 5]
+        _row(),  # 0 kept
+        _row(loan_status="Charged Off", dti=20.0),  # 1 kept
+        _row(loan_status=None),  # 2 missing target
+        _row(annual_inc=-100.0),  # 3 negative income
+        _row(revol_util=12.3),  # 4 utilization beyond [0, 5]
+        _row(earliest_cr_line="2012-01-01"),  # 5 credit line after application
+        _row(),  # 6 exact duplicate of row 0
+        _row(issue_d="not a date", dti=11.0),  # 7 unparseable date
+        _row(dti="abc"),  # 8 unparseable number
+        _row(loan_status="Current", dti=12.0),  # 9 status not modelled
+        _row(loan_status="Charged Off", dti=30.0),  # 10 kept
+        _row(dti=5.0),  # 11 kept
+        _row(revol_util=7.0, dti=6.0),  # 12 utilization beyond [0, 5]
     ]
     return pd.DataFrame(rows)
 
@@ -100,8 +110,10 @@ def test_strict_raises_with_failure_cases():
         prepare(df, get_profile("lending_club_2007_2011"), strict=True, source="hand.csv")
     err = info.value
     assert err.rule == "out_of_bounds" and err.column == "revol_util"
-    assert err.failure_cases == [{"row": 2, "column": "revol_util", "value": 12.3},
-                                 {"row": 4, "column": "revol_util", "value": 7.0}]
+    assert err.failure_cases == [
+        {"row": 2, "column": "revol_util", "value": 12.3},
+        {"row": 4, "column": "revol_util", "value": 7.0},
+    ]
     assert str(err).startswith("hand.csv: revol_util must be in [0, 5]; got 12.3 in 2 rows")
 
 
@@ -113,8 +125,7 @@ def test_strict_does_not_raise_for_out_of_scope_status():
 
 @pytest.mark.parametrize(
     ("values", "n_bad", "parsed"),
-    [(["1", "2.5", None], 0, [1.0, 2.5, np.nan]), (["1", "x", "3"], 1, [1.0, 3.0]),
-     ([1, 2, 3], 0, [1.0, 2.0, 3.0])],
+    [(["1", "2.5", None], 0, [1.0, 2.5, np.nan]), (["1", "x", "3"], 1, [1.0, 3.0]), ([1, 2, 3], 0, [1.0, 2.0, 3.0])],
 )
 def test_parse_numbers_counts_failures(values, n_bad, parsed):
     v = RowValidator(pd.DataFrame({"a": values}))
@@ -132,7 +143,9 @@ def test_duplicates_keep_first_and_flags_change_nothing():
     out, report = v.result()
     assert out["a"].tolist() == [1, 2, 96]
     assert [(i.rule, i.action, i.examples[0]["row"]) for i in report.issues] == [
-        ("duplicate_row", "rejected", 1), ("special_code", "flagged", 3)]
+        ("duplicate_row", "rejected", 1),
+        ("special_code", "flagged", 3),
+    ]
 
 
 def test_empty_report_str():
@@ -140,13 +153,26 @@ def test_empty_report_str():
 
 
 def test_raw_lending_club_text_is_read_and_counted_as_repaired():
-    raw = pd.DataFrame([
-        _row(int_rate="11.22%", term=" 36 months", revol_util="53.7%", issue_d="Dec-2011",
-             earliest_cr_line="Jan-2003"),
-        _row(loan_status="Charged Off", int_rate="10.59%", term=" 60 months", revol_util="30.8%",
-             issue_d="Dec-2011", earliest_cr_line="Dec-1996"),
-        _row(loan_status="Charged Off", int_rate="n/a", revol_util=None, dti=9.0),
-    ])
+    raw = pd.DataFrame(
+        [
+            _row(
+                int_rate="11.22%",
+                term=" 36 months",
+                revol_util="53.7%",
+                issue_d="Dec-2011",
+                earliest_cr_line="Jan-2003",
+            ),
+            _row(
+                loan_status="Charged Off",
+                int_rate="10.59%",
+                term=" 60 months",
+                revol_util="30.8%",
+                issue_d="Dec-2011",
+                earliest_cr_line="Dec-1996",
+            ),
+            _row(loan_status="Charged Off", int_rate="n/a", revol_util=None, dti=9.0),
+        ]
+    )
     X, y, time, report = prepare(raw, get_profile("lending_club_2007_2011"))
     assert X["int_rate"].tolist() == pytest.approx([0.1122, 0.1059])
     assert X["revol_util"].tolist() == pytest.approx([0.537, 0.308])

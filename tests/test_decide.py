@@ -1,4 +1,5 @@
 """decide(): stage order, knock-outs, affordability, bands, reasons; monotone in score."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,11 @@ LOAN = {"amount": 10_000.0, "annual_rate": 0.12, "term_months": 36}
 
 
 def scored(score: float, points: dict[str, float] | None = None) -> ScoredApplicant:
-    pts = points if points is not None else {"revol_util": 10.0, "dti": 5.0, "inq_last_6mths": 20.0,
-                                             "annual_inc": 30.0, "emp_length": 2.0}
+    pts = (
+        points
+        if points is not None
+        else {"revol_util": 10.0, "dti": 5.0, "inq_last_6mths": 20.0, "annual_inc": 30.0, "emp_length": 2.0}
+    )
     return ScoredApplicant(pd=0.1, score=score, grade="C", points=pts, model_version="fake-1", max_points=MAX)
 
 
@@ -106,15 +110,18 @@ def test_missing_knockout_field_follows_if_missing() -> None:
 
 @settings(max_examples=80, deadline=None)
 @given(
-    s1=st.floats(300, 800), s2=st.floats(300, 800),
-    age=st.integers(16, 80), pub_rec=st.integers(0, 2),
-    income=st.floats(800, 20_000), obligations=st.floats(0, 5000),
+    s1=st.floats(300, 800),
+    s2=st.floats(300, 800),
+    age=st.integers(16, 80),
+    pub_rec=st.integers(0, 2),
+    income=st.floats(800, 20_000),
+    obligations=st.floats(0, 5000),
 )
-def test_decision_monotone_in_score(s1: float, s2: float, age: int, pub_rec: int,
-                                    income: float, obligations: float) -> None:
+def test_decision_monotone_in_score(
+    s1: float, s2: float, age: int, pub_rec: int, income: float, obligations: float
+) -> None:
     lo, hi = sorted((s1, s2))
-    a = applicant(age=age, pub_rec=pub_rec,
-                  finances={"gross_income": income, "existing_obligations": obligations})
+    a = applicant(age=age, pub_rec=pub_rec, finances={"gross_income": income, "existing_obligations": obligations})
     d_lo, d_hi = decide(a, scored(lo), POLICY, CAT), decide(a, scored(hi), POLICY, CAT)
     assert d_hi.outcome.rank <= d_lo.outcome.rank
     for d in (d_lo, d_hi):
@@ -147,9 +154,13 @@ def test_real_scorecard_on_bundled_lending_club(tmp_path) -> None:
     outcomes = []
     for (_, row), s in zip(head.iterrows(), scored_rows, strict=True):
         gross = row["annual_inc"] / 12
-        a = {**row[cols].to_dict(), "pub_rec_bankruptcies": 0, "loan_amnt": 10_000,
-             "finances": {"gross_income": gross, "existing_obligations": row["dti"] / 100 * gross},
-             "loan": {"amount": 10_000.0, "annual_rate": 0.12, "term_months": int(row["term"])}}
+        a = {
+            **row[cols].to_dict(),
+            "pub_rec_bankruptcies": 0,
+            "loan_amnt": 10_000,
+            "finances": {"gross_income": gross, "existing_obligations": row["dti"] / 100 * gross},
+            "loan": {"amount": 10_000.0, "annual_rate": 0.12, "term_months": int(row["term"])},
+        }
         d = decide(a, s, POLICY, CAT)
         assert (d.outcome is Outcome.APPROVE) == (d.reasons == ())
         assert all(r.code in CAT for r in d.reasons)

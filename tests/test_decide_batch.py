@@ -1,4 +1,5 @@
 """decide_batch() gives exactly decide().to_dict() for every row, float for float, on varied rows."""
+
 from __future__ import annotations
 
 import json
@@ -29,9 +30,16 @@ def _knockouts(**if_missing) -> list[dict]:
     return [{**ko.model_dump(), "if_missing": if_missing.get(ko.name, ko.if_missing)} for ko in POLICY.knockouts]
 
 
-_EXTRA_KO = {"name": "low_income_grade", "outcome": "refer", "reason": "P03", "if_missing": "decline",
-             "when": [{"field": "finances.gross_income", "op": "<", "value": 1500},
-                      {"field": "home_ownership", "op": "in", "value": ["RENT", "OTHER"]}]}
+_EXTRA_KO = {
+    "name": "low_income_grade",
+    "outcome": "refer",
+    "reason": "P03",
+    "if_missing": "decline",
+    "when": [
+        {"field": "finances.gross_income", "op": "<", "value": 1500},
+        {"field": "home_ownership", "op": "in", "value": ["RENT", "OTHER"]},
+    ],
+}
 
 POLICIES = {
     "default": POLICY,
@@ -40,19 +48,33 @@ POLICIES = {
     "aff_first_no_stop": _policy(order=["affordability", "knockouts", "bands"], stop_on_decline=False),
     "no_affordability_stage": _policy(order=["knockouts", "bands"]),
     "missing_refers": _policy(knockouts=_knockouts(under_age="refer", bankruptcy="decline") + [_EXTRA_KO]),
-    "missing_declines": _policy(knockouts=_knockouts(public_record="decline"),
-                                affordability={"if_missing": "decline", "outcome_on_fail": "refer"}),
+    "missing_declines": _policy(
+        knockouts=_knockouts(public_record="decline"),
+        affordability={"if_missing": "decline", "outcome_on_fail": "refer"},
+    ),
     "missing_passes": _policy(affordability={"if_missing": "pass"}),
-    "undertaking_net_foir": _policy(affordability={"min_nth_share_with_undertaking": 0.25, "foir_base": "net",
-                                                   "amount_step": 1.0, "min_nth": 0.0}),
-    "only_floor": _policy(affordability={"min_nth_share": None, "max_foir": None, "deduction_rate": 0.0,
-                                         "min_nth_share_with_undertaking": 0.3}),
-    "two_reasons_cutoff": _policy(reasons={"max_reasons": 2, "reference": "cutoff_average",
-                                           "cutoff_points": {c: v * 0.6 for c, v in MAX.items()}}),
-    "pd_basis": _policy(basis="pd", bands=[
-        {"outcome": "approve", "min": 0.0, "max": 0.08}, {"outcome": "refer", "min": 0.08, "max": 0.2,
-                                                          "reason": "P20"},
-        {"outcome": "decline", "min": 0.2, "max": 1.0}]),
+    "undertaking_net_foir": _policy(
+        affordability={"min_nth_share_with_undertaking": 0.25, "foir_base": "net", "amount_step": 1.0, "min_nth": 0.0}
+    ),
+    "only_floor": _policy(
+        affordability={
+            "min_nth_share": None,
+            "max_foir": None,
+            "deduction_rate": 0.0,
+            "min_nth_share_with_undertaking": 0.3,
+        }
+    ),
+    "two_reasons_cutoff": _policy(
+        reasons={"max_reasons": 2, "reference": "cutoff_average", "cutoff_points": {c: v * 0.6 for c, v in MAX.items()}}
+    ),
+    "pd_basis": _policy(
+        basis="pd",
+        bands=[
+            {"outcome": "approve", "min": 0.0, "max": 0.08},
+            {"outcome": "refer", "min": 0.08, "max": 0.2, "reason": "P20"},
+            {"outcome": "decline", "min": 0.2, "max": 1.0},
+        ],
+    ),
 }
 
 
@@ -97,11 +119,14 @@ def _points(rng: np.random.Generator) -> dict[str, float]:
 
 def _row(rng: np.random.Generator) -> tuple[dict, ScoredApplicant]:
     a: dict = {}
-    for field, choices in (("age", [17, 18, 30, None, float("nan"), 65]), ("pub_rec_bankruptcies", [0, 0, 0, 1, None]),
-                           ("pub_rec", [0, 0, 1, 2, None]),
-                           ("verification_status", ["Verified", "Not Verified", "Source Verified", None]),
-                           ("loan_amnt", [5000.0, 30000.0, 25000.0, None]),
-                           ("home_ownership", ["RENT", "OWN", "MORTGAGE", "OTHER", None])):
+    for field, choices in (
+        ("age", [17, 18, 30, None, float("nan"), 65]),
+        ("pub_rec_bankruptcies", [0, 0, 0, 1, None]),
+        ("pub_rec", [0, 0, 1, 2, None]),
+        ("verification_status", ["Verified", "Not Verified", "Source Verified", None]),
+        ("loan_amnt", [5000.0, 30000.0, 25000.0, None]),
+        ("home_ownership", ["RENT", "OWN", "MORTGAGE", "OTHER", None]),
+    ):
         if rng.random() < 0.85:
             a[field] = choices[rng.integers(0, len(choices))]
     fin, loan = _finances(rng), _loan(rng)
@@ -111,8 +136,14 @@ def _row(rng: np.random.Generator) -> tuple[dict, ScoredApplicant]:
         a["loan"] = loan
     score = float(rng.choice([530.0, 555.0, 529.999, float(rng.uniform(450, 650)), float(rng.normal(550, 40))]))
     pd_ = float(rng.choice([0.08, 0.2, 0.0, 1.0, float(rng.uniform(0, 0.4))]))
-    return a, ScoredApplicant(pd=pd_, score=score, grade=str(rng.choice(["A", "B", "C"])), points=_points(rng),
-                              model_version="fake-1", max_points=MAX)
+    return a, ScoredApplicant(
+        pd=pd_,
+        score=score,
+        grade=str(rng.choice(["A", "B", "C"])),
+        points=_points(rng),
+        model_version="fake-1",
+        max_points=MAX,
+    )
 
 
 ROWS = [_row(np.random.default_rng(seed)) for seed in range(3000)]
@@ -139,22 +170,38 @@ def test_batch_equals_decide_row_by_row(name):
 
 def test_rows_the_fast_path_does_not_take_match_too():
     rows = [
-        ({"age": "thirty", "finances": {"gross_income": 4000.0}, "loan": {"amount": 1e4, "annual_rate": 0.1,
-                                                                         "term_months": 36}}, 1),
-        ({"finances": {"gross_income": 4000.0, "dependants": True}, "loan": {"amount": 1e4, "annual_rate": 0.1,
-                                                                            "term_months": 36.0}}, 2),
+        (
+            {
+                "age": "thirty",
+                "finances": {"gross_income": 4000.0},
+                "loan": {"amount": 1e4, "annual_rate": 0.1, "term_months": 36},
+            },
+            1,
+        ),
+        (
+            {
+                "finances": {"gross_income": 4000.0, "dependants": True},
+                "loan": {"amount": 1e4, "annual_rate": 0.1, "term_months": 36.0},
+            },
+            2,
+        ),
         ({"finances": {"gross_income": "4000"}, "loan": {"amount": 1e4, "annual_rate": 0.1, "term_months": 36}}, 3),
         ({"finances": {"gross_income": 1e12}, "loan": {"amount": 1e12, "annual_rate": 0.0, "term_months": 1}}, 4),
-        ({"finances": {"gross_income": 900.0, "existing_obligations": 0.0}, "loan": {
-            "amount": 3e5, "annual_rate": 1.0, "term_months": 600}}, 5),
-        ({"finances": {"gross_income": 5000.0}, "loan": {"amount": 1e4, "annual_rate": 5e-324,
-                                                        "term_months": 600}}, 6),
+        (
+            {
+                "finances": {"gross_income": 900.0, "existing_obligations": 0.0},
+                "loan": {"amount": 3e5, "annual_rate": 1.0, "term_months": 600},
+            },
+            5,
+        ),
+        ({"finances": {"gross_income": 5000.0}, "loan": {"amount": 1e4, "annual_rate": 5e-324, "term_months": 600}}, 6),
         ({"age": np.float64("nan"), "pub_rec": np.int64(1)}, 7),
     ]
     applicants = [r[0] for r in rows]
     scored = [ROWS[r[1]][1] for r in rows]
-    scored[1] = ScoredApplicant(pd=0.1, score=np.float64(540.0), grade=None, points={}, model_version="m",
-                                max_points=MAX)
+    scored[1] = ScoredApplicant(
+        pd=0.1, score=np.float64(540.0), grade=None, points={}, model_version="m", max_points=MAX
+    )
     for policy in (POLICY, POLICIES["no_stop"]):
         want = []
         for a, s in zip(applicants, scored, strict=True):
@@ -169,18 +216,29 @@ def test_rows_the_fast_path_does_not_take_match_too():
 
 def test_the_first_refused_row_raises_what_decide_raises():
     applicants, scored = [r[0] for r in ROWS[:50]], [r[1] for r in ROWS[:50]]
-    applicants[7] = {**applicants[7], "finances": {"gross_income": -1.0},
-                     "loan": {"amount": 1e4, "annual_rate": 0.1, "term_months": 36}}
-    applicants[3] = {**applicants[3], "age": 30, "pub_rec_bankruptcies": 0, "pub_rec": 0,
-                     "finances": {"gross_income": 5000.0}, "loan": {"amount": 1e4, "annual_rate": 0.1, "term_months": 0}}
+    applicants[7] = {
+        **applicants[7],
+        "finances": {"gross_income": -1.0},
+        "loan": {"amount": 1e4, "annual_rate": 0.1, "term_months": 36},
+    }
+    applicants[3] = {
+        **applicants[3],
+        "age": 30,
+        "pub_rec_bankruptcies": 0,
+        "pub_rec": 0,
+        "finances": {"gross_income": 5000.0},
+        "loan": {"amount": 1e4, "annual_rate": 0.1, "term_months": 0},
+    }
     with pytest.raises(PolicyError) as want:
         decide(applicants[3], scored[3], POLICY, CAT)
     with pytest.raises(PolicyError) as got:
         decide_batch(applicants, scored, POLICY, CAT)
     assert str(got.value) == str(want.value) and "term_months" in str(got.value)
     outside = POLICIES["pd_basis"]
-    bad = [ScoredApplicant(pd=p, score=500.0, grade=None, points={}, model_version="m", max_points=MAX)
-           for p in (0.1, math.nan, 1.5)]
+    bad = [
+        ScoredApplicant(pd=p, score=500.0, grade=None, points={}, model_version="m", max_points=MAX)
+        for p in (0.1, math.nan, 1.5)
+    ]
     with pytest.raises(PolicyError, match="NaN"):
         decide_batch([{}, {}, {}], bad, outside, CAT)
 

@@ -1,4 +1,5 @@
 """Fairness report: hand-checked small frame, and German credit by age band and by sex."""
+
 from __future__ import annotations
 
 import math
@@ -14,17 +15,20 @@ from lendscore.errors import PolicyError
 # Ten applicants; approve when score >= 550.
 # "<25":  scores 500, 520, 560, 580 -> 2 of 4 approved = 0.5; mean 540, var 4000/3
 # ">=25": scores 540, 560, 570, 590, 600, 610 -> 5 of 6 approved; mean 578.33, var 3483.33/5
-SMALL = pd.DataFrame({
-    "score": [500, 520, 560, 580, 540, 560, 570, 590, 600, 610],
-    "y": [1, 1, 0, 0, 1, 0, 1, 0, 0, 0],
-    "pd": [0.5, 0.4, 0.2, 0.1, 0.3, 0.2, 0.2, 0.1, 0.05, 0.05],
-    "age_band": ["<25"] * 4 + [">=25"] * 6,
-})
+SMALL = pd.DataFrame(
+    {
+        "score": [500, 520, 560, 580, 540, 560, 570, 590, 600, 610],
+        "y": [1, 1, 0, 0, 1, 0, 1, 0, 0, 0],
+        "pd": [0.5, 0.4, 0.2, 0.1, 0.3, 0.2, 0.2, 0.1, 0.05, 0.05],
+        "age_band": ["<25"] * 4 + [">=25"] * 6,
+    }
+)
 
 
 def test_small_frame_hand_checked() -> None:
-    rep = fairness_report(SMALL["score"], SMALL["y"], SMALL["age_band"], cutoff=550, pds=SMALL["pd"],
-                          attribute="age_band")
+    rep = fairness_report(
+        SMALL["score"], SMALL["y"], SMALL["age_band"], cutoff=550, pds=SMALL["pd"], attribute="age_band"
+    )
     t = rep.by_group
     assert rep.reference == ">=25"  # highest approval rate
     assert t.loc["<25", "approval_rate"] == 0.5
@@ -59,14 +63,16 @@ def _german() -> pd.DataFrame:
     # No bundled copy: a small frame in the German codes (hand-made, not real data).
     rng = np.random.default_rng(0)
     n = 200
-    return pd.DataFrame({
-        "age_years": rng.integers(19, 70, n),
-        "personal_status_and_sex": rng.choice(["A91", "A92", "A93", "A94"], n),
-        "duration_months": rng.integers(6, 60, n),
-        "credit_amount": rng.integers(500, 15000, n),
-        "installment_rate_pct_of_disposable_income": rng.integers(1, 5, n),
-        "credit_risk": rng.choice([1, 2], n, p=[0.7, 0.3]),
-    })
+    return pd.DataFrame(
+        {
+            "age_years": rng.integers(19, 70, n),
+            "personal_status_and_sex": rng.choice(["A91", "A92", "A93", "A94"], n),
+            "duration_months": rng.integers(6, 60, n),
+            "credit_amount": rng.integers(500, 15000, n),
+            "installment_rate_pct_of_disposable_income": rng.integers(1, 5, n),
+            "credit_risk": rng.choice([1, 2], n, p=[0.7, 0.3]),
+        }
+    )
 
 
 def test_german_credit_by_age_band_and_sex() -> None:

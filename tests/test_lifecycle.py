@@ -3,6 +3,7 @@ outcomes, monitor the service's own store, retrain, promote, serve the new champ
 of raw applicants the same PD (to 1e-9) from predict_one, predict_proba, `lendscore score`,
 `lendscore decide`, HTTP single, HTTP batch, monitoring (a raw file it scores itself) and the exported
 SQL run in DuckDB. The officer page is HTTP single from a browser (tests/test_service_browser.py)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,8 +32,9 @@ def _raw_2011(n: int, seed: int) -> list[dict]:
     rows = rows.sample(n, random_state=seed).drop(columns=["addr_state"])
     out = []
     for r in rows.to_dict("records"):
-        out.append({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()
-                    if k not in DERIVED})
+        out.append(
+            {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items() if k not in DERIVED}
+        )
     return out
 
 
@@ -45,8 +47,10 @@ def _doors(model_path, applicants: list[dict], client, headers, tmp, capsys) -> 
     """PD of every applicant through every door."""
     model = lendscore.load(model_path)
     frame = pd.DataFrame(applicants)
-    pds = {"predict_one": np.array([model.predict_one(a)["pd"] for a in applicants]),
-           "predict_proba": model.predict_proba(frame)[:, 1]}
+    pds = {
+        "predict_one": np.array([model.predict_one(a)["pd"] for a in applicants]),
+        "predict_proba": model.predict_proba(frame)[:, 1],
+    }
     src, out = tmp / "apps.csv", tmp / "scored.csv"
     frame.to_csv(src, index=False)
     code, text = run(["score", "--model", str(model_path), "--input", str(src), "--output", str(out)], capsys)
@@ -69,8 +73,9 @@ def _doors(model_path, applicants: list[dict], client, headers, tmp, capsys) -> 
         assert r.status_code == 200, r.text
         single.append(r.json()["pd"])
     pds["HTTP single"] = np.array(single)
-    r = client.post("/v1/decisions/batch", json={"applications": [{"applicant": a} for a in applicants]},
-                    headers=headers)
+    r = client.post(
+        "/v1/decisions/batch", json={"applications": [{"applicant": a} for a in applicants]}, headers=headers
+    )
     assert r.status_code == 200, r.text
     pds["HTTP batch"] = np.array([d["pd"] for d in r.json()["decisions"]])
     con = duckdb.connect()
@@ -85,11 +90,24 @@ def _doors(model_path, applicants: list[dict], client, headers, tmp, capsys) -> 
 def test_lifecycle_one_answer_through_every_door(tmp_path, capsys):
     registry = tmp_path / "registry"
     # 1. train the champion on 2007-2010 (the demo's split)
-    code, text = run(["train", str(bundled_path("lending_club")), "--profile", PROFILE, "--test-from", "2011-01-01",
-                      "--out", str(tmp_path / "m1")], capsys)
+    code, text = run(
+        [
+            "train",
+            str(bundled_path("lending_club")),
+            "--profile",
+            PROFILE,
+            "--test-from",
+            "2011-01-01",
+            "--out",
+            str(tmp_path / "m1"),
+        ],
+        capsys,
+    )
     assert code == 0, text
-    code, text = run(["models", "register", str(tmp_path / "m1" / "model.json"), "--registry", str(registry),
-                      "--version", "v1"], capsys)
+    code, text = run(
+        ["models", "register", str(tmp_path / "m1" / "model.json"), "--registry", str(registry), "--version", "v1"],
+        capsys,
+    )
     assert code == 0, text
     code, text = run(["models", "promote", "v1", "--registry", str(registry)], capsys)
     assert code == 0, text
@@ -97,19 +115,32 @@ def test_lifecycle_one_answer_through_every_door(tmp_path, capsys):
     # 2. serve it; decide a batch of raw 2011 applications without any derived field
     keys = demo_keys()
     audit = tmp_path / "audit.db"
-    settings = load_settings(write_settings(tmp_path / "s.toml", model=None, audit_url=f"sqlite:///{audit}",
-                                            keys=keys, registry_dir=str(registry)), environ={})
+    settings = load_settings(
+        write_settings(
+            tmp_path / "s.toml", model=None, audit_url=f"sqlite:///{audit}", keys=keys, registry_dir=str(registry)
+        ),
+        environ={},
+    )
     headers = {"X-API-Key": keys["admin"]}
     apps = _raw_2011(600, seed=5)
     with test_client(create_app(settings)) as c:
-        r = c.post("/v1/decisions/batch", json={"applications": [_application(a, i) for i, a in enumerate(apps)]},
-                   headers=headers)
+        r = c.post(
+            "/v1/decisions/batch",
+            json={"applications": [_application(a, i) for i, a in enumerate(apps)]},
+            headers=headers,
+        )
         assert r.status_code == 200, r.text
         decisions = r.json()["decisions"]
         assert all(d["model_version"] == "v1" for d in decisions)
         # 3. report their outcomes
-        outcomes = [{"decision_id": d["decision_id"], "defaulted": a["loan_status"] == "Charged Off",
-                     "outcome_date": dt.date.today().isoformat()} for d, a in zip(decisions, apps, strict=True)]
+        outcomes = [
+            {
+                "decision_id": d["decision_id"],
+                "defaulted": a["loan_status"] == "Charged Off",
+                "outcome_date": dt.date.today().isoformat(),
+            }
+            for d, a in zip(decisions, apps, strict=True)
+        ]
         r = c.post("/v1/outcomes/batch", json={"outcomes": outcomes}, headers=headers)
         assert r.status_code == 200, r.text
         assert r.json()["n_accepted"] == len(apps)
@@ -117,20 +148,43 @@ def test_lifecycle_one_answer_through_every_door(tmp_path, capsys):
     # 4. monitor the service's own store: CSI for every characteristic
     report = tmp_path / "monitoring.html"
     summary = tmp_path / "monitoring.json"
-    code, text = run(["monitor", str(audit), "--registry", str(registry), "--out", str(report),
-                      "--json", str(summary)], capsys)
+    code, text = run(
+        ["monitor", str(audit), "--registry", str(registry), "--out", str(report), "--json", str(summary)], capsys
+    )
     assert code == 0, text
     doc = json.loads(summary.read_text())
-    champion = lendscore.load(registry / "models" / "v1.json") if (registry / "models" / "v1.json").exists() \
+    champion = (
+        lendscore.load(registry / "models" / "v1.json")
+        if (registry / "models" / "v1.json").exists()
         else lendscore.load(tmp_path / "m1" / "model.json")
+    )
     got_csi = {row["characteristic"] for row in doc["csi"] if row.get("csi") is not None}
     assert set(champion.selected_features_) <= got_csi, text
 
     # 5. retrain on data through mid-2011, test out of time on the second half; promote; serve it
-    code, text = run(["retrain", str(bundled_path("lending_club")), "--profile", PROFILE,
-                      "--train-from", "2007-06-01", "--train-to", "2011-06-30", "--oot-from", "2011-07-01",
-                      "--oot-to", "2011-12-31", "--out", str(tmp_path / "v2.json"), "--registry", str(registry),
-                      "--version", "v2"], capsys)
+    code, text = run(
+        [
+            "retrain",
+            str(bundled_path("lending_club")),
+            "--profile",
+            PROFILE,
+            "--train-from",
+            "2007-06-01",
+            "--train-to",
+            "2011-06-30",
+            "--oot-from",
+            "2011-07-01",
+            "--oot-to",
+            "2011-12-31",
+            "--out",
+            str(tmp_path / "v2.json"),
+            "--registry",
+            str(registry),
+            "--version",
+            "v2",
+        ],
+        capsys,
+    )
     assert code == 0, text
     if "promoted to champion" not in text:  # the rules decide; the lifecycle still must serve it when promoted
         code, text = run(["models", "promote", "v2", "--registry", str(registry), "--why", "lifecycle test"], capsys)
@@ -144,10 +198,14 @@ def test_lifecycle_one_answer_through_every_door(tmp_path, capsys):
         check = [{k: v for k, v in a.items() if k != "loan_status"} for a in _raw_2011(60, seed=11)]
         capsys.readouterr()
         pds = _doors(tmp_path / "v2.json", check, c, headers, tmp_path, capsys)
-        with_finances = [{**a, "finances": {"gross_income": 4000.0 + 10 * i, "net_income": 3100.0,
-                                            "existing_obligations": 250.0},
-                          "loan": {"amount": 8000.0 + 100 * i, "annual_rate": 0.11, "term_months": 36}}
-                         for i, a in enumerate(check[:20])]
+        with_finances = [
+            {
+                **a,
+                "finances": {"gross_income": 4000.0 + 10 * i, "net_income": 3100.0, "existing_obligations": 250.0},
+                "loan": {"amount": 8000.0 + 100 * i, "annual_rate": 0.11, "term_months": 36},
+            }
+            for i, a in enumerate(check[:20])
+        ]
         fin_pds = _finance_doors(tmp_path / "v2.json", with_finances, c, headers, tmp_path, capsys)
     ref = pds["predict_one"]
     worst = {door: float(np.max(np.abs(p - ref))) for door, p in pds.items()}
@@ -162,19 +220,34 @@ def _finance_doors(model_path, applicants: list[dict], client, headers, tmp, cap
     """Applications carrying finances and loan (the NTH comes from them) through the doors that take
     them; the SQL export has no finances route (its docstring says so)."""
     model = lendscore.load(model_path)
-    flat = pd.DataFrame([{**{k: v for k, v in a.items() if k not in ("finances", "loan")},
-                          **{f"finances.{k}": v for k, v in a["finances"].items()},
-                          **{f"loan.{k}": v for k, v in a["loan"].items()}} for a in applicants])
-    pds = {"predict_one": np.array([model.predict_one(a)["pd"] for a in applicants]),
-           "predict_proba": model.predict_proba(flat)[:, 1]}
+    flat = pd.DataFrame(
+        [
+            {
+                **{k: v for k, v in a.items() if k not in ("finances", "loan")},
+                **{f"finances.{k}": v for k, v in a["finances"].items()},
+                **{f"loan.{k}": v for k, v in a["loan"].items()},
+            }
+            for a in applicants
+        ]
+    )
+    pds = {
+        "predict_one": np.array([model.predict_one(a)["pd"] for a in applicants]),
+        "predict_proba": model.predict_proba(flat)[:, 1],
+    }
     jsonl, decided = tmp / "fin.jsonl", tmp / "fin_decided.jsonl"
     jsonl.write_text("".join(json.dumps(a) + "\n" for a in applicants))
     code, text = run(["decide", "--model", str(model_path), "--input", str(jsonl), "--output", str(decided)], capsys)
     assert code == 0, text
     decisions = [json.loads(line) for line in decided.read_text().splitlines()]
     pds["lendscore decide"] = np.array([d["pd"] for d in decisions])
-    bodies = [{"applicant": {k: v for k, v in a.items() if k not in ("finances", "loan")},
-               "finances": a["finances"], "loan": a["loan"]} for a in applicants]
+    bodies = [
+        {
+            "applicant": {k: v for k, v in a.items() if k not in ("finances", "loan")},
+            "finances": a["finances"],
+            "loan": a["loan"],
+        }
+        for a in applicants
+    ]
     single = [client.post("/v1/decisions", json=b, headers=headers).json() for b in bodies]
     pds["HTTP single"] = np.array([d["pd"] for d in single])
     r = client.post("/v1/decisions/batch", json={"applications": bodies}, headers=headers)

@@ -1,4 +1,5 @@
 """fit_logit against statsmodels Logit (unpenalised) and scikit-learn LogisticRegression (L2)."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Validation metrics against a hand-worked table and independent implementations."""
+
 from __future__ import annotations
 
 import json

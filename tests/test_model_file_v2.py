@@ -1,6 +1,7 @@
 """Model file format 2: the inputs section (fields, value rules, declared derivation), typed
 metadata, a just-fitted model identical to the same model after save/load, and version 1 kept
 readable (a real version-1 file is the golden fixture)."""
+
 from __future__ import annotations
 
 import gzip
@@ -30,8 +31,13 @@ def fitted(tmp_path_factory):
     X, y, t, _ = prepare(load_bundled("lending_club"), PROFILE)
     train = (t < "2011-01-01").to_numpy()
     model = lendscore.Scorecard().fit(X[train], y[train], inputs=PROFILE)
-    package_model(model, X[train], source="bundled", profile=PROFILE.name, training_window={"start": "2007-06-01",
-                                                                                            "end": "2010-12-31"})
+    package_model(
+        model,
+        X[train],
+        source="bundled",
+        profile=PROFILE.name,
+        training_window={"start": "2007-06-01", "end": "2010-12-31"},
+    )
     path = tmp_path_factory.mktemp("v2") / "model.json"
     model.save(path)
     return model, path
@@ -46,7 +52,9 @@ def test_version_1_file_still_loads_and_scores_as_it_did(raw_2011, tmp_path):
     got = model.score_details(raw_2011.head(len(golden)))["pd"].to_numpy()
     np.testing.assert_array_equal(got, np.asarray(golden))  # bit for bit, through the rebuilt derivation
     assert model.inputs_.derivation == PROFILE.derivation
-    one = [model.predict_one({k: v for k, v in r.items() if v == v})["pd"] for r in raw_2011.head(20).to_dict("records")]
+    one = [
+        model.predict_one({k: v for k, v in r.items() if v == v})["pd"] for r in raw_2011.head(20).to_dict("records")
+    ]
     assert np.max(np.abs(np.asarray(one) - got[:20])) < 1e-12
 
 
@@ -55,8 +63,14 @@ def test_version_2_file_declares_inputs_and_derivation(fitted):
     doc = json.loads(path.read_text())
     assert doc["format_version"] == 2
     ops = [op["op"] for op in doc["inputs"]["derivation"]["operations"]]
-    assert ops == ["credit_age_months", "instalment", "monthly_income", "existing_obligations", "net_take_home",
-                   "nth_share"]
+    assert ops == [
+        "credit_age_months",
+        "instalment",
+        "monthly_income",
+        "existing_obligations",
+        "net_take_home",
+        "nth_share",
+    ]
     fields = {f["name"]: f for f in doc["inputs"]["fields"]}
     assert fields["issue_d"]["type"] == "date" and fields["annual_inc"]["min"] == 0
     assert fields["annual_inc"]["training_max"] > fields["annual_inc"]["training_min"] >= 0
@@ -75,8 +89,11 @@ def test_fitted_and_loaded_models_behave_identically(fitted, raw_2011):
         r = {k: v for k, v in r.items() if v == v}
         assert loaded.predict_one(r) == model.predict_one(r)
     assert loaded.inputs_ == model.inputs_
-    assert loaded.metadata_ == {**model.metadata_, "created_at": loaded.metadata_["created_at"],
-                                "lendscore_version": lendscore.__version__}
+    assert loaded.metadata_ == {
+        **model.metadata_,
+        "created_at": loaded.metadata_["created_at"],
+        "lendscore_version": lendscore.__version__,
+    }
     assert loaded.converged_ == model.converged_
 
 
@@ -107,9 +124,15 @@ def test_unfitted_model_raises_not_fitted(raw_2011):
     from sklearn.exceptions import NotFittedError as SkNotFitted
 
     m = lendscore.Scorecard()
-    for call in (lambda: m.predict_one({}), lambda: m.score_details(raw_2011.head(2)), lambda: m.points_table(),
-                 lambda: m.predict_proba(raw_2011.head(2)), lambda: m.to_sql(), lambda: m.save("x.json"),
-                 lambda: m.input_warnings(raw_2011.head(2))):
+    for call in (
+        lambda: m.predict_one({}),
+        lambda: m.score_details(raw_2011.head(2)),
+        lambda: m.points_table(),
+        lambda: m.predict_proba(raw_2011.head(2)),
+        lambda: m.to_sql(),
+        lambda: m.save("x.json"),
+        lambda: m.input_warnings(raw_2011.head(2)),
+    ):
         with pytest.raises(lendscore.errors.NotFittedError) as e:
             call()
         assert isinstance(e.value, SkNotFitted)

@@ -1,4 +1,5 @@
 """PSI / CSI against hand-worked tables, the zero-bin rule, and drift on a small fitted scorecard."""
+
 from __future__ import annotations
 
 import math
@@ -61,8 +62,17 @@ def test_zero_bin_rule_inf_and_both_empty():
         psi([1, 2, 3], [1, 2])
 
 
-@pytest.mark.parametrize("value, flag", [(0.0, "stable"), (0.0999, "stable"), (0.10, "moderate"),
-                                         (0.2499, "moderate"), (0.25, "significant"), (float("nan"), "n/a")])
+@pytest.mark.parametrize(
+    "value, flag",
+    [
+        (0.0, "stable"),
+        (0.0999, "stable"),
+        (0.10, "moderate"),
+        (0.2499, "moderate"),
+        (0.25, "significant"),
+        (float("nan"), "n/a"),
+    ],
+)
 def test_flags(value, flag):
     assert psi_flag(value) == flag
 
@@ -113,8 +123,7 @@ def test_drift_stable_then_shifted(fitted):
     moved, _ = make_data(2000, 2, shift=1.5)
     moved.loc[moved.index[:600], "x1"] = np.nan  # 30 % missing, none in training
     moved.loc[moved.index[600:700], "x2"] = "new"  # unseen category
-    frame = pd.concat([decisions_of(model, same, "2024-01"), decisions_of(model, moved, "2024-02")],
-                      ignore_index=True)
+    frame = pd.concat([decisions_of(model, same, "2024-01"), decisions_of(model, moved, "2024-02")], ignore_index=True)
     d = drift(frame, model, ref, period="M")
     score = d.score.set_index("period")
     assert score.loc["2024-01", "flag"] == "stable" and score.loc["2024-02", "flag"] == "significant"
@@ -169,12 +178,19 @@ def test_warnings_by_period_hand_counted():
 
     # rows 0-3 in 2024-01, rows 4-5 in 2024-02; three warnings of x2 in January, one of x1 in February
     pcode = np.array([0, 0, 0, 0, 1, 1])
-    w = pd.DataFrame({"row": [0, 2, 3, 5], "field": ["x2", "x2", "x2", "x1"],
-                      "rule": ["unseen_category"] * 3 + ["above_training_range"], "value": ["z", "z", "y", 9.0]})
+    w = pd.DataFrame(
+        {
+            "row": [0, 2, 3, 5],
+            "field": ["x2", "x2", "x2", "x1"],
+            "rule": ["unseen_category"] * 3 + ["above_training_range"],
+            "value": ["z", "z", "y", 9.0],
+        }
+    )
     t = warnings_by_period(w, pcode, ["2024-01", "2024-02"])
     assert t.to_dict(orient="records") == [
         {"period": "2024-01", "field": "x2", "rule": "unseen_category", "n": 3, "n_rows": 4, "rate": 0.75},
-        {"period": "2024-02", "field": "x1", "rule": "above_training_range", "n": 1, "n_rows": 2, "rate": 0.5}]
+        {"period": "2024-02", "field": "x1", "rule": "above_training_range", "n": 1, "n_rows": 2, "rate": 0.5},
+    ]
     assert warnings_by_period(w.iloc[:0], pcode, ["2024-01", "2024-02"]).empty
     with pytest.raises(DataError, match="row 9"):
         warnings_by_period(w.assign(row=[0, 2, 3, 9]), pcode, ["2024-01", "2024-02"])
@@ -187,16 +203,18 @@ def test_drift_reads_namespaced_inputs_and_scores_them(fitted):
     ref = build_reference(model, X)
     Z, _ = make_data(500, 5)
     Z.loc[:24, "x2"] = "new"  # 25 unseen categories
-    frame = Z.add_prefix("input.").assign(created_at=pd.Timestamp("2024-05-02", tz="UTC"),
-                                          grade="not an input")  # an output named grade never read as input
+    frame = Z.add_prefix("input.").assign(
+        created_at=pd.Timestamp("2024-05-02", tz="UTC"), grade="not an input"
+    )  # an output named grade never read as input
     d = drift(frame, model, ref)
     assert any("scores computed with the model" in n for n in d.notes)
     plain = drift(decisions_of(model, Z, "2024-05"), model, ref)
     pd.testing.assert_frame_equal(d.score, plain.score)
     pd.testing.assert_frame_equal(d.characteristics, plain.characteristics)
     assert "x2" in model.selected_features_
-    assert d.warnings.to_dict(orient="records") == [{"period": "2024-05", "field": "x2", "rule": "unseen_category",
-                                                     "n": 25, "n_rows": 500, "rate": 0.05}]
+    assert d.warnings.to_dict(orient="records") == [
+        {"period": "2024-05", "field": "x2", "rule": "unseen_category", "n": 25, "n_rows": 500, "rate": 0.05}
+    ]
     from lendscore.monitoring.drift import application_frame
 
     apps = application_frame(frame, model)
@@ -210,7 +228,8 @@ def test_drift_reports_even_when_a_value_breaks_its_rule(fitted):
 
     _, X, y = fitted
     model = lendscore.Scorecard(max_rules=0, woe_cv=0).fit(
-        X, y, inputs=input_spec_for({"x1": "numeric", "x2": "categorical"}, bounds={"x1": (-10.0, 10.0)}, X=X))
+        X, y, inputs=input_spec_for({"x1": "numeric", "x2": "categorical"}, bounds={"x1": (-10.0, 10.0)}, X=X)
+    )
     frame = decisions_of(model, X.head(200), "2024-06")
     frame.loc[3, "x1"] = 50.0
     d = drift(frame, model, build_reference(model, X))

@@ -1,4 +1,5 @@
 """Realised performance by vintage: maturity, rates, AUC/KS through lendscore.validation, calibration."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,15 +16,28 @@ def make(seed: int = 0, n_per_month: int = 400, months=("2024-01", "2024-02", "2
     frames = []
     for m in months:
         p = rng.uniform(0.01, 0.4, n_per_month)
-        frames.append(pd.DataFrame({
-            "created_at": pd.Timestamp(m + "-10", tz="UTC") + pd.to_timedelta(rng.uniform(0, 15, n_per_month), "D"),
-            "pd": p, "score": 600 - 28.85 * np.log(p / (1 - p) * 50), "grade": np.where(p < 0.1, "A", np.where(p < 0.2, "B", "C")),
-            "outcome": np.where(p < 0.15, "approve", np.where(p < 0.3, "refer", "decline")),
-            "defaulted": (rng.random(n_per_month) < p).astype(int)}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "created_at": pd.Timestamp(m + "-10", tz="UTC")
+                    + pd.to_timedelta(rng.uniform(0, 15, n_per_month), "D"),
+                    "pd": p,
+                    "score": 600 - 28.85 * np.log(p / (1 - p) * 50),
+                    "grade": np.where(p < 0.1, "A", np.where(p < 0.2, "B", "C")),
+                    "outcome": np.where(p < 0.15, "approve", np.where(p < 0.3, "refer", "decline")),
+                    "defaulted": (rng.random(n_per_month) < p).astype(int),
+                }
+            )
+        )
     d = pd.concat(frames, ignore_index=True)
     d["decision_id"] = [f"d{i}" for i in range(len(d))]
-    outcomes = pd.DataFrame({"decision_id": d["decision_id"], "defaulted": d.pop("defaulted"),
-                             "outcome_date": d["created_at"] + pd.Timedelta(days=90)})
+    outcomes = pd.DataFrame(
+        {
+            "decision_id": d["decision_id"],
+            "defaulted": d.pop("defaulted"),
+            "outcome_date": d["created_at"] + pd.Timedelta(days=90),
+        }
+    )
     return d, outcomes
 
 
@@ -44,8 +58,9 @@ def test_vintages_and_maturity():
     assert v.loc["2024-01", "auc"] == pytest.approx(roc_auc(y, d.loc[jan, "pd"]))
     assert v.loc["2024-01", "ks"] == pytest.approx(ks_statistic(y, d.loc[jan, "pd"]).statistic)
     assert v.loc["2024-01", "bad_rate"] == pytest.approx(y.mean())
-    assert v.loc["2024-01", "approval_rate"] + v.loc["2024-01", "refer_rate"] + v.loc["2024-01", "decline_rate"] == \
-        pytest.approx(1.0)
+    assert v.loc["2024-01", "approval_rate"] + v.loc["2024-01", "refer_rate"] + v.loc[
+        "2024-01", "decline_rate"
+    ] == pytest.approx(1.0)
     appr = jan & (d["outcome"] == "approve")
     assert v.loc["2024-01", "bad_rate_approved"] == pytest.approx(o.loc[appr, "defaulted"].mean())
     assert v.loc["2024-01", "coverage"] == 1.0

@@ -1,4 +1,5 @@
 """Model registry: states, history with who/when/why, reversibility, refusing broken models."""
+
 from __future__ import annotations
 
 import itertools
@@ -20,7 +21,8 @@ def model_file(tmp_path_factory):
     y = (rng.random(1500) < 1 / (1 + np.exp(2 - 1.2 * X["x"]))).astype(int)
     path = tmp_path_factory.mktemp("m") / "model.json"
     lendscore.Scorecard(max_rules=0, woe_cv=0).fit(X, y).save(
-        path, training_window={"start": "2020-01-01", "end": "2020-12-31"}, metrics={"auc": 0.7})
+        path, training_window={"start": "2020-01-01", "end": "2020-12-31"}, metrics={"auc": 0.7}
+    )
     return path
 
 
@@ -77,11 +79,22 @@ def test_promote_retire_rollback(reg, model_file):
     reg.rollback(by="dan")
     assert reg.champion()[0] == "v1"
     h = reg.history()
-    assert [e["action"] for e in h] == ["register", "register", "promote", "promote", "rollback", "promote",
-                                        "promote", "retire", "rollback"]
+    assert [e["action"] for e in h] == [
+        "register",
+        "register",
+        "promote",
+        "promote",
+        "rollback",
+        "promote",
+        "promote",
+        "retire",
+        "rollback",
+    ]
     assert all(e["by"] and e["at"] for e in h)
-    assert h[3]["before"] == {"v2": "candidate", "v1": "champion"} and h[3]["after"] == {"v2": "champion",
-                                                                                       "v1": "retired"}
+    assert h[3]["before"] == {"v2": "candidate", "v1": "champion"} and h[3]["after"] == {
+        "v2": "champion",
+        "v1": "retired",
+    }
     assert h[3]["why"] == "better OOT AUC"
     # the index on disk is what the registry says
     doc = json.loads(reg.index_path.read_text())

@@ -1,4 +1,5 @@
 """Alerts (log events, webhook on a local http.server) and the HTML monitoring report."""
+
 from __future__ import annotations
 
 import json
@@ -26,13 +27,24 @@ def make(seed=0):
         if month == "2024-02":
             Z.loc[:39, "x2"] = "d"  # 40 applicants of February name a category never seen in training
         det = model.score_details(Z)
-        frames.append(Z.assign(created_at=pd.Timestamp(month + "-05", tz="UTC"), pd=det["pd"].to_numpy(),
-                               score=det["score"].to_numpy(), grade=det["grade"].to_numpy(),
-                               outcome=np.where(det["pd"] < 0.15, "approve", "decline")))
+        frames.append(
+            Z.assign(
+                created_at=pd.Timestamp(month + "-05", tz="UTC"),
+                pd=det["pd"].to_numpy(),
+                score=det["score"].to_numpy(),
+                grade=det["grade"].to_numpy(),
+                outcome=np.where(det["pd"] < 0.15, "approve", "decline"),
+            )
+        )
     dec = pd.concat(frames, ignore_index=True)
     dec["decision_id"] = [f"d{i}" for i in range(len(dec))]
-    out = pd.DataFrame({"decision_id": dec["decision_id"], "defaulted": (rng.random(len(dec)) < dec["pd"]).astype(int),
-                        "outcome_date": dec["created_at"] + pd.Timedelta(days=60)})
+    out = pd.DataFrame(
+        {
+            "decision_id": dec["decision_id"],
+            "defaulted": (rng.random(len(dec)) < dec["pd"]).astype(int),
+            "outcome_date": dec["created_at"] + pd.Timedelta(days=60),
+        }
+    )
     d = drift(dec, model, build_reference(model, X))
     p = performance_by_vintage(dec, out, as_of="2024-12-31", maturity_months=3)
     return model, d, p, dec
@@ -112,13 +124,22 @@ def test_report_renders(results, tmp_path):
     from lendscore.reports.monitoring import MonitoringContext, write_monitoring_report
 
     model, d, p, dec = results
-    ctx = MonitoringContext(title="Monitoring <test>", model_info={"version": "v1"}, drift=d, performance=p,
-                            alerts=collect_alerts(d, p),
-                            retrain=[{"label": "2024-03", "summary": "keep", "promote": False,
-                                      "steps": [{"step": "auc", "passed": False, "value": -0.02, "limit": -0.01,
-                                                 "detail": "worse"}]}],
-                            outcome_rejections={"n_received": 3, "n_accepted": 2, "n_rejected": 1,
-                                                "counts": {"duplicate": 1}})
+    ctx = MonitoringContext(
+        title="Monitoring <test>",
+        model_info={"version": "v1"},
+        drift=d,
+        performance=p,
+        alerts=collect_alerts(d, p),
+        retrain=[
+            {
+                "label": "2024-03",
+                "summary": "keep",
+                "promote": False,
+                "steps": [{"step": "auc", "passed": False, "value": -0.02, "limit": -0.01, "detail": "worse"}],
+            }
+        ],
+        outcome_rejections={"n_received": 3, "n_accepted": 2, "n_rejected": 1, "counts": {"duplicate": 1}},
+    )
     path = write_monitoring_report(ctx, tmp_path / "r.html")
     html = path.read_text()
     assert "Monitoring &lt;test&gt;" in html  # autoescaped
@@ -129,8 +150,10 @@ def test_report_renders(results, tmp_path):
     # x1 values above the training maximum as the mean of x1 moves up
     top = model.inputs_.field("x1").training_max
     above = dec.loc[dec["x1"] > top, "created_at"].dt.strftime("%Y-%m").value_counts()
-    expected = {("2024-02", "x2", "unseen_category"): 40,
-                **{(m, "x1", "above_training_range"): int(k) for m, k in above.items()}}
+    expected = {
+        ("2024-02", "x2", "unseen_category"): 40,
+        **{(m, "x1", "above_training_range"): int(k) for m, k in above.items()},
+    }
     assert d.warnings.set_index(["period", "field", "rule"])["n"].to_dict() == expected
     assert len(above) >= 1 and (d.warnings["n_rows"] == 800).all()
     assert f"Input warnings per period ({40 + int(above.sum())})" in html and "unseen_category" in html

@@ -1,5 +1,6 @@
 """Retraining: the rules (strict pydantic), the comparison steps, the registry outcome, and the
 challenger packaged like a trained model (inputs section, typed metadata) and written only on success."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -45,8 +46,18 @@ def test_retrain_promotes_and_records(data, tmp_path):
     reg.register(champ_path, by="t")
     reg.promote("v1", by="t")
     rules = RetrainRules(calibration_tolerance=0.05, min_oot_rows=200)
-    res = retrain(X, y, t, train_window=("2021-01-01", "2021-09-30"), oot_window=("2021-10-01", "2021-12-31"),
-                  model_path=tmp_path / "challenger.json", registry=reg, rules=rules, params=PARAMS, by="robot")
+    res = retrain(
+        X,
+        y,
+        t,
+        train_window=("2021-01-01", "2021-09-30"),
+        oot_window=("2021-10-01", "2021-12-31"),
+        model_path=tmp_path / "challenger.json",
+        registry=reg,
+        rules=rules,
+        params=PARAMS,
+        by="robot",
+    )
     steps = {s["step"]: s for s in res.decision.steps}
     assert list(steps) == ["oot_sample", "auc", "calibration", "stability"]
     assert steps["auc"]["value"] > 0  # challenger ranks better on the new relation
@@ -68,8 +79,17 @@ def test_failed_rule_keeps_champion(data, tmp_path):
     reg.register(champ)
     reg.promote("v1")
     rules = RetrainRules(calibration_tolerance=1e-9, min_oot_rows=200)
-    res = retrain(X, y, t, train_window=("2020-01-01", "2020-06-30"), oot_window=("2021-10-01", "2021-12-31"),
-                  model_path=tmp_path / "c.json", registry=reg, rules=rules, params=PARAMS)
+    res = retrain(
+        X,
+        y,
+        t,
+        train_window=("2020-01-01", "2020-06-30"),
+        oot_window=("2021-10-01", "2021-12-31"),
+        model_path=tmp_path / "c.json",
+        registry=reg,
+        rules=rules,
+        params=PARAMS,
+    )
     assert not res.promoted and not res.decision.promote
     assert "calibration" in res.decision.summary
     assert reg.champion()[0] == "v1" and reg.get("v2")["state"] == "candidate"
@@ -95,17 +115,35 @@ def test_compare_small_sample_and_unexplained_shift(data):
 def test_windows_must_not_overlap(data, tmp_path):
     X, y, t = data
     with pytest.raises(ConfigError, match="oot_window"):
-        retrain(X, y, t, train_window=("2020-01-01", "2021-06-30"), oot_window=("2021-03-01", "2021-12-31"),
-                model_path=tmp_path / "c.json", params=PARAMS)
+        retrain(
+            X,
+            y,
+            t,
+            train_window=("2020-01-01", "2021-06-30"),
+            oot_window=("2021-03-01", "2021-12-31"),
+            model_path=tmp_path / "c.json",
+            params=PARAMS,
+        )
 
 
 def test_challenger_is_packaged_like_a_trained_model(data, tmp_path):
     X, y, t = data
-    spec = input_spec_for({"x1": "numeric", "x2": "categorical"}, bounds={"x1": (-10.0, 10.0)},
-                          ignored={"branch": "not a credit factor"})
-    res = retrain(X, y, t, train_window=("2021-01-01", "2021-09-30"), oot_window=("2021-10-01", "2021-12-31"),
-                  model_path=tmp_path / "c.json", params=PARAMS, inputs=spec, source="loans.csv", target="bad",
-                  rules=RetrainRules(min_oot_rows=200, calibration_tolerance=1.0))
+    spec = input_spec_for(
+        {"x1": "numeric", "x2": "categorical"}, bounds={"x1": (-10.0, 10.0)}, ignored={"branch": "not a credit factor"}
+    )
+    res = retrain(
+        X,
+        y,
+        t,
+        train_window=("2021-01-01", "2021-09-30"),
+        oot_window=("2021-10-01", "2021-12-31"),
+        model_path=tmp_path / "c.json",
+        params=PARAMS,
+        inputs=spec,
+        source="loans.csv",
+        target="bad",
+        rules=RetrainRules(min_oot_rows=200, calibration_tolerance=1.0),
+    )
     assert res.decision.steps[1]["passed"] is None  # no champion
     m = lendscore.load(tmp_path / "c.json")
     assert m.inputs_ == spec  # the declared inputs are written into the file: its value rules apply
@@ -122,6 +160,7 @@ def test_challenger_is_packaged_like_a_trained_model(data, tmp_path):
     # the file scores the OOT rows as the comparison did
     oot = (t >= "2021-10-01").to_numpy()
     from lendscore.validation import roc_auc
+
     assert roc_auc(y[oot], m.predict_proba(X[oot])[:, 1]) == pytest.approx(res.decision.challenger["auc"])
     assert [p.name for p in tmp_path.iterdir()] == ["c.json"]
 
@@ -132,18 +171,42 @@ def test_nothing_is_written_when_retraining_fails(data, tmp_path):
     broken = tmp_path / "champion.json"
     broken.write_text("{}")
     with pytest.raises(ArtifactError):
-        retrain(X, y, t, train_window=("2021-01-01", "2021-09-30"), oot_window=("2021-10-01", "2021-12-31"),
-                model_path=target, champion=broken, params=PARAMS)
+        retrain(
+            X,
+            y,
+            t,
+            train_window=("2021-01-01", "2021-09-30"),
+            oot_window=("2021-10-01", "2021-12-31"),
+            model_path=target,
+            champion=broken,
+            params=PARAMS,
+        )
     # a champion that cannot score the OOT sample (other inputs) is refused by name
     other = tmp_path / "other.json"
     lendscore.Scorecard(**PARAMS).fit(X.rename(columns={"x1": "z1"}), y).save(other)
     with pytest.raises(DataError, match="champion cannot score the out-of-time sample"):
-        retrain(X, y, t, train_window=("2021-01-01", "2021-09-30"), oot_window=("2021-10-01", "2021-12-31"),
-                model_path=target, champion=other, params=PARAMS)
+        retrain(
+            X,
+            y,
+            t,
+            train_window=("2021-01-01", "2021-09-30"),
+            oot_window=("2021-10-01", "2021-12-31"),
+            model_path=target,
+            champion=other,
+            params=PARAMS,
+        )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["champion.json", "other.json"]
     # an existing file at model_path is left as it was
     target.write_text("previous")
     with pytest.raises(ArtifactError):
-        retrain(X, y, t, train_window=("2021-01-01", "2021-09-30"), oot_window=("2021-10-01", "2021-12-31"),
-                model_path=target, champion=broken, params=PARAMS)
+        retrain(
+            X,
+            y,
+            t,
+            train_window=("2021-01-01", "2021-09-30"),
+            oot_window=("2021-10-01", "2021-12-31"),
+            model_path=target,
+            champion=broken,
+            params=PARAMS,
+        )
     assert target.read_text() == "previous"

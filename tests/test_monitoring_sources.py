@@ -1,6 +1,7 @@
 """The monitoring reader: every source becomes the same frame (kinds told apart by their columns, the
 time column found, inputs namespaced as ``input.<name>``), the service's two paths to its store read
 the same frame, an older store's flat inputs still read, and PostgreSQL reads as SQLite does."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -47,12 +48,23 @@ def _records(model, n=240, seed=1):
     for i in range(n):
         app = {"x1": float(rng.normal(0.3 * (i % 3), 1)), "grade": str(rng.choice(["a", "b", "c", "zz"]))}
         s = model.predict_one(app)
-        out.append(DecisionRecord(
-            decision_id=new_id(), request_id=f"r{i}", created_at=T0 + dt.timedelta(days=31 * (i % 3), minutes=i),
-            model_version="v1" if i % 4 else "v0", policy_version="p", outcome="approve" if s["pd"] < 0.2 else "decline",
-            pd=s["pd"], score=s["score"], grade=s["grade"],
-            inputs={"applicant": app, "finances": None, "loan": None, "applicant_id": f"A{i}"},
-            result={"pd": s["pd"]}, api_key_name="t", applicant_id=f"A{i}"))
+        out.append(
+            DecisionRecord(
+                decision_id=new_id(),
+                request_id=f"r{i}",
+                created_at=T0 + dt.timedelta(days=31 * (i % 3), minutes=i),
+                model_version="v1" if i % 4 else "v0",
+                policy_version="p",
+                outcome="approve" if s["pd"] < 0.2 else "decline",
+                pd=s["pd"],
+                score=s["score"],
+                grade=s["grade"],
+                inputs={"applicant": app, "finances": None, "loan": None, "applicant_id": f"A{i}"},
+                result={"pd": s["pd"]},
+                api_key_name="t",
+                applicant_id=f"A{i}",
+            )
+        )
     return out
 
 
@@ -92,8 +104,9 @@ def test_the_service_reads_its_store_as_monitor_does(model, tmp_path):
     assert read.kind == "audit" and read.time_column == "created_at" and read.outcomes is not None
     cols = ["decision_id", "created_at", "model_version", "outcome", "pd", "score", "grade", "input.x1", "input.grade"]
     pd.testing.assert_frame_equal(in_process[cols], read.frame[cols])
-    assert read.frame["input.grade"].tolist() == [r.inputs["applicant"]["grade"] for r in
-                                                  sorted(records, key=lambda r: r.created_at)]
+    assert read.frame["input.grade"].tolist() == [
+        r.inputs["applicant"]["grade"] for r in sorted(records, key=lambda r: r.created_at)
+    ]
     assert set(read.frame["grade"]) <= {g["grade"] for g in m.grades_}
     only = read_decisions(db, model=m, model_version="v1")
     assert len(only.frame) == sum(r.model_version == "v1" for r in records)
@@ -103,11 +116,23 @@ def test_the_service_reads_its_store_as_monitor_does(model, tmp_path):
 def test_an_older_store_with_flat_inputs_and_its_own_table(model, tmp_path):
     m, path = model
     db = tmp_path / "old.sqlite"
-    rows = [(f"d{i}", f"2024-0{1 + i % 2}-1{i % 9} 10:00:00", "approve", 0.1, 550.0, "C",
-             json.dumps({"x1": 0.1 * i, "grade": "b"})) for i in range(40)]
+    rows = [
+        (
+            f"d{i}",
+            f"2024-0{1 + i % 2}-1{i % 9} 10:00:00",
+            "approve",
+            0.1,
+            550.0,
+            "C",
+            json.dumps({"x1": 0.1 * i, "grade": "b"}),
+        )
+        for i in range(40)
+    ]
     with sqlite3.connect(db) as con:
-        con.execute("CREATE TABLE log (decision_id TEXT, created_at TEXT, outcome TEXT, pd REAL, score REAL, "
-                    "grade TEXT, inputs TEXT)")
+        con.execute(
+            "CREATE TABLE log (decision_id TEXT, created_at TEXT, outcome TEXT, pd REAL, score REAL, "
+            "grade TEXT, inputs TEXT)"
+        )
         con.executemany("INSERT INTO log VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
     data = load_monitoring_data(db, m, table="log", outcomes_table="none")
     assert data.outcomes is None and len(data.decisions) == 40 and data.scored == 0
@@ -120,8 +145,9 @@ def test_an_older_store_with_flat_inputs_and_its_own_table(model, tmp_path):
 
 def test_time_column_and_kinds(model, tmp_path):
     m, _ = model
-    frame = pd.DataFrame({"x1": [0.1, 0.2, 0.3], "grade": ["a", "b", "c"], "applied": ["2024-01-05", "2024-02-05",
-                                                                                        "2024-02-07"]})
+    frame = pd.DataFrame(
+        {"x1": [0.1, 0.2, 0.3], "grade": ["a", "b", "c"], "applied": ["2024-01-05", "2024-02-05", "2024-02-07"]}
+    )
     with pytest.raises(DataError, match=r"no time column: none of \['created_at', 'decided_at'\]"):
         read_decisions(frame, model=m)
     with pytest.raises(DataError, match="column 'applied_on' is missing"):
@@ -131,7 +157,8 @@ def test_time_column_and_kinds(model, tmp_path):
     assert list(raw.frame.columns) == ["created_at", "input.x1", "input.grade", "input.applied"]
     data = load_monitoring_data(frame, m, time_column="applied")
     assert data.scored == 3 and data.decisions["score"].tolist() == pytest.approx(
-        m.score_details(frame)["score"].tolist(), rel=1e-12)
+        m.score_details(frame)["score"].tolist(), rel=1e-12
+    )
     with pytest.raises(DataError, match="'applied' has 1 rows without a date"):
         read_decisions(frame.assign(applied=["2024-01-05", None, "2024-01-09"]), model=m, time_column="applied")
     with pytest.raises(ConfigError, match="kind must be one of"):
@@ -143,20 +170,37 @@ def test_time_column_and_kinds(model, tmp_path):
 def test_a_decide_output_without_finances_and_a_custom_score_prefix(model, tmp_path, capsys):
     m, path = model
     decided = tmp_path / "d.json"
-    decided.write_text(json.dumps([
-        {"applicant_id": f"A{i}", "decided_at": f"2024-03-0{1 + i % 5}T10:00:00+00:00", "outcome": "approve",
-         "pd": 0.1, "score": 560.0, "grade": "C", "reasons": [], "warnings": [],
-         "application": {"x1": 0.5 * i, "grade": "c", "finances": None, "loan": None}} for i in range(20)]))
+    decided.write_text(
+        json.dumps(
+            [
+                {
+                    "applicant_id": f"A{i}",
+                    "decided_at": f"2024-03-0{1 + i % 5}T10:00:00+00:00",
+                    "outcome": "approve",
+                    "pd": 0.1,
+                    "score": 560.0,
+                    "grade": "C",
+                    "reasons": [],
+                    "warnings": [],
+                    "application": {"x1": 0.5 * i, "grade": "c", "finances": None, "loan": None},
+                }
+                for i in range(20)
+            ]
+        )
+    )
     data = load_monitoring_data(decided, m)
     assert data.kind == "decide" and data.time_column == "decided_at" and data.scored == 0
     assert "input.finances" not in data.decisions and (data.decisions["input.grade"] == "c").all()
     assert data.decisions["decision_id"].tolist() == [f"A{i}" for i in range(20)]  # outcomes name applicant ids
     src = tmp_path / "apps.csv"
-    pd.DataFrame({"x1": np.linspace(-2, 2, 30), "grade": ["a", "b", "c"] * 10,
-                  "created_at": "2024-04-02"}).to_csv(src, index=False)
+    pd.DataFrame({"x1": np.linspace(-2, 2, 30), "grade": ["a", "b", "c"] * 10, "created_at": "2024-04-02"}).to_csv(
+        src, index=False
+    )
     scored = tmp_path / "scored.csv"
-    assert run(["score", "--model", str(path), "--input", str(src), "--output", str(scored), "--prefix", "s_"],
-               capsys)[0] == 0
+    assert (
+        run(["score", "--model", str(path), "--input", str(src), "--output", str(scored), "--prefix", "s_"], capsys)[0]
+        == 0
+    )
     data = load_monitoring_data(scored, m)
     assert data.kind == "score" and data.scored == 0
     assert data.decisions["score"].tolist() == pd.read_csv(scored)["s_score"].tolist()
@@ -167,8 +211,16 @@ def test_monitor_reads_postgresql(pg_url, model, tmp_path, capsys):  # noqa: F81
     """``lendscore monitor postgresql+psycopg://...`` reads the store as it reads the same store in SQLite."""
     m, path = model
     records = _records(m, n=300, seed=4)
-    outcomes = [OutcomeRecord(r.decision_id, int(k % 5 == 0), T0 + dt.timedelta(days=200), "t",
-                              (r.created_at + dt.timedelta(days=90)).date()) for k, r in enumerate(records)]
+    outcomes = [
+        OutcomeRecord(
+            r.decision_id,
+            int(k % 5 == 0),
+            T0 + dt.timedelta(days=200),
+            "t",
+            (r.created_at + dt.timedelta(days=90)).date(),
+        )
+        for k, r in enumerate(records)
+    ]
     _sqlite_store(pg_url, records, outcomes)
     db = tmp_path / "same.db"
     _sqlite_store(f"sqlite:///{db}", records, outcomes)
@@ -183,8 +235,21 @@ def test_monitor_reads_postgresql(pg_url, model, tmp_path, capsys):  # noqa: F81
     assert (expected["field"] == "grade").sum() == sum(r.inputs["applicant"]["grade"] == "zz" for r in records)
     texts = []
     for source in (pg_url, str(db)):
-        code, text = run(["monitor", source, "--model", str(path), "--maturity", "1", "--as-of", "2025-01-01",
-                          "--out", str(tmp_path / "m.html")], capsys)
+        code, text = run(
+            [
+                "monitor",
+                source,
+                "--model",
+                str(path),
+                "--maturity",
+                "1",
+                "--as-of",
+                "2025-01-01",
+                "--out",
+                str(tmp_path / "m.html"),
+            ],
+            capsys,
+        )
         assert code == 0, text
         texts.append(flat(text).split("; wrote")[0])
     assert texts[0] == texts[1] and f"{len(records)} decisions (audit)" in texts[0]

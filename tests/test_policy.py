@@ -1,4 +1,5 @@
 """Credit policy TOML: the bundled default loads; bad files are refused naming the line."""
+
 from __future__ import annotations
 
 import re
@@ -119,7 +120,8 @@ def test_unknown_reason_code_names_the_line(tmp_path: Path) -> None:
 
 def test_band_outcomes_must_not_worsen_with_score(tmp_path: Path) -> None:
     bad = GOOD.replace('outcome = "approve"', 'outcome = "decline"', 1).replace(
-        'outcome = "decline"\nmin = -inf', 'outcome = "approve"\nmin = -inf')
+        'outcome = "decline"\nmin = -inf', 'outcome = "approve"\nmin = -inf'
+    )
     message = _refused(bad, tmp_path)
     assert "worse" in message
 

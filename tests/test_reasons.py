@@ -1,4 +1,5 @@
 """Principal reasons: ranking by shortfall, ties, distinct codes, at most four, catalogue."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,8 +10,15 @@ from lendscore.decision.reasons import load_catalogue, principal_reasons
 from lendscore.errors import PolicyError
 
 CAT = load_catalogue()
-MAX = {"revol_util": 40.0, "dti": 30.0, "inq_last_6mths": 25.0, "annual_inc": 35.0,
-       "delinq_2yrs": 20.0, "pub_rec": 15.0, "emp_length": 10.0}
+MAX = {
+    "revol_util": 40.0,
+    "dti": 30.0,
+    "inq_last_6mths": 25.0,
+    "annual_inc": 35.0,
+    "delinq_2yrs": 20.0,
+    "pub_rec": 15.0,
+    "emp_length": 10.0,
+}
 
 
 def test_bundled_catalogue_has_policy_and_score_codes() -> None:
@@ -30,8 +38,15 @@ def test_every_characteristic_of_the_bundled_lending_club_model_has_its_own_reas
 
 
 def test_ranked_by_shortfall_with_name_tiebreak() -> None:
-    points = {"revol_util": 10.0, "dti": 5.0, "inq_last_6mths": 20.0, "annual_inc": 30.0,
-              "delinq_2yrs": 20.0, "pub_rec": 15.0, "emp_length": 10.0}
+    points = {
+        "revol_util": 10.0,
+        "dti": 5.0,
+        "inq_last_6mths": 20.0,
+        "annual_inc": 30.0,
+        "delinq_2yrs": 20.0,
+        "pub_rec": 15.0,
+        "emp_length": 10.0,
+    }
     # shortfalls: revol_util 30, dti 25, annual_inc 5, inq_last_6mths 5, others 0
     reasons = principal_reasons(points, MAX, CAT)
     assert [r.characteristic for r in reasons] == ["revol_util", "dti", "annual_inc", "inq_last_6mths"]

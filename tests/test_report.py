@@ -1,4 +1,5 @@
 """The HTML validation report, built from a seeded synthetic scorecard."""
+
 from __future__ import annotations
 
 import base64
@@ -41,35 +42,77 @@ def make_context(n: int = 4000, n_characteristics: int = 6, seed: int = 0, *, bo
         for b, woe in enumerate(woe_tables[c]):
             mask = train & (bins[c] == b)
             n_bin, n_event = int(mask.sum()), int(y[mask].sum())
-            rows.append({"characteristic": c, "bin": f"[{b}, {b + 1})", "n": n_bin, "n_event": n_event,
-                         "n_nonevent": n_bin - n_event, "event_rate": n_event / max(n_bin, 1), "woe": woe,
-                         "iv": 0.01 * abs(woe), "points": FACTOR * coefs[c] * woe})
+            rows.append(
+                {
+                    "characteristic": c,
+                    "bin": f"[{b}, {b + 1})",
+                    "n": n_bin,
+                    "n_event": n_event,
+                    "n_nonevent": n_bin - n_event,
+                    "event_rate": n_event / max(n_bin, 1),
+                    "woe": woe,
+                    "iv": 0.01 * abs(woe),
+                    "points": FACTOR * coefs[c] * woe,
+                }
+            )
     points = pd.DataFrame(rows)
-    coef = pd.DataFrame({"coef": [intercept, *coefs], "std_err": 0.05}, index=pd.Index(["(intercept)", *names], name="term"))
+    coef = pd.DataFrame(
+        {"coef": [intercept, *coefs], "std_err": 0.05}, index=pd.Index(["(intercept)", *names], name="term")
+    )
     coef["z"] = coef["coef"] / coef["std_err"]
     coef["p_value"] = 1e-6
     coef["ci_low"] = coef["coef"] - 1.96 * coef["std_err"]
     coef["ci_high"] = coef["coef"] + 1.96 * coef["std_err"]
-    selection = pd.DataFrame({"feature": [*names, "zip_code", "emp_title"], "iv": [0.1] * n_characteristics + [0.3, 0.005],
-                              "selected": [True] * n_characteristics + [False, False],
-                              "reason": [""] * n_characteristics + ["refused: proxy for a protected attribute", "IV < 0.02"]})
-    grades = [{"grade": g, "pd_min": lo, "pd_max": hi, "score_min": OFFSET - FACTOR * np.log(hi / (1 - hi)) if hi < 1 else 0.0,
-               "score_max": OFFSET - FACTOR * np.log(lo / (1 - lo)) if lo > 0 else 1000.0}
-              for g, lo, hi in zip(grade_labels, GRADE_EDGES[:-1], GRADE_EDGES[1:], strict=True)]
+    selection = pd.DataFrame(
+        {
+            "feature": [*names, "zip_code", "emp_title"],
+            "iv": [0.1] * n_characteristics + [0.3, 0.005],
+            "selected": [True] * n_characteristics + [False, False],
+            "reason": [""] * n_characteristics + ["refused: proxy for a protected attribute", "IV < 0.02"],
+        }
+    )
+    grades = [
+        {
+            "grade": g,
+            "pd_min": lo,
+            "pd_max": hi,
+            "score_min": OFFSET - FACTOR * np.log(hi / (1 - hi)) if hi < 1 else 0.0,
+            "score_max": OFFSET - FACTOR * np.log(lo / (1 - lo)) if lo > 0 else 1000.0,
+        }
+        for g, lo, hi in zip(grade_labels, GRADE_EDGES[:-1], GRADE_EDGES[1:], strict=True)
+    ]
     threshold, rule = choose_threshold(y[train], pd_[train], "f1")
     splits = {}
     for name, mask in (("train", train), ("test", ~train)):
-        splits[name] = SplitResult(y=y[mask], pd=pd_[mask], score=score[mask], grade=grade[mask],
-                                   metrics=evaluate(y[mask], pd_[mask], threshold, bootstrap=bootstrap, n_boot=100))
+        splits[name] = SplitResult(
+            y=y[mask],
+            pd=pd_[mask],
+            score=score[mask],
+            grade=grade[mask],
+            metrics=evaluate(y[mask], pd_[mask], threshold, bootstrap=bootstrap, n_boot=100),
+        )
     return ReportContext(
         title="Validation report <synthetic>",
-        model_info={"name": "synthetic-scorecard", "version": "0.1.0", "created": "2024-01-01T00:00:00Z",
-                    "training data fingerprint": "sha256:0123abcd", "n features": n_characteristics,
-                    "parameters": {"pdo": 20, "base_points": 600, "base_odds": 50}},
-        splits=splits, threshold=threshold, threshold_rule=rule, coef_table=coef, points_table=points,
-        selection=selection, grades=grades,
-        data_quality={"rows_in": n + 37, "rows_out": n, "rules": [
-            {"rule": "loan_amnt > 0", "column": "loan_amnt", "action": "drop row", "n_rows": 37}]},
+        model_info={
+            "name": "synthetic-scorecard",
+            "version": "0.1.0",
+            "created": "2024-01-01T00:00:00Z",
+            "training data fingerprint": "sha256:0123abcd",
+            "n features": n_characteristics,
+            "parameters": {"pdo": 20, "base_points": 600, "base_odds": 50},
+        },
+        splits=splits,
+        threshold=threshold,
+        threshold_rule=rule,
+        coef_table=coef,
+        points_table=points,
+        selection=selection,
+        grades=grades,
+        data_quality={
+            "rows_in": n + 37,
+            "rows_out": n,
+            "rules": [{"rule": "loan_amnt > 0", "column": "loan_amnt", "action": "drop row", "n_rows": 37}],
+        },
         notes=["Synthetic data for the test suite."],
     )
 
@@ -87,11 +130,31 @@ def html(context):
 
 
 def test_report_has_every_section(html):
-    for section in ("summary", "cutoff", "roc", "ks", "distribution", "calibration", "coefficients",
-                    "selection", "points", "woe", "data-quality", "notes"):
+    for section in (
+        "summary",
+        "cutoff",
+        "roc",
+        "ks",
+        "distribution",
+        "calibration",
+        "coefficients",
+        "selection",
+        "points",
+        "woe",
+        "data-quality",
+        "notes",
+    ):
         assert f'<section id="{section}">' in html
-    for text in ("Hosmer-Lemeshow: statistic", "binomial_p_value", "maximises F1", "IV &lt; 0.02",
-                 "refused: proxy for a protected attribute", "sha256:0123abcd", "loan_amnt &gt; 0", "pdo=20"):
+    for text in (
+        "Hosmer-Lemeshow: statistic",
+        "binomial_p_value",
+        "maximises F1",
+        "IV &lt; 0.02",
+        "refused: proxy for a protected attribute",
+        "sha256:0123abcd",
+        "loan_amnt &gt; 0",
+        "pdo=20",
+    ):
         assert text in html
 
 

@@ -1,4 +1,5 @@
 """Points scaling and the master scale with worked numbers."""
+
 from __future__ import annotations
 
 import math
@@ -112,8 +113,12 @@ def test_score_decreases_with_pd(p, q):
 
 
 @settings(max_examples=200, deadline=None)
-@given(coef=st.floats(-5, -1e-3), intercept=st.floats(-5, 5), n=st.integers(1, 20),
-       woe=st.lists(st.floats(-4, 4), min_size=2, max_size=10))
+@given(
+    coef=st.floats(-5, -1e-3),
+    intercept=st.floats(-5, 5),
+    n=st.integers(1, 20),
+    woe=st.lists(st.floats(-4, 4), min_size=2, max_size=10),
+)
 def test_points_increase_with_woe_for_negative_coefficient(coef, intercept, n, woe):
     w = np.sort(np.array(woe))
     pts = bin_points(coef, w, intercept, n, SC)

@@ -1,5 +1,6 @@
 """The Scorecard estimator end to end on the bundled Lending Club data, its errors, and the
 scikit-learn contract."""
+
 from __future__ import annotations
 
 import re
@@ -21,7 +22,8 @@ def test_out_of_time_auc(lc_model, lending_club):
     pd_test = lc_model.predict_proba(lending_club.X_test)[:, 1]
     assert roc_auc_score(lending_club.y_test, pd_test) > 0.68
     assert lc_model.score(lending_club.X_test, lending_club.y_test) == pytest.approx(
-        roc_auc_score(lending_club.y_test, pd_test))
+        roc_auc_score(lending_club.y_test, pd_test)
+    )
 
 
 def test_predict_proba_rows_sum_to_one(lc_model, lending_club):
@@ -56,7 +58,7 @@ def test_predict_one_equals_frame_path(lc_model, lending_club):
 
 
 def test_woe_coefficients_are_negative_after_sign_check(lc_model):
-    assert np.all(lc_model.coef_[:lc_model.n_features_used_] < 0)
+    assert np.all(lc_model.coef_[: lc_model.n_features_used_] < 0)
 
 
 def test_selection_table_reasons(lc_model):
@@ -65,8 +67,10 @@ def test_selection_table_reasons(lc_model):
     assert set(sel["feature"]) == set(lc_model.feature_names_in_)
     assert (sel["selected"] == (sel["reason"] == "selected")).all()
     assert set(sel.loc[sel["selected"], "feature"]) == set(lc_model.selected_features_)
-    pattern = re.compile(r"IV [\d.]+ < iv_min|\|corr\| [\d.]+ > corr_max|VIF [\d.]+ > vif_max|"
-                         r"contradicts its WoE trend|constant WoE")
+    pattern = re.compile(
+        r"IV [\d.]+ < iv_min|\|corr\| [\d.]+ > corr_max|VIF [\d.]+ > vif_max|"
+        r"contradicts its WoE trend|constant WoE"
+    )
     for _, row in sel[~sel["selected"]].iterrows():
         assert pattern.search(row["reason"]), row["reason"]
         if row["reason"].startswith("IV "):
@@ -123,10 +127,17 @@ def test_single_class_target_is_refused(small):
         Scorecard().fit(X, np.zeros(len(X), dtype=int))
 
 
-@pytest.mark.parametrize(("param", "value"), [
-    ("sign_check", "maybe"), ("monotonic_trend", "wiggly"), ("class_weight", "heavy"),
-    ("threshold", "youden"), ("max_n_bins", 1), ("C", -1.0),
-])
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [
+        ("sign_check", "maybe"),
+        ("monotonic_trend", "wiggly"),
+        ("class_weight", "heavy"),
+        ("threshold", "youden"),
+        ("max_n_bins", 1),
+        ("C", -1.0),
+    ],
+)
 def test_unknown_parameter_value_is_refused(small, param, value):
     X, y = small
     with pytest.raises(ConfigError, match=re.escape(repr(value))) as info:
@@ -182,16 +193,14 @@ def test_frame_with_integer_column_names():
 
 # ---------------------------------------------------------------- scikit-learn estimator checks
 _BY_DESIGN = {
-    "check_class_weight_classifiers": "class_weight is None or 'balanced' only (by design); "
-                                      "the check passes a dict",
+    "check_class_weight_classifiers": "class_weight is None or 'balanced' only (by design); the check passes a dict",
     "check_classifier_not_supporting_multiclass": "binary only (by design); TargetError says "
-                                                  "'target must be binary (two classes)', not sklearn's wording",
+    "'target must be binary (two classes)', not sklearn's wording",
 }
 _BUGS: dict[str, str] = {}
 _TOY_DATA = {
-    "check_sample_weight_equivalence_on_dense_data":
-        "the check's toy data are separable, so the unpenalised maximum-likelihood fit does not "
-        "exist and weighted and repeated-row fits stop at different points of a diverging path",
+    "check_sample_weight_equivalence_on_dense_data": "the check's toy data are separable, so the unpenalised maximum-likelihood fit does not "
+    "exist and weighted and repeated-row fits stop at different points of a diverging path",
 }
 
 
@@ -201,7 +210,6 @@ _TOY_DATA = {
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
-
 
 
 def test_one_parameter_table():
@@ -219,13 +227,16 @@ def test_one_parameter_table():
     assert Scorecard(**ScorecardConfig().estimator_params()).get_params() == Scorecard().get_params()
 
 
-@pytest.mark.parametrize(("params", "words"), [
-    ({"rule_min_support": 0.7}, ["rule_min_support", "less than 0.5", "0.7"]),
-    ({"min_gain": -1.0}, ["min_gain", "greater than or equal to 0", "-1.0"]),
-    ({"monotonic_trend": {"dti": "wavy"}}, ["monotonic_trend", "wavy"]),
-    ({"threshold": 1.5}, ["threshold", "PD in (0, 1)", "1.5"]),
-    ({"grade_pd_bounds": (0.5, 0.2, 1.0)}, ["grade_pd_bounds", "increase strictly"]),
-])
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({"rule_min_support": 0.7}, ["rule_min_support", "less than 0.5", "0.7"]),
+        ({"min_gain": -1.0}, ["min_gain", "greater than or equal to 0", "-1.0"]),
+        ({"monotonic_trend": {"dti": "wavy"}}, ["monotonic_trend", "wavy"]),
+        ({"threshold": 1.5}, ["threshold", "PD in (0, 1)", "1.5"]),
+        ({"grade_pd_bounds": (0.5, 0.2, 1.0)}, ["grade_pd_bounds", "increase strictly"]),
+    ],
+)
 def test_bad_parameter_is_named_with_rule_and_value(params, words):
     from lendscore.errors import ConfigError
 

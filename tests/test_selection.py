@@ -1,4 +1,5 @@
 """Correlation and VIF screens against numpy and statsmodels."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -48,5 +49,6 @@ def test_weighted_correlation_and_vif_equal_repeated_rows():
     R_r, std_r = correlation(np.repeat(W, counts, axis=0))
     np.testing.assert_allclose(R_w, R_r, atol=1e-12)
     np.testing.assert_allclose(std_w, std_r, atol=1e-12)
-    np.testing.assert_allclose(vif(W, sample_weight=counts.astype(float)), vif(np.repeat(W, counts, axis=0)),
-                               rtol=1e-10)
+    np.testing.assert_allclose(
+        vif(W, sample_weight=counts.astype(float)), vif(np.repeat(W, counts, axis=0)), rtol=1e-10
+    )

@@ -1,4 +1,5 @@
 """The decision service's HTTP API, end to end in process (TestClient) on SQLite and the fake store."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,8 +20,9 @@ def apps():
 
 
 def _settings(tmp_path, model_path, keys, url, **extra):
-    return load_settings(write_settings(tmp_path / "settings.toml", model=model_path, audit_url=url, keys=keys, **extra),
-                         environ={})
+    return load_settings(
+        write_settings(tmp_path / "settings.toml", model=model_path, audit_url=url, keys=keys, **extra), environ={}
+    )
 
 
 @pytest.fixture(params=["sqlite", "memory"])
@@ -66,8 +68,14 @@ def test_decision_matches_the_decision_package(client, apps):
     for body in apps[:20]:
         app = eng.application(body["applicant"], body["finances"], body["loan"])
         s = eng.model.predict_one(app)
-        scored = ScoredApplicant(pd=s["pd"], score=s["score"], grade=s["grade"], points=s["points"],
-                                 model_version=eng.model_version, max_points=eng.max_points)
+        scored = ScoredApplicant(
+            pd=s["pd"],
+            score=s["score"],
+            grade=s["grade"],
+            points=s["points"],
+            model_version=eng.model_version,
+            max_points=eng.max_points,
+        )
         ref: Decision = decide(app, scored, eng.policy, eng.catalogue)
         ours = eng.decide(body["applicant"], body["finances"], body["loan"])
         assert {k: v for k, v in ours.items() if k not in ("points", "warnings")} == ref.to_dict()
@@ -97,9 +105,19 @@ def test_decision_to_dict_spells_the_affordability_as_its_definition(model_path,
             for finances in (body["finances"], None):
                 app = eng.application(body["applicant"], finances, loan)
                 s = eng.model.predict_one(app)
-                d = decide(app, ScoredApplicant(pd=s["pd"], score=s["score"], grade=s["grade"], points=s["points"],
-                                                model_version="twin", max_points=eng.max_points),
-                           eng.policy, catalogue)
+                d = decide(
+                    app,
+                    ScoredApplicant(
+                        pd=s["pd"],
+                        score=s["score"],
+                        grade=s["grade"],
+                        points=s["points"],
+                        model_version="twin",
+                        max_points=eng.max_points,
+                    ),
+                    eng.policy,
+                    catalogue,
+                )
                 got = d.to_dict()
                 a = d.affordability
                 if a is None:
@@ -131,28 +149,34 @@ def test_batch_over_the_limit_is_refused(client, keys, apps):
     assert len(client.app_state.store.decisions_frame()) == 0
 
 
-@pytest.mark.parametrize("mutate, field, rule", [
-    (lambda b: b["applicant"].update(dti="high"), "applicant.dti", "float_parsing"),
-    (lambda b: b["applicant"].update(favourite_colour="blue"), "applicant.favourite_colour", "extra_forbidden"),
-    (lambda b: b.update(extra=1), "extra", "extra_forbidden"),
-    (lambda b: b["loan"].update(term_months=0), "loan.term_months", "greater_than_equal"),
-    (lambda b: b["loan"].update(annual_rate=3.0), "loan.annual_rate", "less_than_equal"),
-    (lambda b: b["finances"].update(gross_income=-5), "finances.gross_income", "greater_than"),
-    (lambda b: b["finances"].update(net_income=10**9), "finances", "value_error"),
-    (lambda b: b.pop("applicant"), "applicant", "missing"),
-    (lambda b: b["finances"].update(gross_income=1e300), "finances.gross_income", "less_than_equal"),
-    (lambda b: b["loan"].update(amount=1e300), "loan.amount", "less_than_equal"),
-    (lambda b: b["applicant"].update(dti=float("inf")), "applicant.dti", "finite_number"),
-    (lambda b: b["applicant"].update(purpose="x" * 500), "applicant.purpose", "string_too_long"),
-    # the model file's value rules and field types
-    (lambda b: b["applicant"].update(annual_inc=-1.0), "applicant.annual_inc", "greater_than_equal"),
-    (lambda b: b["applicant"].update(int_rate=1.5), "applicant.int_rate", "less_than_equal"),
-    (lambda b: b["applicant"].update(issue_d="2011-13-45"), "applicant.issue_d", "date_from_datetime_parsing"),
-    (lambda b: b["applicant"].update(earliest_cr_line=19990101), "applicant.earliest_cr_line", "date_type"),
-    # the derivation's own rule, found while deciding
-    (lambda b: b["applicant"].update(issue_d="2011-06-01", earliest_cr_line="2011-07-01"),
-     "applicant.earliest_cr_line", "must not be after the application date (issue_d)"),
-])
+@pytest.mark.parametrize(
+    "mutate, field, rule",
+    [
+        (lambda b: b["applicant"].update(dti="high"), "applicant.dti", "float_parsing"),
+        (lambda b: b["applicant"].update(favourite_colour="blue"), "applicant.favourite_colour", "extra_forbidden"),
+        (lambda b: b.update(extra=1), "extra", "extra_forbidden"),
+        (lambda b: b["loan"].update(term_months=0), "loan.term_months", "greater_than_equal"),
+        (lambda b: b["loan"].update(annual_rate=3.0), "loan.annual_rate", "less_than_equal"),
+        (lambda b: b["finances"].update(gross_income=-5), "finances.gross_income", "greater_than"),
+        (lambda b: b["finances"].update(net_income=10**9), "finances", "value_error"),
+        (lambda b: b.pop("applicant"), "applicant", "missing"),
+        (lambda b: b["finances"].update(gross_income=1e300), "finances.gross_income", "less_than_equal"),
+        (lambda b: b["loan"].update(amount=1e300), "loan.amount", "less_than_equal"),
+        (lambda b: b["applicant"].update(dti=float("inf")), "applicant.dti", "finite_number"),
+        (lambda b: b["applicant"].update(purpose="x" * 500), "applicant.purpose", "string_too_long"),
+        # the model file's value rules and field types
+        (lambda b: b["applicant"].update(annual_inc=-1.0), "applicant.annual_inc", "greater_than_equal"),
+        (lambda b: b["applicant"].update(int_rate=1.5), "applicant.int_rate", "less_than_equal"),
+        (lambda b: b["applicant"].update(issue_d="2011-13-45"), "applicant.issue_d", "date_from_datetime_parsing"),
+        (lambda b: b["applicant"].update(earliest_cr_line=19990101), "applicant.earliest_cr_line", "date_type"),
+        # the derivation's own rule, found while deciding
+        (
+            lambda b: b["applicant"].update(issue_d="2011-06-01", earliest_cr_line="2011-07-01"),
+            "applicant.earliest_cr_line",
+            "must not be after the application date (issue_d)",
+        ),
+    ],
+)
 def test_bad_input_names_field_and_rule_and_stores_nothing(client, keys, apps, mutate, field, rule):
     import copy
 
@@ -160,8 +184,11 @@ def test_bad_input_names_field_and_rule_and_stores_nothing(client, keys, apps, m
     mutate(body)
     import json
 
-    r = client.post("/v1/decisions", content=json.dumps(body).encode(),  # json.dumps lets inf through
-                    headers={**h(keys, "scorer"), "Content-Type": "application/json"})
+    r = client.post(
+        "/v1/decisions",
+        content=json.dumps(body).encode(),  # json.dumps lets inf through
+        headers={**h(keys, "scorer"), "Content-Type": "application/json"},
+    )
     assert r.status_code == 422
     errors = r.json()["errors"]
     assert {"field": field, "rule": rule} in [{"field": e["field"], "rule": e["rule"]} for e in errors], errors
@@ -170,7 +197,9 @@ def test_bad_input_names_field_and_rule_and_stores_nothing(client, keys, apps, m
 
 
 def test_malformed_json_is_422(client, keys):
-    r = client.post("/v1/decisions", content=b"{not json", headers={**h(keys, "scorer"), "Content-Type": "application/json"})
+    r = client.post(
+        "/v1/decisions", content=b"{not json", headers={**h(keys, "scorer"), "Content-Type": "application/json"}
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["rule"] == "json_invalid"
 
 
@@ -233,8 +262,11 @@ def test_outcomes_are_recorded_once(client, keys, apps):
     assert list(frame.columns) == ["decision_id", "defaulted", "reported_at", "outcome_date"]
     assert frame.loc[0, "defaulted"] == 1 and str(frame.loc[0, "outcome_date"].date()) == day
     d2 = client.post("/v1/decisions", json=apps[6], headers=h(keys, "scorer")).json()
-    before = client.post("/v1/outcomes", json={**body, "decision_id": d2["decision_id"], "outcome_date": "2000-01-01"},
-                         headers=h(keys, "admin"))
+    before = client.post(
+        "/v1/outcomes",
+        json={**body, "decision_id": d2["decision_id"], "outcome_date": "2000-01-01"},
+        headers=h(keys, "admin"),
+    )
     assert before.status_code == 422 and before.json()["detail"].startswith("before_decision")
     assert len(client.app_state.store.outcomes_frame()) == 1
     text = client.get("/metrics", headers=h(keys, "admin")).text
@@ -261,8 +293,16 @@ def test_models_scale_health_and_metrics(client, keys, apps):
 
 def test_openapi_schema_describes_the_api(client, keys):
     schema = client.get("/openapi.json", headers=h(keys, "scorer")).json()
-    for path in ("/v1/decisions", "/v1/decisions/batch", "/v1/decisions/{decision_id}", "/v1/outcomes",
-                 "/v1/models", "/healthz", "/readyz", "/metrics"):
+    for path in (
+        "/v1/decisions",
+        "/v1/decisions/batch",
+        "/v1/decisions/{decision_id}",
+        "/v1/outcomes",
+        "/v1/models",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ):
         assert path in schema["paths"], path
     applicant = schema["components"]["schemas"]["Applicant"]
     assert applicant["additionalProperties"] is False
@@ -292,7 +332,7 @@ def test_store_failure_is_503_and_nothing_is_answered(tmp_path, model_path, keys
 def test_clock_is_injected(tmp_path, model_path, keys, apps):
     import datetime as dt
 
-    fixed = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    fixed = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
     app = create_app(_settings(tmp_path, model_path, keys, "memory://"), clock=lambda: fixed)
     with test_client(app) as c:
         r = c.post("/v1/decisions", json=apps[0], headers=h(keys, "scorer"))
@@ -359,8 +399,9 @@ def test_a_policy_refusal_in_a_batch_names_its_application(client, keys, apps, m
     monkeypatch.setattr(eng, "decide_scored_application", by_row)
     r = client.post("/v1/decisions/batch", json={"applications": apps[:5]}, headers=h(keys, "scorer"))
     assert r.status_code == 422, r.text
-    assert r.json()["errors"] == [{"field": "applications.2", "rule": "policy",
-                                   "message": "the third application breaks a rule"}]
+    assert r.json()["errors"] == [
+        {"field": "applications.2", "rule": "policy", "message": "the third application breaks a rule"}
+    ]
     assert len(client.app_state.store.decisions_frame()) == 0
 
 

@@ -1,4 +1,5 @@
 """Audit stores: the SQLite store (WAL, Alembic, group commit) and the in-memory fake keep the same rules."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -8,21 +9,37 @@ import threading
 import pandas as pd
 import pytest
 
-from lendscore.service.audit import (AuditConflict, AuditNotFound, DecisionRecord, InMemoryAuditStore, OutcomeRecord,
-                                     new_id)
+from lendscore.service.audit import (
+    AuditConflict,
+    AuditNotFound,
+    DecisionRecord,
+    InMemoryAuditStore,
+    OutcomeRecord,
+    new_id,
+)
 from lendscore.service.audit_sql import SqlAuditStore
 
-T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 
 
 def record(i: int, *, key: str | None = None, t: dt.datetime | None = None, outcome: str = "approve") -> DecisionRecord:
     applicant = {"dti": float(i), "purpose": "car" if i % 2 else None, "grade": "B"}
     return DecisionRecord(
-        decision_id=new_id(), request_id=f"req-{i}", created_at=t or T0 + dt.timedelta(seconds=i),
-        model_version="m1", policy_version="p1", outcome=outcome, pd=0.01 * (i % 50 + 1), score=600.0 - i,
-        grade="C", inputs={"applicant": applicant, "finances": None, "loan": None, "applicant_id": None},
-        result={"decision_id": "x", "i": i}, api_key_name="scorer-client", idempotency_key=key,
-        request_sha256="h" * 64)
+        decision_id=new_id(),
+        request_id=f"req-{i}",
+        created_at=t or T0 + dt.timedelta(seconds=i),
+        model_version="m1",
+        policy_version="p1",
+        outcome=outcome,
+        pd=0.01 * (i % 50 + 1),
+        score=600.0 - i,
+        grade="C",
+        inputs={"applicant": applicant, "finances": None, "loan": None, "applicant_id": None},
+        result={"decision_id": "x", "i": i},
+        api_key_name="scorer-client",
+        idempotency_key=key,
+        request_sha256="h" * 64,
+    )
 
 
 @pytest.fixture(params=["sqlite", "memory"])
@@ -46,8 +63,17 @@ def test_decisions_round_trip(store):
 def test_decisions_frame_columns_and_window(store):
     store.submit_decisions([record(i) for i in range(10)]).result(timeout=10)
     frame = store.decisions_frame()
-    assert list(frame.columns[:9]) == ["decision_id", "request_id", "created_at", "model_version", "policy_version",
-                                       "outcome", "pd", "score", "grade"]
+    assert list(frame.columns[:9]) == [
+        "decision_id",
+        "request_id",
+        "created_at",
+        "model_version",
+        "policy_version",
+        "outcome",
+        "pd",
+        "score",
+        "grade",
+    ]
     assert list(frame.columns[9:]) == ["dti", "purpose", "applicant.grade"]
     assert str(frame["created_at"].dtype) == "datetime64[us, UTC]" or str(frame["created_at"].dtype).endswith("UTC]")
     assert frame["dti"].dtype == float and frame["pd"].dtype == float
@@ -144,9 +170,10 @@ def test_alembic_downgrade_and_upgrade(tmp_path):
     with engine.begin() as conn:
         upgrade(conn)
     with engine.begin() as conn:
+        from importlib import resources
+
         from alembic import command
         from alembic.config import Config
-        from importlib import resources
 
         cfg = Config()
         cfg.set_main_option("script_location", str(resources.files("lendscore.service") / "migrations"))
@@ -174,13 +201,21 @@ def test_a_0001_store_is_upgraded_to_0002_keeping_its_rows(tmp_path):
     s = SqlAuditStore(url)
     s.start()  # upgrades to head
     s.submit_decisions([old]).result(timeout=10)
-    shadowed = DecisionRecord(**{**record(4).__dict__, "shadow": {"model_version": "v2", "pd": 0.2, "score": 555.0,
-                                                                  "grade": "E"}})
+    shadowed = DecisionRecord(
+        **{**record(4).__dict__, "shadow": {"model_version": "v2", "pd": 0.2, "score": 555.0, "grade": "E"}}
+    )
     s.submit_decisions([shadowed]).result(timeout=10)
     frame = s.shadow_frame()
     s.close()
-    assert list(frame.columns) == ["decision_id", "created_at", "champion_version", "challenger_version", "pd",
-                                   "score", "grade"]
+    assert list(frame.columns) == [
+        "decision_id",
+        "created_at",
+        "champion_version",
+        "challenger_version",
+        "pd",
+        "score",
+        "grade",
+    ]
     assert frame["decision_id"].tolist() == [shadowed.decision_id] and frame.loc[0, "challenger_version"] == "v2"
     assert frame.loc[0, "champion_version"] == "m1" and frame.loc[0, "score"] == 555.0
 
@@ -188,14 +223,17 @@ def test_a_0001_store_is_upgraded_to_0002_keeping_its_rows(tmp_path):
 def test_outcome_batches_are_checked_in_the_writer(store):
     recs = [record(i) for i in range(3)]
     store.submit_decisions(recs).result(timeout=10)
-    batch = [OutcomeRecord(recs[0].decision_id, 1, T0, "admin-client", dt.date(2026, 9, 1)),
-             OutcomeRecord("nope", 0, T0, "admin-client"),
-             OutcomeRecord(recs[0].decision_id, 0, T0, "admin-client"),
-             OutcomeRecord(recs[1].decision_id, 0, T0, "admin-client")]
+    batch = [
+        OutcomeRecord(recs[0].decision_id, 1, T0, "admin-client", dt.date(2026, 9, 1)),
+        OutcomeRecord("nope", 0, T0, "admin-client"),
+        OutcomeRecord(recs[0].decision_id, 0, T0, "admin-client"),
+        OutcomeRecord(recs[1].decision_id, 0, T0, "admin-client"),
+    ]
     got = store.submit_outcomes(batch).result(timeout=10)
     assert [type(g).__name__ for g in got] == ["OutcomeRecord", "AuditNotFound", "AuditConflict", "OutcomeRecord"]
     assert sorted(store.stored_outcome_ids([r.decision_id for r in recs])) == sorted(
-        [recs[0].decision_id, recs[1].decision_id])
+        [recs[0].decision_id, recs[1].decision_id]
+    )
     times = store.decision_times([recs[2].decision_id, "nope"])
     assert times["decision_id"].tolist() == [recs[2].decision_id] and times.loc[0, "created_at"] == recs[2].created_at
 

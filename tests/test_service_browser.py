@@ -3,6 +3,7 @@
 Needs ``apt-get install -y chromium`` and ``pip install playwright`` (no `playwright install`:
 the system chromium is used). When chromium is missing the test FAILS with how to install it.
 """
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,15 @@ import pytest
 
 from lendscore.service.testing import ServerProcess, cached_demo_model, demo_keys, write_settings
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def _get(server, path: str) -> dict:
@@ -40,8 +48,13 @@ def model_path(tmp_path_factory):
 def server(tmp_path_factory, model_path):
     tmp = tmp_path_factory.mktemp("browser")
     keys = demo_keys()
-    settings = write_settings(tmp / "settings.toml", model=model_path, audit_url=f"sqlite:///{tmp / 'audit.db'}",
-                              keys=keys, log_level="WARNING")
+    settings = write_settings(
+        tmp / "settings.toml",
+        model=model_path,
+        audit_url=f"sqlite:///{tmp / 'audit.db'}",
+        keys=keys,
+        log_level="WARNING",
+    )
     srv = ServerProcess(settings, tmp / "server.log").start()
     srv.keys = keys
     yield srv
@@ -109,8 +122,14 @@ def test_officer_decides_an_application(server, page):
         assert page.locator("#reasons li").first.text_content()[:1] in ("P", "S")
     # the NTH breakdown: income, deductions, net, obligations, instalment, what is left
     labels = page.locator("#nth-table th").all_text_contents()
-    assert labels == ["Gross income", "- Deductions", "= Net income", "- Existing obligations", "- New instalment",
-                      "= Left (NTH)"]
+    assert labels == [
+        "Gross income",
+        "- Deductions",
+        "= Net income",
+        "- Existing obligations",
+        "- New instalment",
+        "= Left (NTH)",
+    ]
     values = [float(v.replace(",", "")) for v in page.locator("#nth-table td").all_text_contents()]
     assert values[0] == 4000.0 and values[3] == 1500.0
     assert abs(values[2] - values[3] - values[4] - values[5]) < 0.02

@@ -1,5 +1,6 @@
 """Crash test: SIGKILL the server under load; every decision answered 200 is in the audit store,
 and nothing is half-written (SQLite integrity check, every stored row complete and parseable)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -50,8 +51,9 @@ async def _load(server: ServerProcess, bodies: list[bytes], headers: dict, kill_
 def test_sigkill_under_load_loses_no_answered_decision(tmp_path, model_path):
     keys = demo_keys()
     db = tmp_path / "audit.db"
-    settings = write_settings(tmp_path / "settings.toml", model=model_path, audit_url=f"sqlite:///{db}", keys=keys,
-                              log_level="WARNING")
+    settings = write_settings(
+        tmp_path / "settings.toml", model=model_path, audit_url=f"sqlite:///{db}", keys=keys, log_level="WARNING"
+    )
     bodies = [json.dumps(b).encode() for b in sample_applications(200, seed=11)]
     server = ServerProcess(settings, tmp_path / "server.log").start()
     try:
@@ -63,8 +65,10 @@ def test_sigkill_under_load_loses_no_answered_decision(tmp_path, model_path):
 
     with sqlite3.connect(db) as conn:  # opening it recovers from the WAL like any reader would
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        rows = conn.execute("SELECT decision_id, request_id, created_at, model_version, policy_version, outcome, pd, "
-                            "score, inputs, result FROM decisions").fetchall()
+        rows = conn.execute(
+            "SELECT decision_id, request_id, created_at, model_version, policy_version, outcome, pd, "
+            "score, inputs, result FROM decisions"
+        ).fetchall()
     stored = {r[0] for r in rows}
     missing = set(answered) - stored
     assert not missing, f"{len(missing)} decisions answered 200 are not in the audit store"
@@ -74,8 +78,9 @@ def test_sigkill_under_load_loses_no_answered_decision(tmp_path, model_path):
         assert result["decision_id"] == r[0] and result["outcome"] == r[5] and "applicant" in inputs
     batch_sizes = {}
     with sqlite3.connect(db) as conn:
-        for batch_id, n in conn.execute("SELECT batch_id, COUNT(*) FROM decisions WHERE batch_id IS NOT NULL "
-                                        "GROUP BY batch_id"):
+        for batch_id, n in conn.execute(
+            "SELECT batch_id, COUNT(*) FROM decisions WHERE batch_id IS NOT NULL GROUP BY batch_id"
+        ):
             batch_sizes[batch_id] = n
     assert all(n == 5 for n in batch_sizes.values()), "a batch was stored in part"
 

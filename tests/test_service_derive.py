@@ -8,6 +8,7 @@ application identically. With finances and a loan, the NTH the model reads is th
 shows (the finances completed by the policy, stored with the decision). A raw value the derivation
 refuses is a 422 naming the field, never a 500, and nothing is stored.
 """
+
 from __future__ import annotations
 
 import copy
@@ -23,7 +24,7 @@ from lendscore.monitoring import Registry
 from lendscore.service import create_app, load_settings
 from lendscore.service.testing import RAW_DERIVED, demo_keys, test_client, write_settings
 
-T0 = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 PROFILE = "lending_club_2007_2011"
 
 
@@ -43,7 +44,9 @@ def lc(tmp_path_factory):
     apps = [_raw_applicant(raw.loc[i], X.columns) for i in rows]
     # the demo model does not select the (weak) credit age: a model of it alone shows how it is dated
     age = tmp / "age.json"
-    lendscore.Scorecard(iv_min=0.0).fit(X.loc[train, ["credit_age_months"]], y.to_numpy()[train], inputs=profile).save(age)
+    lendscore.Scorecard(iv_min=0.0).fit(X.loc[train, ["credit_age_months"]], y.to_numpy()[train], inputs=profile).save(
+        age
+    )
     return lendscore.load(path), path, challenger, apps, age
 
 
@@ -62,16 +65,19 @@ def _raw_applicant(row, prepared_columns) -> dict:
 
 def _finances(app: dict, i: int) -> dict:
     income = (app["annual_inc"] or 48_000.0) / 12.0
-    return {"finances": {"gross_income": round(income, 2), "existing_obligations": round(0.05 * (i % 5) * income, 2)},
-            "loan": {"amount": app["loan_amnt"] or 10_000.0, "annual_rate": 0.13, "term_months": int(app["term"] or 36)}}
+    return {
+        "finances": {"gross_income": round(income, 2), "existing_obligations": round(0.05 * (i % 5) * income, 2)},
+        "loan": {"amount": app["loan_amnt"] or 10_000.0, "annual_rate": 0.13, "term_months": int(app["term"] or 36)},
+    }
 
 
 @pytest.fixture
 def served(lc, tmp_path):
     model, path, _, _, _ = lc
     keys = demo_keys()
-    settings = load_settings(write_settings(tmp_path / "s.toml", model=path, audit_url="memory://", keys=keys),
-                             environ={})
+    settings = load_settings(
+        write_settings(tmp_path / "s.toml", model=path, audit_url="memory://", keys=keys), environ={}
+    )
     app = create_app(settings, clock=lambda: T0)
     with test_client(app) as c:
         c.headers.update({"X-API-Key": keys["scorer"]})
@@ -117,8 +123,9 @@ def test_the_nth_the_model_used_is_the_nth_the_decision_shows(lc, served):
     batch = c.post("/v1/decisions/batch", json={"applications": bodies}).json()["decisions"]
     for body, one, many in zip(bodies, singles, batch, strict=True):
         assert one["affordability"]["nth"] == many["affordability"]["nth"]
-        assert {k: v for k, v in one.items() if k not in ("decision_id", "request_id", "pd")} == \
-            {k: v for k, v in many.items() if k not in ("decision_id", "request_id", "pd")}
+        assert {k: v for k, v in one.items() if k not in ("decision_id", "request_id", "pd")} == {
+            k: v for k, v in many.items() if k not in ("decision_id", "request_id", "pd")
+        }
         for d in (one, many):
             rec = state.store.get_decision(d["decision_id"])
             application = {**rec.inputs["applicant"], "finances": rec.inputs["finances"], "loan": rec.inputs["loan"]}
@@ -139,12 +146,15 @@ def test_an_application_without_its_date_is_dated_by_the_decision_day(lc, tmp_pa
     model = lendscore.load(age_path)
     assert model.characteristics_ == ["credit_age_months"]
     keys = demo_keys()
-    settings = load_settings(write_settings(tmp_path / "s.toml", model=age_path, audit_url="memory://", keys=keys),
-                             environ={})
+    settings = load_settings(
+        write_settings(tmp_path / "s.toml", model=age_path, audit_url="memory://", keys=keys), environ={}
+    )
     undated = [{k: v for k, v in a.items() if k in model.inputs_.names and k != "issue_d"} for a in apps]
     later = dt.date(T0.year + 8, 6, 1)
-    assert any(model.predict_one(a, decision_date=T0.date())["score"] != model.predict_one(a, decision_date=later)["score"]
-               for a in undated)  # the day matters to these applications
+    assert any(
+        model.predict_one(a, decision_date=T0.date())["score"] != model.predict_one(a, decision_date=later)["score"]
+        for a in undated
+    )  # the day matters to these applications
     with test_client(create_app(settings, clock=lambda: T0)) as c:
         c.headers.update({"X-API-Key": keys["scorer"]})
         singles = [c.post("/v1/decisions", json={"applicant": a}).json() for a in undated]
@@ -155,16 +165,24 @@ def test_an_application_without_its_date_is_dated_by_the_decision_day(lc, tmp_pa
         assert one["warnings"] == many["warnings"] == ref["warnings"]
     months = model.derive(application_frame(model.inputs_, undated[:1]), decision_date=T0.date())
     first = dt.date.fromisoformat(undated[0]["earliest_cr_line"])
-    assert months.loc[0, "credit_age_months"] == (T0.year - first.year) * 12 + T0.month - first.month - (T0.day < first.day)
+    assert months.loc[0, "credit_age_months"] == (T0.year - first.year) * 12 + T0.month - first.month - (
+        T0.day < first.day
+    )
 
 
 def _refusals():
     return [
         ({"issue_d": "2011-13-45"}, "applicant.issue_d", "date_from_datetime_parsing"),
-        ({"earliest_cr_line": "2012-01-01", "issue_d": "2011-06-01"}, "applicant.earliest_cr_line",
-         "must not be after the application date (issue_d)"),
-        ({"earliest_cr_line": "2031-01-01", "issue_d": None}, "applicant.earliest_cr_line",
-         "must not be after the application date (issue_d)"),  # after the decision day
+        (
+            {"earliest_cr_line": "2012-01-01", "issue_d": "2011-06-01"},
+            "applicant.earliest_cr_line",
+            "must not be after the application date (issue_d)",
+        ),
+        (
+            {"earliest_cr_line": "2031-01-01", "issue_d": None},
+            "applicant.earliest_cr_line",
+            "must not be after the application date (issue_d)",
+        ),  # after the decision day
         ({"annual_inc": -5.0}, "applicant.annual_inc", "greater_than_equal"),
     ]
 
@@ -184,8 +202,10 @@ def test_a_refused_raw_value_is_a_422_naming_the_field(lc, served, change, field
     batch[5] = {"applicant": copy.deepcopy(bad)}  # the first refused row is named
     r = c.post("/v1/decisions/batch", json={"applications": batch})
     assert r.status_code == 422, r.text
-    assert [{"field": e["field"], "rule": e["rule"]} for e in r.json()["errors"]][0] == \
-        {"field": field.replace("applicant.", "applications.4.applicant.", 1), "rule": rule}
+    assert [{"field": e["field"], "rule": e["rule"]} for e in r.json()["errors"]][0] == {
+        "field": field.replace("applicant.", "applications.4.applicant.", 1),
+        "rule": rule,
+    }
     assert len(state.store.decisions_frame()) == 0
 
 
@@ -196,15 +216,21 @@ def test_the_challenger_is_shadow_scored_on_the_same_application(lc, tmp_path):
     reg.promote("v1", by="test", why="go live")
     reg.register(challenger_path, version="v2", by="test", why="2010 only")
     keys = demo_keys()
-    settings = load_settings(write_settings(tmp_path / "s.toml", model=None, audit_url="memory://", keys=keys,
-                                            registry_dir=str(tmp_path / "reg")), environ={})
+    settings = load_settings(
+        write_settings(
+            tmp_path / "s.toml", model=None, audit_url="memory://", keys=keys, registry_dir=str(tmp_path / "reg")
+        ),
+        environ={},
+    )
     app = create_app(settings, clock=lambda: T0)
     challenger = lendscore.load(challenger_path)
     bodies = [{"applicant": {**a, "issue_d": None} if i % 2 else a, **_finances(a, i)} for i, a in enumerate(apps[:8])]
     with test_client(app) as c:
         c.headers.update({"X-API-Key": keys["scorer"]})
         ids = [c.post("/v1/decisions", json=b).json()["decision_id"] for b in bodies]
-        ids += [d["decision_id"] for d in c.post("/v1/decisions/batch", json={"applications": bodies}).json()["decisions"]]
+        ids += [
+            d["decision_id"] for d in c.post("/v1/decisions/batch", json={"applications": bodies}).json()["decisions"]
+        ]
         store = app.state.service.store
         shadow = store.shadow_frame().set_index("decision_id")
         assert len(shadow) == 16

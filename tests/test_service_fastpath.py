@@ -5,6 +5,7 @@ get the same requests (same request ids); statuses, headers, bodies and the stor
 agree, apart from the random decision ids. Requests the short path must hand to the route (no key,
 bad JSON, invalid fields...) are checked to have been handed over, not answered.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,13 +19,14 @@ from lendscore.service import InMemoryAuditStore, create_app, load_settings
 from lendscore.service.fastpath import DecisionFastPath
 from lendscore.service.testing import sample_applications, test_client, write_settings
 
-T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
 def pair(tmp_path, model_path, keys, monkeypatch):
-    settings = load_settings(write_settings(tmp_path / "settings.toml", model=model_path, audit_url="memory://",
-                                            keys=keys), environ={})
+    settings = load_settings(
+        write_settings(tmp_path / "settings.toml", model=model_path, audit_url="memory://", keys=keys), environ={}
+    )
     answered: list[bool] = []
     original = DecisionFastPath.handle
 
@@ -82,15 +84,26 @@ def test_answerable_requests_are_answered_by_the_short_path_identically(pair, ke
         assert r.status_code == 200
     # a Bearer key, a media type with parameters, a higher role, a +json media type
     _same(pair, 10, json.dumps(APPS[6]).encode(), {**JSON, "Authorization": f"Bearer {keys['officer']}"})
-    _same(pair, 11, json.dumps(APPS[7]).encode(),
-          {"Content-Type": "application/json; charset=utf-8", "X-API-Key": keys["admin"]})
-    _same(pair, 12, json.dumps(APPS[8]).encode(), {"Content-Type": "application/vnd.loan+json", "X-API-Key": keys["scorer"]})
+    _same(
+        pair,
+        11,
+        json.dumps(APPS[7]).encode(),
+        {"Content-Type": "application/json; charset=utf-8", "X-API-Key": keys["admin"]},
+    )
+    _same(
+        pair,
+        12,
+        json.dumps(APPS[8]).encode(),
+        {"Content-Type": "application/vnd.loan+json", "X-API-Key": keys["scorer"]},
+    )
     assert answered == [True] * 9
     rows = [a.app.state.service.store.decisions_frame(), b.app.state.service.store.decisions_frame()]
     assert len(rows[0]) == len(rows[1]) == 9
     cols = [c for c in rows[0].columns if c != "decision_id"]
     assert rows[0][cols].astype(str).equals(rows[1][cols].astype(str))
-    results = [[_strip(json.loads(r.result_json)) for r in s.app.state.service.store.recent_decisions(9)] for s in (a, b)]
+    results = [
+        [_strip(json.loads(r.result_json)) for r in s.app.state.service.store.recent_decisions(9)] for s in (a, b)
+    ]
     assert results[0] == results[1]
 
 
@@ -110,7 +123,10 @@ def test_raw_applications_and_their_warnings_are_answered_identically(pair, keys
     assert results[0] == results[1] and results[0][-1]["warnings"] == warned
     inputs = [[x.inputs for x in rows] for rows in stored]
     assert inputs[0] == inputs[1] and inputs[0][-1]["finances"]["deductions"] > 0  # completed, as decided
-    assert inputs[0][-1]["applicant"]["issue_d"] is None and inputs[0][0]["applicant"]["issue_d"] == RAW[0]["applicant"]["issue_d"]
+    assert (
+        inputs[0][-1]["applicant"]["issue_d"] is None
+        and inputs[0][0]["applicant"]["issue_d"] == RAW[0]["applicant"]["issue_d"]
+    )
 
 
 def test_a_derivation_refusal_is_handed_to_the_route(pair, keys):
@@ -127,14 +143,18 @@ def test_a_derivation_refusal_is_handed_to_the_route(pair, keys):
 def _non_finite_pd(decide):
     def wrapped(*args, **kwargs):
         return {**decide(*args, **kwargs), "pd": math.nan}
+
     return wrapped
 
 
-@pytest.mark.parametrize(("case", "rule", "message"), [
-    ("policy", "policy", "knock-out 'age': field 'age' = 'x' cannot be compared with < 18"),
-    ("overflow", "too_large_to_compute", "the amounts are too large to compute with (OverflowError)"),
-    ("non-finite", "too_large_to_compute", "the amounts are too large to compute with; pd came out non-finite"),
-])
+@pytest.mark.parametrize(
+    ("case", "rule", "message"),
+    [
+        ("policy", "policy", "knock-out 'age': field 'age' = 'x' cannot be compared with < 18"),
+        ("overflow", "too_large_to_compute", "the amounts are too large to compute with (OverflowError)"),
+        ("non-finite", "too_large_to_compute", "the amounts are too large to compute with; pd came out non-finite"),
+    ],
+)
 def test_a_refusal_while_deciding_is_one_422_naming_field_and_rule(pair, keys, monkeypatch, case, rule, message):
     """The decision service raises one exception type for whatever refuses an application while
     deciding (the derivation, the policy, arithmetic, a non-finite result); the short path hands it to
@@ -146,12 +166,16 @@ def test_a_refusal_while_deciding_is_one_422_naming_field_and_rule(pair, keys, m
         def refuse(*args, **kwargs):
             raise PolicyError(message) if case == "policy" else OverflowError("math range error")
 
-        monkeypatch.setattr(eng, "decide_application", _non_finite_pd(eng.decide_application)
-                            if case == "non-finite" else refuse)
+        monkeypatch.setattr(
+            eng, "decide_application", _non_finite_pd(eng.decide_application) if case == "non-finite" else refuse
+        )
     r = _same(pair, 40, json.dumps(APPS[0]).encode(), {**JSON, "X-API-Key": keys["scorer"]})
     assert r.status_code == 422 and answered == [False]
-    assert r.json() == {"detail": "request validation failed", "request_id": "req-40",
-                        "errors": [{"field": "(body)", "rule": rule, "message": message}]}
+    assert r.json() == {
+        "detail": "request validation failed",
+        "request_id": "req-40",
+        "errors": [{"field": "(body)", "rule": rule, "message": message}],
+    }
     assert len(a.app.state.service.store.decisions_frame()) == len(b.app.state.service.store.decisions_frame()) == 0
 
 
@@ -166,21 +190,24 @@ def test_idempotent_replay_and_conflict_match(pair, keys):
     assert answered == [True, True, True]
 
 
-@pytest.mark.parametrize(("case", "body", "headers"), [
-    ("no key", json.dumps(APPS[0]), {}),
-    ("unknown key", json.dumps(APPS[0]), {"X-API-Key": "not-a-key"}),
-    ("malformed JSON", '{"applicant": ', None),
-    ("invalid field", json.dumps({**APPS[0], "loan": {**APPS[0]["loan"], "term_months": 0}}), None),
-    ("unknown field", json.dumps({**APPS[0], "surprise": 1}), None),
-    ("not an object", "[1, 2]", None),
-    ("empty body", "", None),
-    ("text content type", json.dumps(APPS[0]), {"Content-Type": "text/plain"}),
-    ("no content type", json.dumps(APPS[0]), {"Content-Type": ""}),
-    ("bad idempotency key", json.dumps(APPS[0]), {"Idempotency-Key": "has space"}),
-    ("bad date", json.dumps(_with(RAW[0], issue_d="2011-13-45")), None),
-    ("out of the model's bounds", json.dumps(_with(RAW[0], annual_inc=-1)), None),
-    ("credit line after the application", json.dumps(_with(RAW[0], earliest_cr_line="2012-01-01")), None),
-])
+@pytest.mark.parametrize(
+    ("case", "body", "headers"),
+    [
+        ("no key", json.dumps(APPS[0]), {}),
+        ("unknown key", json.dumps(APPS[0]), {"X-API-Key": "not-a-key"}),
+        ("malformed JSON", '{"applicant": ', None),
+        ("invalid field", json.dumps({**APPS[0], "loan": {**APPS[0]["loan"], "term_months": 0}}), None),
+        ("unknown field", json.dumps({**APPS[0], "surprise": 1}), None),
+        ("not an object", "[1, 2]", None),
+        ("empty body", "", None),
+        ("text content type", json.dumps(APPS[0]), {"Content-Type": "text/plain"}),
+        ("no content type", json.dumps(APPS[0]), {"Content-Type": ""}),
+        ("bad idempotency key", json.dumps(APPS[0]), {"Idempotency-Key": "has space"}),
+        ("bad date", json.dumps(_with(RAW[0], issue_d="2011-13-45")), None),
+        ("out of the model's bounds", json.dumps(_with(RAW[0], annual_inc=-1)), None),
+        ("credit line after the application", json.dumps(_with(RAW[0], earliest_cr_line="2012-01-01")), None),
+    ],
+)
 def test_requests_the_route_must_refuse_are_handed_to_it(pair, keys, case, body, headers):
     _, _, answered = pair
     hdr = {**JSON, "X-API-Key": keys["scorer"], **(headers or {})}
@@ -193,8 +220,11 @@ def test_requests_the_route_must_refuse_are_handed_to_it(pair, keys, case, body,
 
 def test_duplicate_header_is_handed_to_the_route(pair, keys):
     a, _, answered = pair
-    r = a.post("/v1/decisions", content=json.dumps(APPS[0]).encode(),
-               headers=[("X-API-Key", keys["scorer"]), ("X-API-Key", "other"), ("Content-Type", "application/json")])
+    r = a.post(
+        "/v1/decisions",
+        content=json.dumps(APPS[0]).encode(),
+        headers=[("X-API-Key", keys["scorer"]), ("X-API-Key", "other"), ("Content-Type", "application/json")],
+    )
     assert r.status_code == 200 and answered == [False]  # FastAPI reads the first
 
 

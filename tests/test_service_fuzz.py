@@ -4,6 +4,7 @@ Every operation is called in process (ASGI) with an admin key, with bodies, head
 query strings that schemathesis generates from the schema (valid and invalid ones). Bounded:
 at most ``MAX_EXAMPLES`` cases per operation, no deadline.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -26,9 +27,16 @@ KEYS = demo_keys()
 
 def _app(tmp_dir):
     model = cached_demo_model(tmp_dir)
-    settings = load_settings(write_settings(tmp_dir / "fuzz-settings.toml", model=model, keys=KEYS,
-                                            audit_url=f"sqlite:///{tmp_dir / 'fuzz-audit.db'}", max_batch=20),
-                             environ={})
+    settings = load_settings(
+        write_settings(
+            tmp_dir / "fuzz-settings.toml",
+            model=model,
+            keys=KEYS,
+            audit_url=f"sqlite:///{tmp_dir / 'fuzz-audit.db'}",
+            max_batch=20,
+        ),
+        environ={},
+    )
     return create_app(settings)
 
 
@@ -56,14 +64,25 @@ def _fuzz_operation(op, client, failures: list[str]) -> None:
 
     strategy = op.as_strategy()
     if True:
-        @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck))
+
+        @settings(
+            max_examples=MAX_EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
         def run(case):
             kwargs = case.as_transport_kwargs(base_url="http://testserver")
             headers = {**(kwargs.get("headers") or {}), "X-API-Key": KEYS["admin"]}
-            r = client.request(kwargs["method"], kwargs["url"], headers=headers, params=kwargs.get("params"),
-                               content=kwargs.get("data") if "json" not in kwargs else None,
-                               json=kwargs.get("json"))
+            r = client.request(
+                kwargs["method"],
+                kwargs["url"],
+                headers=headers,
+                params=kwargs.get("params"),
+                content=kwargs.get("data") if "json" not in kwargs else None,
+                json=kwargs.get("json"),
+            )
             if r.status_code >= 500:
                 failures.append(f"{op.method.upper()} {op.path}: {r.status_code} {r.text[:200]}")
             assert "Traceback" not in r.text

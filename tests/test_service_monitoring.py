@@ -1,4 +1,5 @@
 """Monitoring in the service: registry champion, challenger shadow scores, outcome batches, the admins' page."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,8 +16,7 @@ from lendscore.service.testing import (
     write_settings,
 )
 
-T0 = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.timezone.utc)
-
+T0 = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,6 @@ def challenger_path(tmp_path_factory):
     path = tmp_path_factory.mktemp("challenger") / "challenger.json"
     lendscore.Scorecard().fit(X[window], y[window]).save(path)
     return path
-
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +46,12 @@ def _registry(root, champion, challenger=None):
 
 
 def _app(tmp_path, keys, registry, url="memory://", **extra):
-    settings = load_settings(write_settings(tmp_path / "settings.toml", model=None, audit_url=url, keys=keys,
-                                            registry_dir=str(registry), **extra), environ={})
+    settings = load_settings(
+        write_settings(
+            tmp_path / "settings.toml", model=None, audit_url=url, keys=keys, registry_dir=str(registry), **extra
+        ),
+        environ={},
+    )
     return create_app(settings, clock=lambda: T0)
 
 
@@ -72,13 +75,18 @@ def test_champion_is_served_from_the_registry(tmp_path, keys, apps, model_path, 
 
 
 @pytest.mark.parametrize("url", ["memory://", "sqlite"])
-def test_shadow_scores_are_stored_and_never_change_the_decision(tmp_path, keys, apps, model_path, challenger_path,
-                                                                url):
-    db = lambda name: "memory://" if url == "memory://" else f"sqlite:///{tmp_path / name}"  # noqa: E731
-    plain = _app(tmp_path / "a", keys, _registry(tmp_path / "a" / "reg", model_path), db("a.db")) \
-        if (tmp_path / "a").mkdir() is None else None
-    shadowed = _app(tmp_path / "b", keys, _registry(tmp_path / "b" / "reg", model_path, challenger_path), db("b.db")) \
-        if (tmp_path / "b").mkdir() is None else None
+def test_shadow_scores_are_stored_and_never_change_the_decision(tmp_path, keys, apps, model_path, challenger_path, url):
+    db = lambda name: "memory://" if url == "memory://" else f"sqlite:///{tmp_path / name}"
+    plain = (
+        _app(tmp_path / "a", keys, _registry(tmp_path / "a" / "reg", model_path), db("a.db"))
+        if (tmp_path / "a").mkdir() is None
+        else None
+    )
+    shadowed = (
+        _app(tmp_path / "b", keys, _registry(tmp_path / "b" / "reg", model_path, challenger_path), db("b.db"))
+        if (tmp_path / "b").mkdir() is None
+        else None
+    )
     with test_client(plain) as c1, test_client(shadowed) as c2:
         for body in apps[:10]:
             r1 = c1.post("/v1/decisions", json=body, headers=h(keys, "scorer"))
@@ -107,15 +115,21 @@ def test_outcome_batch_refuses_and_counts(tmp_path, keys, apps, model_path):
     app = _app(tmp_path, keys, _registry(tmp_path / "reg", model_path))
     with test_client(app) as c:
         ids = [c.post("/v1/decisions", json=a, headers=h(keys, "scorer")).json()["decision_id"] for a in apps[:4]]
-        assert c.post("/v1/outcomes", json={"decision_id": ids[3], "defaulted": False, "outcome_date": "2026-04-01"},
-                      headers=h(keys, "admin")).status_code == 201
+        assert (
+            c.post(
+                "/v1/outcomes",
+                json={"decision_id": ids[3], "defaulted": False, "outcome_date": "2026-04-01"},
+                headers=h(keys, "admin"),
+            ).status_code
+            == 201
+        )
         rows = [
-            {"decision_id": ids[0], "defaulted": 1, "outcome_date": "2026-09-30"},       # accepted
-            {"decision_id": ids[1], "defaulted": True, "outcome_date": "2026-03-02"},    # accepted (same day)
+            {"decision_id": ids[0], "defaulted": 1, "outcome_date": "2026-09-30"},  # accepted
+            {"decision_id": ids[1], "defaulted": True, "outcome_date": "2026-03-02"},  # accepted (same day)
             {"decision_id": "no-such-decision", "defaulted": 0, "outcome_date": "2026-09-30"},
-            {"decision_id": ids[0], "defaulted": 0, "outcome_date": "2026-10-30"},       # repeated in the batch
-            {"decision_id": ids[3], "defaulted": 1, "outcome_date": "2026-10-30"},       # already stored
-            {"decision_id": ids[2], "defaulted": 0, "outcome_date": "2026-03-01"},       # before the decision
+            {"decision_id": ids[0], "defaulted": 0, "outcome_date": "2026-10-30"},  # repeated in the batch
+            {"decision_id": ids[3], "defaulted": 1, "outcome_date": "2026-10-30"},  # already stored
+            {"decision_id": ids[2], "defaulted": 0, "outcome_date": "2026-03-01"},  # before the decision
             {"decision_id": ids[2], "defaulted": "maybe", "outcome_date": "2026-09-30"},
             {"decision_id": ids[2], "defaulted": 0},
             {"decision_id": ids[2], "defaulted": 0, "outcome_date": "not a date"},
@@ -124,8 +138,14 @@ def test_outcome_batch_refuses_and_counts(tmp_path, keys, apps, model_path):
         assert r.status_code == 200, r.text
         out = r.json()
         assert out["n_received"] == 9 and out["n_accepted"] == 2 and out["n_rejected"] == 7
-        assert out["counts"] == {"missing_field": 1, "bad_defaulted": 1, "bad_date": 1, "unknown_decision": 1,
-                                 "duplicate": 2, "before_decision": 1}
+        assert out["counts"] == {
+            "missing_field": 1,
+            "bad_defaulted": 1,
+            "bad_date": 1,
+            "unknown_decision": 1,
+            "duplicate": 2,
+            "before_decision": 1,
+        }
         assert [x["row"] for x in out["rejected"]] == [2, 3, 4, 5, 6, 7, 8]
         stored = app.state.service.store.outcomes_frame()
         assert sorted(stored["decision_id"]) == sorted([ids[0], ids[1], ids[3]])
@@ -137,8 +157,13 @@ def test_outcome_batch_refuses_and_counts(tmp_path, keys, apps, model_path):
 
 
 def test_monitoring_page_is_for_admins(tmp_path, keys, apps, model_path, challenger_path, caplog):
-    app = _app(tmp_path, keys, _registry(tmp_path / "reg", model_path, challenger_path),
-               f"sqlite:///{tmp_path / 'audit.db'}", monitoring_cache_seconds=60)
+    app = _app(
+        tmp_path,
+        keys,
+        _registry(tmp_path / "reg", model_path, challenger_path),
+        f"sqlite:///{tmp_path / 'audit.db'}",
+        monitoring_cache_seconds=60,
+    )
     with test_client(app) as c:
         c.post("/v1/decisions/batch", json={"applications": apps}, headers=h(keys, "scorer"))
         assert c.get("/ui/monitoring", headers=h(keys, "scorer")).status_code == 403
@@ -149,7 +174,9 @@ def test_monitoring_page_is_for_admins(tmp_path, keys, apps, model_path, challen
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
         page = r.text
         assert "v1" in page and "2026-03" in page  # the champion and the period
-        assert "Drift (per M)" in page and "Realised performance by vintage" in page and "data:image/png;base64," in page
+        assert (
+            "Drift (per M)" in page and "Realised performance by vintage" in page and "data:image/png;base64," in page
+        )
         assert "shadow scoring by challenger v2: 30 decisions" in page
         again = c.get("/ui/monitoring", headers={"Authorization": f"Bearer {keys['admin']}"})
         assert again.text == page and app.state.service.monitoring.computations == 1  # cached
@@ -165,8 +192,9 @@ def test_monitoring_worker_runs_at_the_lowest_priority():
 
     from lendscore.service.monitor import _lowest_priority
 
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_lowest_priority) as pool:
+    with ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_lowest_priority
+    ) as pool:
         nice, policy = pool.submit(_priority).result(timeout=60)
     assert nice == 19  # raising niceness needs no privilege
     if hasattr(os, "SCHED_IDLE"):
@@ -175,6 +203,7 @@ def test_monitoring_worker_runs_at_the_lowest_priority():
 
 def _priority():
     import os
+
     return os.nice(0), (os.sched_getscheduler(0) if hasattr(os, "sched_getscheduler") else None)
 
 
@@ -190,15 +219,17 @@ def _raw_applications(model, n, seed, *, drop=()):
     fields = [f for f in model.inputs_.requested if f not in drop]
     out = []
     for i, row in enumerate(raw[fields].to_dict(orient="records")):
-        applicant = {k: (None if isinstance(v, float) and v != v else v.item() if isinstance(v, np.generic) else v)
-                     for k, v in row.items()}
+        applicant = {
+            k: (None if isinstance(v, float) and v != v else v.item() if isinstance(v, np.generic) else v)
+            for k, v in row.items()
+        }
         out.append({"applicant": applicant, "applicant_id": f"RAW-{seed}-{i}"})
     return out
 
 
 def _section(page: str, title: str) -> str:
     start = page.index(title)
-    return page[start:page.index("<h3", start + len(title))]
+    return page[start : page.index("<h3", start + len(title))]
 
 
 def test_monitoring_page_covers_every_characteristic_of_raw_applications(tmp_path, keys, model_path):
@@ -226,7 +257,8 @@ def test_monitoring_page_covers_every_characteristic_of_raw_applications(tmp_pat
     assert len(d.characteristics) == len(model.selected_features_)
     for row in d.characteristics.itertuples():
         assert f"<td>{row.characteristic}</td><td>{row.n}</td><td>{row.psi:.4f}</td>" in latest.replace(
-            "<td>2026-03</td>", ""), row.characteristic
+            "<td>2026-03</td>", ""
+        ), row.characteristic
     assert f"Input warnings per period ({len(data.warnings)})" in page
 
 
@@ -241,9 +273,31 @@ def test_a_retrained_challenger_is_promoted_and_served(tmp_path, keys, model_pat
     rules = tmp_path / "rules.json"
     rules.write_text(json.dumps({"max_auc_drop": 1.0, "calibration_tolerance": 1.0, "max_csi": 1e6}))
     out = tmp_path / "challenger.json"
-    code, text = run(["retrain", "bundled:lending_club", "--train-from", "2007-06-01", "--train-to", "2010-06-30",
-                      "--oot-from", "2010-07-01", "--oot-to", "2010-12-31", "--registry", str(reg),
-                      "--rules", str(rules), "--version", "v3", "--by", "test", "--out", str(out)], capsys)
+    code, text = run(
+        [
+            "retrain",
+            "bundled:lending_club",
+            "--train-from",
+            "2007-06-01",
+            "--train-to",
+            "2010-06-30",
+            "--oot-from",
+            "2010-07-01",
+            "--oot-to",
+            "2010-12-31",
+            "--registry",
+            str(reg),
+            "--rules",
+            str(rules),
+            "--version",
+            "v3",
+            "--by",
+            "test",
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
     assert code == 0 and "registered v3; promoted to champion" in text, text
     challenger = lendscore.load(out)
     body = _raw_applications(challenger, 1, 9)[0]

@@ -3,6 +3,7 @@
 Needs the PostgreSQL server binaries (Debian: ``apt-get install -y postgresql``) and the
 ``psycopg[binary]`` package. When they are missing the test FAILS (it never skips silently).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,10 +17,19 @@ from pathlib import Path
 
 import pytest
 
-from lendscore.service.testing import cached_demo_model, demo_keys, free_port, sample_applications, test_client, write_settings
+from lendscore.service.testing import (
+    cached_demo_model,
+    demo_keys,
+    free_port,
+    sample_applications,
+    test_client,
+    write_settings,
+)
 
-INSTALL = ("PostgreSQL server binaries not found: install them with `apt-get install -y postgresql` "
-           "(initdb/pg_ctl in /usr/lib/postgresql/<version>/bin or on PATH) and `pip install 'psycopg[binary]'`")
+INSTALL = (
+    "PostgreSQL server binaries not found: install them with `apt-get install -y postgresql` "
+    "(initdb/pg_ctl in /usr/lib/postgresql/<version>/bin or on PATH) and `pip install 'psycopg[binary]'`"
+)
 
 
 def _bin(name: str) -> str:
@@ -36,8 +46,9 @@ def _as_postgres(cmd: list[str]) -> list[str]:
     try:
         pwd.getpwnam("postgres")
     except KeyError:
-        pytest.fail("running as root needs a 'postgres' system user (created by the Debian postgresql package); "
-                    + INSTALL)
+        pytest.fail(
+            "running as root needs a 'postgres' system user (created by the Debian postgresql package); " + INSTALL
+        )
     return ["runuser", "-u", "postgres", "--", *cmd]
 
 
@@ -56,13 +67,28 @@ def pg_url(tmp_path_factory):
         shutil.chown(base, "postgres")
         shutil.chown(sock, "postgres")
     port = free_port()
-    for cmd in ([initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
-                [pg_ctl, "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o",
-                 f"-p {port} -k {sock} -c listen_addresses=127.0.0.1", "start"]):
+    for cmd in (
+        [initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
+        [
+            pg_ctl,
+            "-D",
+            str(data),
+            "-l",
+            str(log),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-p {port} -k {sock} -c listen_addresses=127.0.0.1",
+            "start",
+        ],
+    ):
         done = subprocess.run(_as_postgres(cmd), capture_output=True, text=True)
         if done.returncode != 0:
-            pytest.fail(f"{' '.join(cmd[:1])} failed ({done.returncode}): {done.stderr[-2000:]}"
-                        + (log.read_text()[-2000:] if log.exists() else ""))
+            pytest.fail(
+                f"{' '.join(cmd[:1])} failed ({done.returncode}): {done.stderr[-2000:]}"
+                + (log.read_text()[-2000:] if log.exists() else "")
+            )
     url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
     try:
         yield url
@@ -83,11 +109,25 @@ def test_store_on_postgres(pg_url):
     store = SqlAuditStore(pg_url)
     store.start()
     try:
-        t0 = dt.datetime(2026, 5, 1, tzinfo=dt.timezone.utc)
-        recs = [DecisionRecord(decision_id=new_id(), request_id=f"r{i}", created_at=t0 + dt.timedelta(minutes=i),
-                               model_version="m", policy_version="p", outcome="refer", pd=0.1, score=550.0 + i,
-                               grade="F", inputs={"applicant": {"dti": float(i), "purpose": "car"}},
-                               result={"i": i}, api_key_name="k", idempotency_key=f"pg-{i}") for i in range(20)]
+        t0 = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
+        recs = [
+            DecisionRecord(
+                decision_id=new_id(),
+                request_id=f"r{i}",
+                created_at=t0 + dt.timedelta(minutes=i),
+                model_version="m",
+                policy_version="p",
+                outcome="refer",
+                pd=0.1,
+                score=550.0 + i,
+                grade="F",
+                inputs={"applicant": {"dti": float(i), "purpose": "car"}},
+                result={"i": i},
+                api_key_name="k",
+                idempotency_key=f"pg-{i}",
+            )
+            for i in range(20)
+        ]
         futures = [store.submit_decisions([r]) for r in recs]
         assert all(not f.result(timeout=30)[0].replayed for f in futures)
         assert store.submit_decisions([recs[3]]).result(timeout=30)[0].replayed
@@ -108,23 +148,32 @@ def test_api_on_postgres(pg_url, tmp_path, model_path):
     from lendscore.service import create_app, load_settings
 
     keys = demo_keys()
-    settings = load_settings(write_settings(tmp_path / "s.toml", model=model_path, audit_url=pg_url, keys=keys),
-                             environ={})
+    settings = load_settings(
+        write_settings(tmp_path / "s.toml", model=model_path, audit_url=pg_url, keys=keys), environ={}
+    )
     apps = sample_applications(30, seed=7)
     app = create_app(settings)
     with test_client(app) as c:
         assert c.get("/readyz").status_code == 200
         r = c.post("/v1/decisions", json=apps[0], headers={"X-API-Key": keys["scorer"], "Idempotency-Key": "pg-api"})
         assert r.status_code == 200
-        again = c.post("/v1/decisions", json=apps[0], headers={"X-API-Key": keys["scorer"], "Idempotency-Key": "pg-api"})
+        again = c.post(
+            "/v1/decisions", json=apps[0], headers={"X-API-Key": keys["scorer"], "Idempotency-Key": "pg-api"}
+        )
         assert again.json()["decision_id"] == r.json()["decision_id"]
         b = c.post("/v1/decisions/batch", json={"applications": apps[1:]}, headers={"X-API-Key": keys["scorer"]})
         assert b.status_code == 200 and len(b.json()["decisions"]) == 29
         got = c.get(f"/v1/decisions/{r.json()['decision_id']}", headers={"X-API-Key": keys["officer"]})
         assert got.json() == r.json()
-        o = c.post("/v1/outcomes", json={"decision_id": r.json()["decision_id"], "defaulted": False,
-                                         "outcome_date": r.json()["created_at"][:10]},
-                   headers={"X-API-Key": keys["admin"]})
+        o = c.post(
+            "/v1/outcomes",
+            json={
+                "decision_id": r.json()["decision_id"],
+                "defaulted": False,
+                "outcome_date": r.json()["created_at"][:10],
+            },
+            headers={"X-API-Key": keys["admin"]},
+        )
         assert o.status_code == 201
         store = app.state.service.store
         assert store.decisions_frame()["decision_id"].nunique() >= 30

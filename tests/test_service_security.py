@@ -1,4 +1,5 @@
 """API keys and roles, settings that refuse placeholders, body limits, no stack traces, log hygiene."""
+
 from __future__ import annotations
 
 import json
@@ -25,28 +26,43 @@ def body():
 
 @pytest.fixture
 def client(tmp_path, model_path, keys):
-    settings = load_settings(write_settings(tmp_path / "s.toml", model=model_path, audit_url="memory://", keys=keys,
-                                            max_body_bytes=4096, max_batch_body_bytes=20000), environ={})
+    settings = load_settings(
+        write_settings(
+            tmp_path / "s.toml",
+            model=model_path,
+            audit_url="memory://",
+            keys=keys,
+            max_body_bytes=4096,
+            max_batch_body_bytes=20000,
+        ),
+        environ={},
+    )
     app = create_app(settings)
     with test_client(app, raise_server_exceptions=False) as c:
         c.app_state = app.state.service
         yield c
 
 
-@pytest.mark.parametrize("method, path, allowed", [
-    ("POST", "/v1/decisions", {"scorer", "officer", "admin"}),
-    ("POST", "/v1/decisions/batch", {"scorer", "officer", "admin"}),
-    ("GET", "/v1/decisions", {"officer", "admin"}),
-    ("GET", "/v1/decisions/00000000-0000-4000-8000-000000000000", {"officer", "admin"}),
-    ("GET", "/v1/scale", {"officer", "admin"}),
-    ("POST", "/v1/outcomes", {"admin"}),
-    ("GET", "/v1/models", {"admin"}),
-    ("GET", "/metrics", {"admin"}),
-    ("GET", "/openapi.json", {"scorer", "officer", "admin"}),
-])
+@pytest.mark.parametrize(
+    "method, path, allowed",
+    [
+        ("POST", "/v1/decisions", {"scorer", "officer", "admin"}),
+        ("POST", "/v1/decisions/batch", {"scorer", "officer", "admin"}),
+        ("GET", "/v1/decisions", {"officer", "admin"}),
+        ("GET", "/v1/decisions/00000000-0000-4000-8000-000000000000", {"officer", "admin"}),
+        ("GET", "/v1/scale", {"officer", "admin"}),
+        ("POST", "/v1/outcomes", {"admin"}),
+        ("GET", "/v1/models", {"admin"}),
+        ("GET", "/metrics", {"admin"}),
+        ("GET", "/openapi.json", {"scorer", "officer", "admin"}),
+    ],
+)
 def test_roles(client, keys, body, method, path, allowed):
-    payload = {"/v1/decisions": body, "/v1/decisions/batch": {"applications": [body]},
-               "/v1/outcomes": {"decision_id": "x", "defaulted": False}}.get(path)
+    payload = {
+        "/v1/decisions": body,
+        "/v1/decisions/batch": {"applications": [body]},
+        "/v1/outcomes": {"decision_id": "x", "defaulted": False},
+    }.get(path)
     for role in ("scorer", "officer", "admin"):
         r = client.request(method, path, json=payload, headers={"X-API-Key": keys[role]})
         if role in allowed:
@@ -78,18 +94,21 @@ def test_keyring_compares_every_hash():
     assert ring.identify("") is None and ring.identify(None) is None
 
 
-@pytest.mark.parametrize("headers, key", [
-    ([("X-API-Key", "k1")], "k1"),
-    ([("Authorization", "Bearer k2")], "k2"),
-    ([("authorization", "bEaReR   k3  ")], "k3"),
-    ([("X-API-Key", "k1"), ("Authorization", "Bearer k2")], "k1"),  # X-API-Key first
-    ([("X-API-Key", ""), ("Authorization", "Bearer k2")], "k2"),  # an empty key is no key
-    ([("Authorization", "Bearer ")], None),
-    ([("Authorization", "Basic dXNlcjpwdw==")], None),
-    ([("Authorization", "Bearerk2")], None),
-    ([("X-API-Key", "k1"), ("X-API-Key", "k9")], "k1"),  # Starlette's headers give the first
-    ([], None),
-])
+@pytest.mark.parametrize(
+    "headers, key",
+    [
+        ([("X-API-Key", "k1")], "k1"),
+        ([("Authorization", "Bearer k2")], "k2"),
+        ([("authorization", "bEaReR   k3  ")], "k3"),
+        ([("X-API-Key", "k1"), ("Authorization", "Bearer k2")], "k1"),  # X-API-Key first
+        ([("X-API-Key", ""), ("Authorization", "Bearer k2")], "k2"),  # an empty key is no key
+        ([("Authorization", "Bearer ")], None),
+        ([("Authorization", "Basic dXNlcjpwdw==")], None),
+        ([("Authorization", "Bearerk2")], None),
+        ([("X-API-Key", "k1"), ("X-API-Key", "k9")], "k1"),  # Starlette's headers give the first
+        ([], None),
+    ],
+)
 def test_api_key_of_reads_the_key_as_both_paths_do(headers, key):
     """One reading of the key for the FastAPI dependency (Starlette's case-insensitive headers) and
     the short path (a dict of lower-case names, built from the first of each header)."""
@@ -102,12 +121,15 @@ def test_api_key_of_reads_the_key_as_both_paths_do(headers, key):
     assert api_key_of(starlette) == api_key_of(short) == key
 
 
-@pytest.mark.parametrize("entry, message", [
-    ({"name": "a", "role": "admin", "hash": hash_key("changeme")}, "placeholder"),
-    ({"name": "a", "role": "admin", "hash": "sha256:" + "0" * 64}, "placeholder"),
-    ({"name": "a", "role": "admin", "hash": "changeme"}, "sha256:"),
-    ({"name": "a", "role": "root", "hash": hash_key("a-real-key-abcdefghijklmnopqrstu")}, "role"),
-])
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ({"name": "a", "role": "admin", "hash": hash_key("changeme")}, "placeholder"),
+        ({"name": "a", "role": "admin", "hash": "sha256:" + "0" * 64}, "placeholder"),
+        ({"name": "a", "role": "admin", "hash": "changeme"}, "sha256:"),
+        ({"name": "a", "role": "root", "hash": hash_key("a-real-key-abcdefghijklmnopqrstu")}, "role"),
+    ],
+)
 def test_settings_refuse_placeholders_and_bad_keys(tmp_path, entry, message):
     with pytest.raises(ConfigError, match=message):
         load_settings(environ={}, model_path=tmp_path / "m.json", api_keys=[entry])
@@ -124,12 +146,21 @@ def test_settings_need_keys_and_refuse_unknown_keys(tmp_path):
 
 def test_settings_from_environment(tmp_path):
     k = hash_key("abcdefghijklmnopqrstuvwxyz0123")
-    s = load_settings(environ={"LENDSCORE_MODEL_PATH": str(tmp_path / "m.json"),
-                               "LENDSCORE_API_KEYS": f"lo:scorer:{k}",
-                               "LENDSCORE_AUDIT_URL": "memory://", "LENDSCORE_MAX_BATCH": "10"})
+    s = load_settings(
+        environ={
+            "LENDSCORE_MODEL_PATH": str(tmp_path / "m.json"),
+            "LENDSCORE_API_KEYS": f"lo:scorer:{k}",
+            "LENDSCORE_AUDIT_URL": "memory://",
+            "LENDSCORE_MAX_BATCH": "10",
+        }
+    )
     assert s.api_keys[0].role == "scorer" and s.api_keys[0].hash == k and s.max_batch == 10
     with pytest.raises(ConfigError, match="audit_url"):
-        load_settings(environ={"LENDSCORE_AUDIT_URL": "mysql://x"}, model_path="m", api_keys=[{"name": "a", "role": "admin", "hash": k}])
+        load_settings(
+            environ={"LENDSCORE_AUDIT_URL": "mysql://x"},
+            model_path="m",
+            api_keys=[{"name": "a", "role": "admin", "hash": k}],
+        )
 
 
 def test_oversized_bodies_are_413(client, keys, body):
@@ -141,8 +172,9 @@ def test_oversized_bodies_are_413(client, keys, body):
         for _ in range(10):
             yield b" " * 1000
 
-    r = client.post("/v1/decisions", content=chunks(), headers={"X-API-Key": keys["scorer"],
-                                                                "Content-Type": "application/json"})
+    r = client.post(
+        "/v1/decisions", content=chunks(), headers={"X-API-Key": keys["scorer"], "Content-Type": "application/json"}
+    )
     assert r.status_code == 413
     batch = client.post("/v1/decisions/batch", json={"applications": [body] * 3}, headers={"X-API-Key": keys["scorer"]})
     assert batch.status_code == 200  # the batch route has its own, larger limit

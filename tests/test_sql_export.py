@@ -4,6 +4,7 @@ The SQL export reads raw applicant rows and runs the model file's declared deriv
 the bundled Lending Club rows of 2011 (no derived column in the table, ``installment`` dropped for
 a third of the rows or entirely) DuckDB and SQLite give Python's PD, grade and points.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -68,7 +69,12 @@ def _sqlite(model, frame, **kw):
 
 
 def test_single_applicant_path(lc_model, frame, reference):
-    got = pd.DataFrame([{**lc_model.predict_one({k: v for k, v in r.items() if k != "app_id"}), "app_id": r["app_id"]} for r in frame.to_dict("records")])
+    got = pd.DataFrame(
+        [
+            {**lc_model.predict_one({k: v for k, v in r.items() if k != "app_id"}), "app_id": r["app_id"]}
+            for r in frame.to_dict("records")
+        ]
+    )
     np.testing.assert_allclose(got["score"], reference["score"], rtol=0, atol=TOL)
     assert (got["grade"] == reference["grade"]).all()
 
@@ -76,8 +82,10 @@ def test_single_applicant_path(lc_model, frame, reference):
 def test_streamed_parquet_path(lc_model, frame, reference, tmp_path):
     path = tmp_path / "applicants_2011.parquet"
     frame.to_parquet(path, index=False)
-    got = pd.concat([lc_model.score_details(b).assign(app_id=b["app_id"].to_numpy())
-                     for b in iter_batches(path, batch_size=4000)], ignore_index=True)
+    got = pd.concat(
+        [lc_model.score_details(b).assign(app_id=b["app_id"].to_numpy()) for b in iter_batches(path, batch_size=4000)],
+        ignore_index=True,
+    )
     _check(lc_model, got, reference)
 
 
@@ -141,6 +149,7 @@ def test_grade_cutoffs_reproduce_python_grades_at_the_bounds(lc_model):
     case = to_sql(lc_model).split('CASE WHEN "score"', 1)[1].split(' AS "grade"')[0]
     got = con.execute(f'SELECT CASE WHEN "score"{case} AS g FROM frame').df()["g"]
     from lendscore.model.grades import assign_grades
+
     assert list(got) == list(assign_grades(score_to_pd(scores, lc_model.scaling_), lc_model.grades_))
 
 
@@ -208,7 +217,13 @@ def test_raw_rows_duckdb(lc_raw_model, raw_2011, raw_reference):
     con = duckdb.connect()
     con.register("applicants", raw_2011)
     got = con.execute(to_sql(lc_raw_model, id_column="app_id")).df()
-    assert list(got.columns) == ["app_id", "pd", "score", "grade", *("points_" + c for c in lc_raw_model.characteristics_)]
+    assert list(got.columns) == [
+        "app_id",
+        "pd",
+        "score",
+        "grade",
+        *("points_" + c for c in lc_raw_model.characteristics_),
+    ]
     gap = _check_raw(lc_raw_model, got, raw_reference)
     print(f"largest PD gap, DuckDB vs predict_proba: {gap:.3g}")
 
@@ -221,8 +236,9 @@ def test_raw_rows_sqlite(lc_raw_model, raw_2011, raw_reference):
 def test_the_query_reads_only_the_raw_fields_and_the_non_derived_inputs(lc_raw_model, raw_2011, raw_reference):
     spec = lc_raw_model.inputs_
     outputs = set(spec.derivation.outputs)
-    needed = list(dict.fromkeys([*spec.derivation.raw_fields,
-                                 *(c for c in lc_raw_model.selected_features_ if c not in outputs)]))
+    needed = list(
+        dict.fromkeys([*spec.derivation.raw_fields, *(c for c in lc_raw_model.selected_features_ if c not in outputs)])
+    )
     assert "nth" not in needed and "credit_age_months" not in needed and "installment" in needed
     con = duckdb.connect()
     con.register("narrow", raw_2011[needed + ["app_id"]])
@@ -290,8 +306,8 @@ def test_derive_sql_equals_the_python_derivation(lc_raw_model, raw_2011, dialect
     """Row by row the SQL takes the route derive_columns takes: credit age and the income lines
     to the bit, the amortised instalment to a few units in the last place."""
     frame = raw_2011.copy()
-    frame.loc[frame.index % 11 == 3, "earliest_cr_line"] = None   # credit age missing
-    frame.loc[frame.index % 13 == 4, "annual_inc"] = np.nan      # income, obligations, NTH missing
+    frame.loc[frame.index % 11 == 3, "earliest_cr_line"] = None  # credit age missing
+    frame.loc[frame.index % 13 == 4, "annual_inc"] = np.nan  # income, obligations, NTH missing
     frame.loc[frame.index % 17 == 6, ["installment", "term"]] = np.nan  # instalment missing
     frame.loc[frame.index % 19 == 7, "issue_d"] = "2011-06-15 12:30:00"  # a time after the date
     python = _derived_python(lc_raw_model, frame)
@@ -332,16 +348,25 @@ def test_credit_age_without_application_date(lc_raw_model, raw_2011):
     frame.to_sql("applicants", sq, index=False)
     for decision_date in (day, "2012-03-15"):
         got = con.execute(derive_sql(lc_raw_model.inputs_, id_column="app_id", decision_date=decision_date)).df()
-        assert (got.sort_values("app_id")["credit_age_months"].to_numpy() == python["credit_age_months"].to_numpy()).all()
-        got = pd.read_sql_query(derive_sql(lc_raw_model.inputs_, id_column="app_id", dialect="sqlite",
-                                           decision_date=decision_date), sq)
-        assert (got.sort_values("app_id")["credit_age_months"].to_numpy() == python["credit_age_months"].to_numpy()).all()
+        assert (
+            got.sort_values("app_id")["credit_age_months"].to_numpy() == python["credit_age_months"].to_numpy()
+        ).all()
+        got = pd.read_sql_query(
+            derive_sql(lc_raw_model.inputs_, id_column="app_id", dialect="sqlite", decision_date=decision_date), sq
+        )
+        assert (
+            got.sort_values("app_id")["credit_age_months"].to_numpy() == python["credit_age_months"].to_numpy()
+        ).all()
     before = dt.datetime.now(dt.UTC).date()
-    results = [con.execute(derive_sql(lc_raw_model.inputs_, id_column="app_id")).df(),
-               pd.read_sql_query(derive_sql(lc_raw_model.inputs_, id_column="app_id", dialect="sqlite"), sq)]
+    results = [
+        con.execute(derive_sql(lc_raw_model.inputs_, id_column="app_id")).df(),
+        pd.read_sql_query(derive_sql(lc_raw_model.inputs_, id_column="app_id", dialect="sqlite"), sq),
+    ]
     after = dt.datetime.now(dt.UTC).date()
-    options = [_derived_python(lc_raw_model, frame.fillna({"issue_d": d.isoformat()}))["credit_age_months"].to_numpy()
-               for d in {before, after}]
+    options = [
+        _derived_python(lc_raw_model, frame.fillna({"issue_d": d.isoformat()}))["credit_age_months"].to_numpy()
+        for d in {before, after}
+    ]
     for got in results:
         age = got.sort_values("app_id")["credit_age_months"].to_numpy()
         assert any((age == o).all() for o in options)
@@ -383,7 +408,7 @@ def test_the_export_is_one_select(lc_raw_model, dialect):
         needed -= set(lc_raw_model.inputs_.derivation.outputs) - {"installment"}
         con.execute(f'CREATE TABLE "raw applicants" ({", ".join(quote_ident(c) for c in sorted(needed))})')
         assert con.execute("EXPLAIN " + sql).fetchall()
-    assert sql.lstrip().upper().startswith("WITH ") and "nth_ratio\" AS" not in sql.split('"derive_', 1)[0]
+    assert sql.lstrip().upper().startswith("WITH ") and 'nth_ratio" AS' not in sql.split('"derive_', 1)[0]
 
 
 def test_export_sql_command(lc_raw_model, raw_2011, raw_reference, tmp_path, capsys):
@@ -397,8 +422,22 @@ def test_export_sql_command(lc_raw_model, raw_2011, raw_reference, tmp_path, cap
     con.register("applicants", raw_2011)
     _check_raw(lc_raw_model, con.execute(out).df(), raw_reference)
     frame = raw_2011.drop(columns=["installment"])
-    code, out = run(["export-sql", "--model", str(path), "--dialect", "sqlite", "--id-column", "app_id",
-                     "--columns", ",".join(frame.columns), "--decision-date", "2012-01-01"], capsys)
+    code, out = run(
+        [
+            "export-sql",
+            "--model",
+            str(path),
+            "--dialect",
+            "sqlite",
+            "--id-column",
+            "app_id",
+            "--columns",
+            ",".join(frame.columns),
+            "--decision-date",
+            "2012-01-01",
+        ],
+        capsys,
+    )
     assert code == 0, out
     ref = lc_raw_model.score_details(frame), lc_raw_model.predict_proba(frame)[:, 1]
     con = _sqlite_connect()
@@ -417,7 +456,9 @@ def test_a_prepared_table_uses_its_derived_columns_where_raw_fields_are_missing(
     ref = lc_raw_model.score_details(frame), lc_raw_model.predict_proba(frame)[:, 1]
     con = duckdb.connect()
     con.register("applicants", frame)
-    _check_raw(lc_raw_model, con.execute(to_sql(lc_raw_model, id_column="app_id", columns=list(frame.columns))).df(), ref)
+    _check_raw(
+        lc_raw_model, con.execute(to_sql(lc_raw_model, id_column="app_id", columns=list(frame.columns))).df(), ref
+    )
     got = con.execute(derive_sql(lc_raw_model.inputs_, id_column="app_id", columns=list(frame.columns))).df()
     python = _derived_python(lc_raw_model, frame)
     assert (got.sort_values("app_id")["credit_age_months"].to_numpy() == python["credit_age_months"].to_numpy()).all()

@@ -1,4 +1,5 @@
 """WoE and IV against a hand-worked table; the zero-count and unseen-bin rules; the sign convention."""
+
 from __future__ import annotations
 
 import math

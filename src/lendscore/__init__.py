@@ -1,4 +1,5 @@
 """lendscore: interpretable credit scoring, from loan data to lending decisions."""
+
 from lendscore._version import __version__
 from lendscore.errors import (
     ArtifactError,

@@ -11,6 +11,7 @@ Example ``scorecard.toml``::
     test_size = 0.3
     seed = 42
 """
+
 from __future__ import annotations
 
 import tomllib
@@ -22,6 +23,7 @@ from lendscore.errors import ConfigError
 from lendscore.model.params import ScorecardParams
 
 __all__ = ["ScorecardConfig", "SplitConfig", "TrainConfig", "load_config"]
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -27,6 +27,7 @@ With a challenger (the model registry's, see :func:`load_from_registry`) every d
 challenger's pd, score and grade for the same application as the champion's (fields, completed
 finances, loan), which are stored beside the decision and never change it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -96,8 +97,7 @@ def load_from_registry(root: Path) -> tuple[Any, str, Challenger | None]:
     return model, model_version_of(model, path, registered=name), challenger
 
 
-def _applicant(inputs: Mapping[str, Any], finances: Mapping[str, Any] | None,
-               loan: Mapping[str, Any] | None) -> dict:
+def _applicant(inputs: Mapping[str, Any], finances: Mapping[str, Any] | None, loan: Mapping[str, Any] | None) -> dict:
     """The applicant as the policy reads it: the inputs, with ``finances`` and ``loan`` when given."""
     applicant = dict(inputs)
     if finances is not None:
@@ -110,8 +110,9 @@ def _applicant(inputs: Mapping[str, Any], finances: Mapping[str, Any] | None,
 class DecisionEngine:
     """Turns one applicant (model inputs, finances, loan) into a decision dict."""
 
-    def __init__(self, model: Any, model_version: str, policy: Policy, catalogue: Catalogue,
-                 challenger: Challenger | None = None):
+    def __init__(
+        self, model: Any, model_version: str, policy: Policy, catalogue: Catalogue, challenger: Challenger | None = None
+    ):
         self.model = model
         self.model_version = model_version
         self.policy = policy
@@ -127,14 +128,21 @@ class DecisionEngine:
         self.deduction_rate = 0.0 if rule is None else float(rule.deduction_rate)
         self._challenger_known = frozenset() if challenger is None else _known_fields(challenger.model)
 
-    def application(self, applicant: Mapping[str, Any], finances: Mapping[str, Any] | None,
-                    loan: Mapping[str, Any] | None) -> dict[str, Any]:
+    def application(
+        self, applicant: Mapping[str, Any], finances: Mapping[str, Any] | None, loan: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
         """The application the model and the policy read: the applicant's fields, with the
         finances completed by the policy (deductions) and the loan."""
         return _applicant(applicant, complete_finances(finances, self.deduction_rate), loan)
 
-    def decide(self, inputs: dict[str, Any], finances: dict[str, Any] | None,
-               loan: dict[str, Any] | None, *, decision_date: Any = None) -> dict[str, Any]:
+    def decide(
+        self,
+        inputs: dict[str, Any],
+        finances: dict[str, Any] | None,
+        loan: dict[str, Any] | None,
+        *,
+        decision_date: Any = None,
+    ) -> dict[str, Any]:
         """The decision as a JSON-ready dict (``Decision.to_dict()`` plus points and warnings)."""
         return self.decide_application(self.application(inputs, finances, loan), decision_date=decision_date)
 
@@ -143,15 +151,25 @@ class DecisionEngine:
         model scores it (deriving its inputs) and the policy decides it, both reading ``app``.
         A raw value the derivation refuses raises :class:`~lendscore.errors.DataError` naming it."""
         s = self.model.predict_one(app, decision_date=decision_date)
-        scored = ScoredApplicant(pd=s["pd"], score=s["score"], grade=s["grade"], points=s["points"],
-                                 model_version=self.model_version, max_points=self.max_points)
+        scored = ScoredApplicant(
+            pd=s["pd"],
+            score=s["score"],
+            grade=s["grade"],
+            points=s["points"],
+            model_version=self.model_version,
+            max_points=self.max_points,
+        )
         out = decide(app, scored, self.policy, self.catalogue).to_dict()
         out["points"] = dict(scored.points)
         out["warnings"] = s["warnings"]
         return out
 
-    def score_applications(self, apps: Sequence[Mapping[str, Any]], *, decision_date: Any = None,
-                           ) -> tuple[list[ScoredApplicant], list[list[dict[str, Any]]]]:
+    def score_applications(
+        self,
+        apps: Sequence[Mapping[str, Any]],
+        *,
+        decision_date: Any = None,
+    ) -> tuple[list[ScoredApplicant], list[list[dict[str, Any]]]]:
         """Scores and input warnings of many applications (as :meth:`application` builds them):
         one frame, derived once, scored by one vectorised pass (the same scores as the single path)."""
         frame = application_frame(self.model.inputs_, apps)
@@ -159,18 +177,32 @@ class DecisionEngine:
         warnings = details["warnings"].tolist()
         cols = [c for c in details.columns if str(c).startswith("points_")]
         names = [c.removeprefix("points_") for c in cols]
-        points = np.column_stack([details[c].to_numpy(dtype=float) for c in cols]).tolist() if cols else \
-            [[] for _ in range(len(details))]
+        points = (
+            np.column_stack([details[c].to_numpy(dtype=float) for c in cols]).tolist()
+            if cols
+            else [[] for _ in range(len(details))]
+        )
         grades = details["grade"].tolist()
-        scored = [ScoredApplicant(pd=p, score=sc, grade=None if g is None or g != g else str(g),
-                                  points=dict(zip(names, pts, strict=True)), model_version=self.model_version,
-                                  max_points=self.max_points)
-                  for p, sc, g, pts in zip(details["pd"].tolist(), details["score"].tolist(), grades, points,
-                                             strict=True)]
+        scored = [
+            ScoredApplicant(
+                pd=p,
+                score=sc,
+                grade=None if g is None or g != g else str(g),
+                points=dict(zip(names, pts, strict=True)),
+                model_version=self.model_version,
+                max_points=self.max_points,
+            )
+            for p, sc, g, pts in zip(details["pd"].tolist(), details["score"].tolist(), grades, points, strict=True)
+        ]
         return scored, warnings
 
-    def decide_scored(self, scored: ScoredApplicant, inputs: dict[str, Any], finances: dict[str, Any] | None,
-                      loan: dict[str, Any] | None) -> dict[str, Any]:
+    def decide_scored(
+        self,
+        scored: ScoredApplicant,
+        inputs: dict[str, Any],
+        finances: dict[str, Any] | None,
+        loan: dict[str, Any] | None,
+    ) -> dict[str, Any]:
         """The decision dict of an applicant already scored (:meth:`score_applications`); ``finances`` as
         given to :meth:`application` (completed here again: completing is idempotent)."""
         return self.decide_scored_application(scored, self.application(inputs, finances, loan))
@@ -181,15 +213,18 @@ class DecisionEngine:
         out["points"] = dict(scored.points)
         return out
 
-    def decide_scored_batch(self, scored: Sequence[ScoredApplicant],
-                            requests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    def decide_scored_batch(
+        self, scored: Sequence[ScoredApplicant], requests: Sequence[Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
         """:meth:`decide_scored` for many applicants at once (:func:`~lendscore.decision.batch.decide_batch`,
         the same dicts); ``requests`` are dicts with ``applicant``, ``finances`` and ``loan``."""
         return self.decide_scored_applications(
-            scored, [self.application(r["applicant"], r["finances"], r["loan"]) for r in requests])
+            scored, [self.application(r["applicant"], r["finances"], r["loan"]) for r in requests]
+        )
 
-    def decide_scored_applications(self, scored: Sequence[ScoredApplicant],
-                                   apps: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    def decide_scored_applications(
+        self, scored: Sequence[ScoredApplicant], apps: Sequence[Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
         """:meth:`decide_scored_application` for many applications at once (by column)."""
         outs = decide_batch(list(apps), scored, self.policy, self.catalogue)
         for out, s in zip(outs, scored, strict=True):
@@ -207,27 +242,39 @@ class DecisionEngine:
         known = self._challenger_known
         try:
             s = ch.model.predict_one({k: v for k, v in app.items() if k in known}, decision_date=decision_date)
-        except Exception as exc:  # noqa: BLE001 - a shadow failure never reaches the decision
-            log.warning("challenger scoring failed", extra={"challenger_version": ch.version,
-                                                              "exc_type": type(exc).__name__})
+        except Exception as exc:
+            log.warning(
+                "challenger scoring failed", extra={"challenger_version": ch.version, "exc_type": type(exc).__name__}
+            )
             return None
-        return {"model_version": ch.version, "pd": float(s["pd"]), "score": float(s["score"]),
-                "grade": None if s["grade"] is None else str(s["grade"])}
+        return {
+            "model_version": ch.version,
+            "pd": float(s["pd"]),
+            "score": float(s["score"]),
+            "grade": None if s["grade"] is None else str(s["grade"]),
+        }
 
-    def shadow_batch(self, apps: Sequence[Mapping[str, Any]], *, decision_date: Any = None,
-                     ) -> list[dict[str, Any] | None]:
+    def shadow_batch(
+        self,
+        apps: Sequence[Mapping[str, Any]],
+        *,
+        decision_date: Any = None,
+    ) -> list[dict[str, Any] | None]:
         """:meth:`shadow` for many applications with one vectorised pass."""
         ch = self.challenger
         if ch is None:
             return [None] * len(apps)
         try:
             d = ch.model.score_details(application_frame(ch.model.inputs_, apps), decision_date=decision_date)
-        except Exception as exc:  # noqa: BLE001 - a shadow failure never reaches the decisions
-            log.warning("challenger scoring failed", extra={"challenger_version": ch.version,
-                                                              "exc_type": type(exc).__name__})
+        except Exception as exc:
+            log.warning(
+                "challenger scoring failed", extra={"challenger_version": ch.version, "exc_type": type(exc).__name__}
+            )
             return [None] * len(apps)
-        return [{"model_version": ch.version, "pd": p, "score": sc, "grade": None if g is None or g != g else str(g)}
-                for p, sc, g in zip(d["pd"].tolist(), d["score"].tolist(), d["grade"].tolist(), strict=True)]
+        return [
+            {"model_version": ch.version, "pd": p, "score": sc, "grade": None if g is None or g != g else str(g)}
+            for p, sc, g in zip(d["pd"].tolist(), d["score"].tolist(), d["grade"].tolist(), strict=True)
+        ]
 
 
 def _known_fields(model: Any) -> frozenset[str]:

@@ -17,6 +17,7 @@ Exception tree::
     │   └── ArtifactError      a model file is truncated, edited, or of an unknown format version
     └── PolicyError            a credit policy or a loan request breaks a rule
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -49,8 +50,7 @@ class DataError(LendscoreError, ValueError):
     """Input data break a rule. ``source`` names the file or table when known, ``column`` the
     field and ``rule`` the rule broken (e.g. "must be >= 0"), so an API can show them apart."""
 
-    def __init__(self, message: str, *, source: str | None = None, column: str | None = None,
-                 rule: str | None = None):
+    def __init__(self, message: str, *, source: str | None = None, column: str | None = None, rule: str | None = None):
         self.source = source
         self.column = column
         self.rule = rule

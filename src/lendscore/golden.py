@@ -4,6 +4,7 @@
 changed golden file is a changed model, and its commit must say why); ``tests/test_golden.py``
 refits each model with today's code and compares coefficients, bins and scores with the files.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,8 +54,11 @@ def _doc(model, sample: pd.DataFrame) -> dict[str, Any]:
     for key in ("created_at", "lendscore_version"):
         doc.pop(key)
     details = model.score_details(sample)
-    doc["golden_sample"] = {"pd": details["pd"].tolist(), "score": details["score"].tolist(),
-                            "grade": details["grade"].tolist()}
+    doc["golden_sample"] = {
+        "pd": details["pd"].tolist(),
+        "score": details["score"].tolist(),
+        "grade": details["grade"].tolist(),
+    }
     return doc
 
 
@@ -85,8 +89,9 @@ def compare(name: str, golden: dict[str, Any]) -> dict[str, float]:
         "coef": float(np.max(np.abs(np.subtract(now["coef"], golden["coef"])))) if now["coef"] else 0.0,
         "intercept": abs(now["intercept"] - golden["intercept"]),
         "grades_differ": float(now["golden_sample"]["grade"] != golden["golden_sample"]["grade"]),
-        "structure_differs": float(any(now[k] != golden[k] for k in ("selected_features", "rules", "binnings",
-                                                                      "inputs", "input_schema"))),
+        "structure_differs": float(
+            any(now[k] != golden[k] for k in ("selected_features", "rules", "binnings", "inputs", "input_schema"))
+        ),
     }
     return diffs
 

@@ -1,4 +1,5 @@
 """Bulk scoring of files in bounded memory (CSV, CSV.gz, Parquet in; CSV or Parquet out)."""
+
 from __future__ import annotations
 
 import os
@@ -33,11 +34,18 @@ def _batches(input: str | Path, batch_size: int):
             yield chunk, None
 
 
-def score_file(model, input: str | Path, output: str | Path, *, batch_size: int = 100_000,
-               with_points: bool = True, prefix: str = OUTPUT_PREFIX,
-               on_total: Callable[[int], None] = lambda n: None,
-               on_batch: Callable[[int], None] = lambda n: None,
-               on_note: Callable[[str], None] = lambda msg: None) -> int:
+def score_file(
+    model,
+    input: str | Path,
+    output: str | Path,
+    *,
+    batch_size: int = 100_000,
+    with_points: bool = True,
+    prefix: str = OUTPUT_PREFIX,
+    on_total: Callable[[int], None] = lambda n: None,
+    on_batch: Callable[[int], None] = lambda n: None,
+    on_note: Callable[[str], None] = lambda msg: None,
+) -> int:
     """Score ``input`` chunk by chunk into ``output`` (written to a temporary file, then renamed).
 
     The added columns are ``pd``, ``score``, ``grade``, ``points_<characteristic>`` and ``warnings``
@@ -85,8 +93,13 @@ def score_file(model, input: str | Path, output: str | Path, *, batch_size: int 
                 writer.write_table(table.cast(writer.schema))
             else:
                 out = pd.concat([chunk, details.set_axis(chunk.index)], axis=1)
-                out.to_csv(tmp, mode="w" if k == 0 else "a", header=k == 0, index=False,
-                           compression="gzip" if name.endswith(".gz") else None)
+                out.to_csv(
+                    tmp,
+                    mode="w" if k == 0 else "a",
+                    header=k == 0,
+                    index=False,
+                    compression="gzip" if name.endswith(".gz") else None,
+                )
             n += len(chunk)
             on_batch(len(chunk))
         if writer is not None:
@@ -94,8 +107,10 @@ def score_file(model, input: str | Path, output: str | Path, *, batch_size: int 
             writer = None
         os.replace(tmp, output)
         if n_flagged:
-            on_note(f"{n_flagged:,} rows have values scored by a declared rule (a category unseen in training, "
-                    f"a number outside the training range): see {prefix}warnings")
+            on_note(
+                f"{n_flagged:,} rows have values scored by a declared rule (a category unseen in training, "
+                f"a number outside the training range): see {prefix}warnings"
+            )
     finally:
         if writer is not None:
             writer.close()

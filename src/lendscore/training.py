@@ -3,6 +3,7 @@
 ``train_scorecard`` is what ``lendscore train`` and the demo run; the command line writes the
 model, metrics and report from the :class:`TrainingResult` it returns.
 """
+
 from __future__ import annotations
 
 import time
@@ -64,8 +65,14 @@ class TrainingData:
 
 
 def load_training_data(
-    source: str | Path | pd.DataFrame, *, target: str | None = None, bad: Any = 1, profile: str | None = None,
-    sql: str | None = None, time_column: str | None = None, step: Callable[[str], None] = lambda msg: None,
+    source: str | Path | pd.DataFrame,
+    *,
+    target: str | None = None,
+    bad: Any = 1,
+    profile: str | None = None,
+    sql: str | None = None,
+    time_column: str | None = None,
+    step: Callable[[str], None] = lambda msg: None,
 ) -> TrainingData:
     """Read and validate loans (what ``train`` and ``retrain`` both start from).
 
@@ -128,8 +135,9 @@ def train_scorecard(
     test_from = test_from or sp.test_from
     test_size = sp.test_size if test_size is None else test_size
     seed = sp.seed if seed is None else seed
-    data = load_training_data(source, target=target, bad=bad, profile=profile, sql=sql,
-                              time_column=time_column, step=step)
+    data = load_training_data(
+        source, target=target, bad=bad, profile=profile, sql=sql, time_column=time_column, step=step
+    )
     X, y, when, prof = data.X, data.y, data.time, data.profile
     if test_from is not None:
         if when is None:
@@ -146,13 +154,24 @@ def train_scorecard(
     fit_seconds = time.perf_counter() - t0
     step(f"validating on {len(yte):,} test rows")
     samples = {"train": (ytr, model.score_details(Xtr)), "test": (yte, model.score_details(Xte))}
-    metrics: dict[str, Any] = {name: evaluate(yy, d["pd"].to_numpy(), model.threshold_)
-                               for name, (yy, d) in samples.items()}
+    metrics: dict[str, Any] = {
+        name: evaluate(yy, d["pd"].to_numpy(), model.threshold_) for name, (yy, d) in samples.items()
+    }
     metrics["fit_seconds"] = fit_seconds
     # a built-in profile knows which factor groups its data lack; for the user's own data
     # (no profile) nothing is known about the columns, so nothing is claimed
     notes = [prof.missing_factors_message] if data.builtin_profile and prof.missing_factors else []
-    package_model(model, Xtr, source=data.label, profile=prof.name if data.builtin_profile else None,
-                  target=prof.target, split=split, training_window=_window(when, tr), test_window=_window(when, te),
-                  n_train=int(len(ytr)), n_test=int(len(yte)), metrics=metrics)
+    package_model(
+        model,
+        Xtr,
+        source=data.label,
+        profile=prof.name if data.builtin_profile else None,
+        target=prof.target,
+        split=split,
+        training_window=_window(when, tr),
+        test_window=_window(when, te),
+        n_train=int(len(ytr)),
+        n_test=int(len(yte)),
+        metrics=metrics,
+    )
     return TrainingResult(model, metrics, data.quality, split, samples, Xte, notes, dict(model.metadata_))

@@ -3,6 +3,7 @@
 Each module in this package registers its commands on :data:`lendscore.cli._app.app`.
 Errors that lendscore raises on purpose are printed as one clear message (no traceback), exit code 2.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -29,8 +30,10 @@ def main(argv: list[str] | None = None) -> None:
 
         from lendscore.cli._app import app
     except ModuleNotFoundError as exc:
-        sys.stderr.write(f"error: the lendscore command needs the 'cli' extra ({exc.name} is not installed): "
-                         "pip install 'lendscore[cli]'\n")
+        sys.stderr.write(
+            f"error: the lendscore command needs the 'cli' extra ({exc.name} is not installed): "
+            "pip install 'lendscore[cli]'\n"
+        )
         sys.exit(2)
     from lendscore.errors import LendscoreError
 
@@ -55,5 +58,7 @@ def main(argv: list[str] | None = None) -> None:
         Console(stderr=True).print(
             f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
             "(this is a bug in lendscore; set LENDSCORE_DEBUG=1 to see the traceback)",
-            markup=True, highlight=False)
+            markup=True,
+            highlight=False,
+        )
         sys.exit(3)

@@ -1,4 +1,5 @@
 """The Typer application every CLI module registers its commands on."""
+
 from __future__ import annotations
 
 import typer

@@ -1,4 +1,5 @@
 """Shared command-line helpers: progress steps, the metrics table, reading record files."""
+
 from __future__ import annotations
 
 import json
@@ -15,6 +16,7 @@ _COLUMNS = ("auc", "gini", "ks", "brier", "log_loss", "accuracy", "precision", "
 def step_printer():
     def step(msg: str) -> None:
         console.print(f"[dim]...[/] {msg}")
+
     return step
 
 
@@ -28,10 +30,18 @@ def metrics_table(metrics: dict) -> Table:
     t.add_row("rows", *(f"{metrics[s]['n']:,}" for s in samples))
     t.add_row("default rate", *(f"{metrics[s]['event_rate']:.4f}" for s in samples))
     for c in _COLUMNS:
-        t.add_row(c.replace("_", " ").replace("auc", "AUC").replace("ks", "KS"),
-                  *(f"{metrics[s][c]:.4f}" for s in samples))
-    t.add_row("AUC 95% CI", *(f"{metrics[s]['auc_ci_low']:.3f} - {metrics[s]['auc_ci_high']:.3f}"
-                               if metrics[s].get("auc_ci_low") is not None else "" for s in samples))
+        t.add_row(
+            c.replace("_", " ").replace("auc", "AUC").replace("ks", "KS"), *(f"{metrics[s][c]:.4f}" for s in samples)
+        )
+    t.add_row(
+        "AUC 95% CI",
+        *(
+            f"{metrics[s]['auc_ci_low']:.3f} - {metrics[s]['auc_ci_high']:.3f}"
+            if metrics[s].get("auc_ci_low") is not None
+            else ""
+            for s in samples
+        ),
+    )
     t.add_row("PD cut-off", *(f"{metrics[s]['threshold']:.4f}" for s in samples))
     return t
 

@@ -1,4 +1,5 @@
 """The demo's second half: score a few 2011 applicants and decide one, with its NTH breakdown."""
+
 from __future__ import annotations
 
 import math
@@ -19,10 +20,15 @@ def lending_club_applicant(row: dict) -> dict:
     dti = row.get("dti")
     obligations = 0.0 if dti is None or (isinstance(dti, float) and math.isnan(dti)) else float(dti) / 100 * gross
     features = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
-    return {**features,
-            "finances": {"gross_income": round(gross, 2), "existing_obligations": round(obligations, 2)},
-            "loan": {"amount": float(row["loan_amnt"]), "annual_rate": float(row["int_rate"]),
-                     "term_months": int(row["term"])}}
+    return {
+        **features,
+        "finances": {"gross_income": round(gross, 2), "existing_obligations": round(obligations, 2)},
+        "loan": {
+            "amount": float(row["loan_amnt"]),
+            "annual_rate": float(row["int_rate"]),
+            "term_months": int(row["term"]),
+        },
+    }
 
 
 def show_applicants(result, out: Path, n: int = 5) -> None:
@@ -35,8 +41,9 @@ def show_applicants(result, out: Path, n: int = 5) -> None:
         t.add_column(col, justify="right")
     for i, row in enumerate(rows[:n]):
         s = model.predict_one(row)
-        t.add_row(str(i), f"{row['loan_amnt']:,.0f}", f"{row['term']:.0f}", f"{s['pd']:.3f}",
-                  f"{s['score']:.1f}", s["grade"])
+        t.add_row(
+            str(i), f"{row['loan_amnt']:,.0f}", f"{row['term']:.0f}", f"{s['pd']:.3f}", f"{s['score']:.1f}", s["grade"]
+        )
     console.print(t)
     catalogue = load_catalogue()
     policy = load_policy(None, catalogue=catalogue)
@@ -49,8 +56,10 @@ def show_applicants(result, out: Path, n: int = 5) -> None:
     by_outcome: dict[str, tuple[Decision, dict]] = {}  # the first decision of each outcome
     for d, a in zip(decisions, applicants, strict=True):
         by_outcome.setdefault(d.outcome.value, (d, a))
-    console.print(f"decisions for {len(decisions)} 2011 applicants under the bundled example policy: "
-                  + ", ".join(f"{k} {sum(d.outcome.value == k for d in decisions)}" for k in ("approve", "refer", "decline")))
+    console.print(
+        f"decisions for {len(decisions)} 2011 applicants under the bundled example policy: "
+        + ", ".join(f"{k} {sum(d.outcome.value == k for d in decisions)}" for k in ("approve", "refer", "decline"))
+    )
     for outcome in ("decline", "refer", "approve"):
         if outcome in by_outcome:
             _show_decision(*by_outcome[outcome])
@@ -59,15 +68,21 @@ def show_applicants(result, out: Path, n: int = 5) -> None:
 
 def _show_decision(decision, applicant) -> None:
     d = decision.to_dict()
-    console.rule(f"decision: [bold]{d['outcome'].upper()}[/]  PD {d['pd']:.3f}, score {d['score']:.1f}, grade {d['grade']}")
+    console.rule(
+        f"decision: [bold]{d['outcome'].upper()}[/]  PD {d['pd']:.3f}, score {d['score']:.1f}, grade {d['grade']}"
+    )
     a = d.get("affordability")
     if a:
         t = Table(title="net take-home (NTH) after this loan, per month", show_header=False)
         t.add_column("item")
         t.add_column("amount", justify="right")
-        for label, key in (("gross income", "income"), ("deductions", "deductions"),
-                           ("existing obligations", "existing_obligations"),
-                           ("new instalment", "new_instalment"), ("NTH left", "nth")):
+        for label, key in (
+            ("gross income", "income"),
+            ("deductions", "deductions"),
+            ("existing obligations", "existing_obligations"),
+            ("new instalment", "new_instalment"),
+            ("NTH left", "nth"),
+        ):
             if a.get(key) is not None:
                 t.add_row(label, f"{a[key]:,.2f}")
         t.add_row("NTH share of income", f"{a['nth_share']:.1%}")

@@ -7,6 +7,7 @@ reads; absent means missing; an unknown field is refused by name. In a CSV file 
 columns named ``finances.<field>`` and ``loan.<field>``. Each decision carries its
 ``applicant_id``, its ``warnings`` and the ``application`` it decided (what monitoring reads).
 """
+
 from __future__ import annotations
 
 import json
@@ -63,8 +64,14 @@ def _decide_all(model: Any, version: str, applicants: list[dict[str, Any]], poli
         for group in _NESTED:
             if a.get(group) is not None and not isinstance(a[group], dict):
                 raise DataError(f"{where}.{group} must be a JSON object; got {a[group]!r}")
-        requests.append({"applicant": {k: v for k, v in a.items() if k not in (*_NESTED, "applicant_id")},
-                         "finances": a.get("finances"), "loan": a.get("loan"), "applicant_id": a.get("applicant_id")})
+        requests.append(
+            {
+                "applicant": {k: v for k, v in a.items() if k not in (*_NESTED, "applicant_id")},
+                "finances": a.get("finances"),
+                "loan": a.get("loan"),
+                "applicant_id": a.get("applicant_id"),
+            }
+        )
     from lendscore.errors import PolicyError
 
     try:
@@ -76,16 +83,25 @@ def _decide_all(model: Any, version: str, applicants: list[dict[str, Any]], poli
     import datetime as dt
 
     decided_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    return [{"applicant_id": r["applicant_id"], "decided_at": decided_at, **out, "warnings": w,
-             "application": {**r["applicant"], "finances": app.get("finances"), "loan": r["loan"]}}
-            for r, app, out, w in zip(requests, apps, outs, warnings, strict=True)]
+    return [
+        {
+            "applicant_id": r["applicant_id"],
+            "decided_at": decided_at,
+            **out,
+            "warnings": w,
+            "application": {**r["applicant"], "finances": app.get("finances"), "loan": r["loan"]},
+        }
+        for r, app, out, w in zip(requests, apps, outs, warnings, strict=True)
+    ]
 
 
 @app.command("decide")
 def decide_command(
     model: Annotated[Path, typer.Option("--model", help="model file saved by `lendscore train`")],
     policy: Annotated[Path | None, typer.Option("--policy", help="policy TOML (default: bundled)")] = None,
-    applicant: Annotated[str | None, typer.Option("--applicant", help="one applicant: JSON text or a .json file")] = None,
+    applicant: Annotated[
+        str | None, typer.Option("--applicant", help="one applicant: JSON text or a .json file")
+    ] = None,
     input: Annotated[Path | None, typer.Option("--input", help="applicants: .csv/.json/.jsonl/.parquet")] = None,
     output: Annotated[Path | None, typer.Option("--output", help="decisions: .jsonl, .json or .csv")] = None,
 ) -> None:
@@ -120,17 +136,25 @@ def _write_decisions(decisions: list[dict], path: Path) -> None:
     elif name.endswith(".csv"):
         import pandas as pd
 
-        rows = [{
-            "applicant_id": d["applicant_id"], "decided_at": d["decided_at"],
-            "outcome": d["outcome"], "pd": d["pd"], "score": d["score"], "grade": d["grade"],
-            "reason_codes": ";".join(r["code"] for r in d["reasons"]),
-            "reasons": " | ".join(r["text"] for r in d["reasons"]),
-            "nth": (d["affordability"] or {}).get("nth"),
-            "affordability_passed": (d["affordability"] or {}).get("passed"),
-            "policy_version": d["policy_version"], "model_version": d["model_version"],
-            "warnings": ";".join(f"{w['field']}:{w['rule']}" for w in d["warnings"]),
-            **{f"application.{k}": v for k, v in _flat(d["application"]).items()},
-        } for d in decisions]
+        rows = [
+            {
+                "applicant_id": d["applicant_id"],
+                "decided_at": d["decided_at"],
+                "outcome": d["outcome"],
+                "pd": d["pd"],
+                "score": d["score"],
+                "grade": d["grade"],
+                "reason_codes": ";".join(r["code"] for r in d["reasons"]),
+                "reasons": " | ".join(r["text"] for r in d["reasons"]),
+                "nth": (d["affordability"] or {}).get("nth"),
+                "affordability_passed": (d["affordability"] or {}).get("passed"),
+                "policy_version": d["policy_version"],
+                "model_version": d["model_version"],
+                "warnings": ";".join(f"{w['field']}:{w['rule']}" for w in d["warnings"]),
+                **{f"application.{k}": v for k, v in _flat(d["application"]).items()},
+            }
+            for d in decisions
+        ]
         pd.DataFrame(rows).to_csv(path, index=False)
     else:
         raise ConfigError(f"--output must end in .jsonl, .json or .csv; got {path.name!r}")
@@ -142,8 +166,10 @@ def _unwrap(a: dict[str, Any]) -> dict[str, Any]:
     if isinstance(a.get("applicant"), dict):
         extra = [k for k in a if k not in ("applicant", *_NESTED, "applicant_id")]
         if extra:
-            raise DataError(f"{extra[0]}: unknown field beside 'applicant' (the request body holds applicant, "
-                            "finances, loan and applicant_id)")
+            raise DataError(
+                f"{extra[0]}: unknown field beside 'applicant' (the request body holds applicant, "
+                "finances, loan and applicant_id)"
+            )
         return {**a["applicant"], **{k: a[k] for k in (*_NESTED, "applicant_id") if k in a}}
     return a
 
@@ -191,12 +217,12 @@ def cutoff_command(
     # raw application rows: derive the profile's features (nth, credit age, ...) as `score` and `decide` do
     details = scorecard.score_details(frame.drop(columns=[target]))
     expo = frame[exposure_col].to_numpy(dtype=float) if exposure_col else exposure
-    table = profit_table(details["score"].to_numpy(), y, lgd=lgd, margin=margin, exposure=expo,
-                         cost_per_application=cost)
+    table = profit_table(
+        details["score"].to_numpy(), y, lgd=lgd, margin=margin, exposure=expo, cost_per_application=cost
+    )
     choice = choose_cutoff(table, target_approval_rate=target_approval, max_bad_rate=max_bad_rate)
     shown = Table(title=f"Cut-off trade-off ({choice.method}); chosen {choice.cutoff:g}")
-    cols = ["cutoff", "approval_rate", "bad_rate", "expected_loss", "profit", "accuracy", "precision",
-            "recall", "f1"]
+    cols = ["cutoff", "approval_rate", "bad_rate", "expected_loss", "profit", "accuracy", "precision", "recall", "f1"]
     heads = ["cut-off", "approve", "bad", "exp. loss", "profit", "acc", "prec", "recall", "F1"]
     for h in heads:
         shown.add_column(h, justify="right")

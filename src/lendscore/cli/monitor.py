@@ -13,6 +13,7 @@ inputs are derived with the model file's derivation and, when the source has no 
 a SQLAlchemy URL with ``--sql``; ``--target``/``--bad`` or ``--profile``; ``--time-column``;
 ``--config scorecard.toml``), or ``bundled:<name>`` (a bundled dataset with its own profile).
 """
+
 from __future__ import annotations
 
 import json
@@ -61,15 +62,23 @@ def models_list(registry: RegistryOpt = None) -> None:
         tw = m.get("training_window") or {}
         metrics = m.get("metrics") or {}
         oot = (metrics.get("oot") or metrics.get("test") or {}).get("auc")
-        table.add_row(m["version"], m["state"], m["registered_at"], m["registered_by"],
-                      f"{tw.get('start', tw.get('from', '?'))} .. {tw.get('end', tw.get('to', '?'))}" if tw else "-",
-                      f"{oot:.4f}" if isinstance(oot, float) else "-")
+        table.add_row(
+            m["version"],
+            m["state"],
+            m["registered_at"],
+            m["registered_by"],
+            f"{tw.get('start', tw.get('from', '?'))} .. {tw.get('end', tw.get('to', '?'))}" if tw else "-",
+            f"{oot:.4f}" if isinstance(oot, float) else "-",
+        )
     Console(width=120).print(table)
 
 
 @models_app.command("show")
-def models_show(version: str, registry: RegistryOpt = None,
-                history: Annotated[bool, typer.Option("--history", help="also print the history")] = False) -> None:
+def models_show(
+    version: str,
+    registry: RegistryOpt = None,
+    history: Annotated[bool, typer.Option("--history", help="also print the history")] = False,
+) -> None:
     """Print one model's entry (JSON)."""
     reg = _registry(registry)
     out: dict[str, Any] = {"entry": reg.get(version)}
@@ -79,8 +88,9 @@ def models_show(version: str, registry: RegistryOpt = None,
 
 
 @models_app.command("register")
-def models_register(model: Path, registry: RegistryOpt = None, version: str | None = None, by: ByOpt = None,
-                    why: WhyOpt = "") -> None:
+def models_register(
+    model: Path, registry: RegistryOpt = None, version: str | None = None, by: ByOpt = None, why: WhyOpt = ""
+) -> None:
     """Copy a model file into the registry as a candidate."""
     e = _registry(registry).register(model, version=version, by=by, why=why)
     typer.echo(f"registered {e['version']} as candidate")
@@ -94,8 +104,13 @@ def models_promote(version: str, registry: RegistryOpt = None, by: ByOpt = None,
 
 
 @models_app.command("retire")
-def models_retire(version: str, registry: RegistryOpt = None, by: ByOpt = None, why: WhyOpt = "",
-                  force: Annotated[bool, typer.Option("--force", help="allow retiring the champion")] = False) -> None:
+def models_retire(
+    version: str,
+    registry: RegistryOpt = None,
+    by: ByOpt = None,
+    why: WhyOpt = "",
+    force: Annotated[bool, typer.Option("--force", help="allow retiring the champion")] = False,
+) -> None:
     """Retire VERSION."""
     _registry(registry).retire(version, by=by, why=why, force=force)
     typer.echo(f"{version} is retired")
@@ -110,22 +125,36 @@ def models_rollback(registry: RegistryOpt = None, by: ByOpt = None, why: WhyOpt 
 
 @app.command("monitor")
 def monitor_command(
-    decisions: Annotated[str, typer.Argument(
-        help="audit store (SQLite file or SQLAlchemy URL), a `lendscore score` or `lendscore decide` output, "
-             "or a file of applications")],
-    outcomes: Annotated[Path | None, typer.Option("--outcomes", help="outcomes file (default: the store's table)")] = None,
+    decisions: Annotated[
+        str,
+        typer.Argument(
+            help="audit store (SQLite file or SQLAlchemy URL), a `lendscore score` or `lendscore decide` output, "
+            "or a file of applications"
+        ),
+    ],
+    outcomes: Annotated[
+        Path | None, typer.Option("--outcomes", help="outcomes file (default: the store's table)")
+    ] = None,
     model: Annotated[Path | None, typer.Option("--model", help="model file (default: the registry's champion)")] = None,
     registry: RegistryOpt = None,
     period: Annotated[str, typer.Option("--period", help="D, W or M")] = "M",
     maturity: Annotated[int, typer.Option("--maturity", help="months before a vintage counts as matured")] = 12,
     as_of: Annotated[str | None, typer.Option("--as-of", help="date of the performance read")] = None,
-    time_column: Annotated[str | None, typer.Option(
-        "--time-column", help="date of each row: created_at, decided_at or an input such as issue_d "
-                              "(default: created_at, else decided_at, else the model's application date)")] = None,
-    kind: Annotated[str, typer.Option(
-        "--kind", help="auto, audit, score, decide, decisions or applications")] = "auto",
-    id_column: Annotated[str | None, typer.Option(
-        "--id-column", help="column the outcomes' decision_id refers to (default decision_id, else applicant_id)")] = None,
+    time_column: Annotated[
+        str | None,
+        typer.Option(
+            "--time-column",
+            help="date of each row: created_at, decided_at or an input such as issue_d "
+            "(default: created_at, else decided_at, else the model's application date)",
+        ),
+    ] = None,
+    kind: Annotated[str, typer.Option("--kind", help="auto, audit, score, decide, decisions or applications")] = "auto",
+    id_column: Annotated[
+        str | None,
+        typer.Option(
+            "--id-column", help="column the outcomes' decision_id refers to (default decision_id, else applicant_id)"
+        ),
+    ] = None,
     model_version: Annotated[str | None, typer.Option("--model-version", help="keep decisions of this version")] = None,
     out: Annotated[Path, typer.Option("--out", help="HTML report")] = Path("monitoring.html"),
     json_out: Annotated[Path | None, typer.Option("--json", help="also write the figures as JSON here")] = None,
@@ -156,8 +185,16 @@ def monitor_command(
         info = {"model": str(model)}
     scorecard = lendscore.load(model)
     o = read_records(outcomes) if outcomes is not None else None
-    data = load_monitoring_data(decisions, scorecard, kind=check_kind(kind), time_column=time_column, table=decisions_table,
-                                outcomes_table=outcomes_table, id_column=id_column, model_version=model_version)
+    data = load_monitoring_data(
+        decisions,
+        scorecard,
+        kind=check_kind(kind),
+        time_column=time_column,
+        table=decisions_table,
+        outcomes_table=outcomes_table,
+        id_column=id_column,
+        model_version=model_version,
+    )
     frame = data.decisions
     info.update(data.describe())
     d = drift(frame, scorecard, period=check_period(period), warnings=data.warnings)
@@ -166,24 +203,37 @@ def monitor_command(
         o = data.outcomes
     if o is not None:
         if "decision_id" not in frame.columns:
-            raise DataError("outcomes need an id to join the decisions on: the source has no decision_id or "
-                            "applicant_id column (use --id-column)", source=data.source)
+            raise DataError(
+                "outcomes need an id to join the decisions on: the source has no decision_id or "
+                "applicant_id column (use --id-column)",
+                source=data.source,
+            )
         accepted, rej = validate_outcomes(o, frame)
         rejections = rej.to_dict(max_rows=20)
         perf = performance_by_vintage(frame, accepted, as_of=as_of, maturity_months=maturity)
     alerts = collect_alerts(d, perf, period=d.score["period"].max() if len(d.score) else None)
     delivery = emit(alerts, webhook_url=webhook)
-    ctx = MonitoringContext(title="lendscore monitoring report", model_info=info, drift=d, performance=perf,
-                            alerts=alerts, outcome_rejections=rejections, notes=data.notes)
+    ctx = MonitoringContext(
+        title="lendscore monitoring report",
+        model_info=info,
+        drift=d,
+        performance=perf,
+        alerts=alerts,
+        outcome_rejections=rejections,
+        notes=data.notes,
+    )
     write_monitoring_report(ctx, out)
     if json_out is not None:
         _write_json(json_out, _summary(info, data, d, scorecard, perf, alerts, rejections))
     n_csi = d.characteristics["characteristic"].nunique() if len(d.characteristics) else 0
-    typer.echo(f"{len(frame)} decisions ({data.kind}), CSI of {n_csi} of {len(scorecard.selected_features_)} "
-               f"characteristics, {len(data.warnings)} input warnings, {len(alerts)} alerts"
-               + (f", webhook {'ok' if delivery['webhook']['ok'] else 'FAILED'}" if delivery["webhook"] else "")
-               + (f", outcomes {rejections['n_accepted']} accepted / {rejections['n_rejected']} refused"
-                  if rejections else "") + f"; wrote {out}" + (f" and {json_out}" if json_out else ""))
+    typer.echo(
+        f"{len(frame)} decisions ({data.kind}), CSI of {n_csi} of {len(scorecard.selected_features_)} "
+        f"characteristics, {len(data.warnings)} input warnings, {len(alerts)} alerts"
+        + (f", webhook {'ok' if delivery['webhook']['ok'] else 'FAILED'}" if delivery["webhook"] else "")
+        + (f", outcomes {rejections['n_accepted']} accepted / {rejections['n_rejected']} refused" if rejections else "")
+        + f"; wrote {out}"
+        + (f" and {json_out}" if json_out else "")
+    )
 
 
 def _records(frame, columns: dict[str, str] | None = None) -> list[dict[str, Any]]:
@@ -213,23 +263,35 @@ def _summary(info, data, d, scorecard, perf, alerts, rejections) -> dict[str, An
     import pandas as pd
 
     stability = ["period", "n", "psi", "flag", "smoothed", "chi2", "df", "p_value", "n_new_bin"]
-    periods = sorted(set(d.score["period"]) | set(d.characteristics["period"])) if len(d.score) or len(
-        d.characteristics) else []
-    grid = pd.DataFrame([(p, c) for p in periods for c in scorecard.selected_features_],
-                        columns=["period", "characteristic"])
+    periods = (
+        sorted(set(d.score["period"]) | set(d.characteristics["period"]))
+        if len(d.score) or len(d.characteristics)
+        else []
+    )
+    grid = pd.DataFrame(
+        [(p, c) for p in periods for c in scorecard.selected_features_], columns=["period", "characteristic"]
+    )
     csi = grid.merge(d.characteristics[["characteristic", *stability]], on=["period", "characteristic"], how="left")
     return {
-        "model": info, "period": d.period, "periods": periods, "notes": [*data.notes, *d.notes],
+        "model": info,
+        "period": d.period,
+        "periods": periods,
+        "notes": [*data.notes, *d.notes],
         "score_psi": _records(d.score[[c for c in stability if c in d.score.columns]] if len(d.score) else None),
         "csi": _records(csi, {"psi": "csi"}),
         "input_warnings": _records(d.warnings),
         "inputs": _records(d.inputs),
         "alerts": [a.to_dict() for a in alerts],
         "outcomes": rejections,
-        "performance": None if perf is None else {
-            "as_of": str(perf.as_of.date()), "maturity_months": perf.maturity_months, "notes": perf.notes,
-            "vintages": _records(perf.vintages), "calibration": _records(perf.calibration.astype({"group": str})
-                                                                         if len(perf.calibration) else None)},
+        "performance": None
+        if perf is None
+        else {
+            "as_of": str(perf.as_of.date()),
+            "maturity_months": perf.maturity_months,
+            "notes": perf.notes,
+            "vintages": _records(perf.vintages),
+            "calibration": _records(perf.calibration.astype({"group": str}) if len(perf.calibration) else None),
+        },
     }
 
 
@@ -245,20 +307,30 @@ def retrain_command(
     oot_from: Annotated[str, typer.Option("--oot-from", help="first day of the out-of-time window")],
     oot_to: Annotated[str, typer.Option("--oot-to", help="last day of the out-of-time window")],
     out: Annotated[Path, typer.Option("--out", help="where to write the challenger model file")],
-    data: Annotated[str | None, typer.Argument(
-        help="CSV, CSV.gz or Parquet file, a DuckDB file, a SQLAlchemy URL (with --sql), or bundled:<name>")] = None,
+    data: Annotated[
+        str | None,
+        typer.Argument(
+            help="CSV, CSV.gz or Parquet file, a DuckDB file, a SQLAlchemy URL (with --sql), or bundled:<name>"
+        ),
+    ] = None,
     target: Annotated[str | None, typer.Option("--target", help="outcome column")] = None,
     bad: Annotated[str, typer.Option("--bad", help="value of the outcome column that means default")] = "1",
-    profile: Annotated[str | None, typer.Option("--profile", help="built-in dataset profile, e.g. lending_club_2007_2011")] = None,
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="built-in dataset profile, e.g. lending_club_2007_2011")
+    ] = None,
     sql: Annotated[str | None, typer.Option("--sql", help="query to run when DATA is a database")] = None,
     time_column: Annotated[str | None, typer.Option("--time-column", help="date column the windows apply to")] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="scorecard.toml, the strict configuration `lendscore train` reads")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="scorecard.toml, the strict configuration `lendscore train` reads")
+    ] = None,
     registry: RegistryOpt = None,
     champion: Annotated[Path | None, typer.Option("--champion", help="champion model (default: registry's)")] = None,
     rules: Annotated[Path | None, typer.Option("--rules", help="JSON file of RetrainRules")] = None,
     version: Annotated[str | None, typer.Option("--version")] = None,
     by: ByOpt = None,
-    data_option: Annotated[str | None, typer.Option("--data", hidden=True, help="same as DATA (older spelling)")] = None,
+    data_option: Annotated[
+        str | None, typer.Option("--data", hidden=True, help="same as DATA (older spelling)")
+    ] = None,
 ) -> None:
     """Train a challenger on your data exactly as `lendscore train` does, compare it with the champion out
     of time, promote it only if the rules hold. Nothing is written to --out unless it all succeeds."""
@@ -272,8 +344,10 @@ def retrain_command(
         raise ConfigError("give the data once: as DATA or as --data, not both")
     data = data if data is not None else data_option
     if data is None:
-        raise ConfigError("give DATA: the loans to retrain on (a file, a DuckDB file or a SQLAlchemy URL with "
-                          "--sql, with --target/--bad or --profile), or bundled:lending_club")
+        raise ConfigError(
+            "give DATA: the loans to retrain on (a file, a DuckDB file or a SQLAlchemy URL with "
+            "--sql, with --target/--bad or --profile), or bundled:lending_club"
+        )
     cfg = load_config(config)
     try:
         r = RetrainRules.model_validate_json(rules.read_text(encoding="utf-8")) if rules else RetrainRules()
@@ -291,18 +365,39 @@ def retrain_command(
         raise ConfigError("give --target COLUMN (and --bad VALUE) or --profile NAME")
     time_column = time_column or cfg.split.time_column
     reg = _registry(registry) if (registry or os.environ.get("LENDSCORE_REGISTRY")) else None
-    td = load_training_data(source, target=target, bad=bad, profile=profile, sql=sql, time_column=time_column,
-                            step=step_printer())
+    td = load_training_data(
+        source, target=target, bad=bad, profile=profile, sql=sql, time_column=time_column, step=step_printer()
+    )
     if td.time is None:
         raise ConfigError("retraining needs dates: give --time-column (or a profile with a time column)")
-    res = retrain(td.X, td.y, td.time, train_window=(train_from, train_to), oot_window=(oot_from, oot_to),
-                  model_path=out, inputs=td.profile, champion=champion, registry=reg, rules=r,
-                  params=cfg.scorecard.estimator_params(), version=version, by=by, source=td.label,
-                  profile=td.profile.name if td.builtin_profile else None, target=td.profile.target)
-    typer.echo(f"challenger fitted on {res.n_train:,} loans ({res.train_window[0]} .. {res.train_window[1]}), "
-               f"compared on {res.n_oot:,} out of time ({res.oot_window[0]} .. {res.oot_window[1]})")
+    res = retrain(
+        td.X,
+        td.y,
+        td.time,
+        train_window=(train_from, train_to),
+        oot_window=(oot_from, oot_to),
+        model_path=out,
+        inputs=td.profile,
+        champion=champion,
+        registry=reg,
+        rules=r,
+        params=cfg.scorecard.estimator_params(),
+        version=version,
+        by=by,
+        source=td.label,
+        profile=td.profile.name if td.builtin_profile else None,
+        target=td.profile.target,
+    )
+    typer.echo(
+        f"challenger fitted on {res.n_train:,} loans ({res.train_window[0]} .. {res.train_window[1]}), "
+        f"compared on {res.n_oot:,} out of time ({res.oot_window[0]} .. {res.oot_window[1]})"
+    )
     for s in res.decision.steps:
         mark = {True: "pass", False: "FAIL", None: "skip"}[s["passed"]]
         typer.echo(f"  [{mark}] {s['step']}: {s['detail']}")
-    typer.echo(f"{res.decision.summary}" + (f"; registered {res.version}" if res.version else "")
-               + ("; promoted to champion" if res.promoted else "") + f"; wrote {out}")
+    typer.echo(
+        f"{res.decision.summary}"
+        + (f"; registered {res.version}" if res.version else "")
+        + ("; promoted to champion" if res.promoted else "")
+        + f"; wrote {out}"
+    )

@@ -1,4 +1,5 @@
 """``lendscore serve`` (the HTTP service) and ``lendscore keys new|hash`` (API-key helpers)."""
+
 from __future__ import annotations
 
 import sys
@@ -15,7 +16,9 @@ app.add_typer(keys_app, name="keys")
 
 @app.command("serve")
 def serve_command(
-    settings: Annotated[Path | None, typer.Option("--settings", help="settings TOML (LENDSCORE_* env vars override)")] = None,
+    settings: Annotated[
+        Path | None, typer.Option("--settings", help="settings TOML (LENDSCORE_* env vars override)")
+    ] = None,
     model: Annotated[Path | None, typer.Option("--model", help="model file (overrides settings)")] = None,
     policy: Annotated[Path | None, typer.Option("--policy", help="policy TOML (overrides settings)")] = None,
     audit_url: Annotated[str | None, typer.Option("--audit-url", help="audit store URL (overrides settings)")] = None,
@@ -33,8 +36,17 @@ def serve_command(
     application = create_app(cfg, tune_gc=True)
     loop = "uvloop" if _has("uvloop") else "asyncio"
     http = "httptools" if _has("httptools") else "h11"
-    uvicorn.run(application, host=host, port=port, loop=loop, http=http, access_log=False,
-                log_config=None, server_header=False, timeout_graceful_shutdown=10)
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        loop=loop,
+        http=http,
+        access_log=False,
+        log_config=None,
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
 
 
 def _has(module: str) -> bool:
@@ -71,6 +83,8 @@ def keys_hash(
     if key is None:
         key = sys.stdin.readline().rstrip("\r\n")
     if key.lower() in PLACEHOLDER_KEYS or len(key) < MIN_KEY_LENGTH:
-        raise ConfigError(f"the key must be at least {MIN_KEY_LENGTH} characters and not a placeholder; "
-                          f"got {len(key)} characters (use `lendscore keys new`)")
+        raise ConfigError(
+            f"the key must be at least {MIN_KEY_LENGTH} characters and not a placeholder; "
+            f"got {len(key)} characters (use `lendscore keys new`)"
+        )
     typer.echo(hash_key(key))

@@ -1,4 +1,5 @@
 """``lendscore train`` (your data) and ``lendscore demo`` (bundled Lending Club, end to end)."""
+
 from __future__ import annotations
 
 import json
@@ -33,14 +34,22 @@ def _write_outputs(result, out: Path, title: str | None = None) -> None:
 
 @app.command("train")
 def train_command(
-    data: Annotated[str, typer.Argument(help="CSV, CSV.gz or Parquet file, a DuckDB file, or a SQLAlchemy URL (with --sql)")],
+    data: Annotated[
+        str, typer.Argument(help="CSV, CSV.gz or Parquet file, a DuckDB file, or a SQLAlchemy URL (with --sql)")
+    ],
     out: Annotated[Path, typer.Option("--out", help="folder for model.json, report.html, metrics.json")],
     target: Annotated[str | None, typer.Option("--target", help="outcome column")] = None,
     bad: Annotated[str, typer.Option("--bad", help="value of the outcome column that means default")] = "1",
-    profile: Annotated[str | None, typer.Option("--profile", help="built-in dataset profile, e.g. lending_club_2007_2011")] = None,
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="built-in dataset profile, e.g. lending_club_2007_2011")
+    ] = None,
     sql: Annotated[str | None, typer.Option("--sql", help="query to run when DATA is a database")] = None,
-    time_column: Annotated[str | None, typer.Option("--time-column", help="date column for an out-of-time test")] = None,
-    test_from: Annotated[str | None, typer.Option("--test-from", help="rows dated from here on are the test set")] = None,
+    time_column: Annotated[
+        str | None, typer.Option("--time-column", help="date column for an out-of-time test")
+    ] = None,
+    test_from: Annotated[
+        str | None, typer.Option("--test-from", help="rows dated from here on are the test set")
+    ] = None,
     test_size: Annotated[float | None, typer.Option("--test-size", help="random stratified test share")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="seed of the random split")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="scorecard.toml with [scorecard] and [split]")] = None,
@@ -50,23 +59,36 @@ def train_command(
     from lendscore.training import train_scorecard
 
     cfg = load_config(config)
-    result = train_scorecard(data, target=target, bad=bad, profile=profile, sql=sql, config=cfg,
-                             time_column=time_column, test_from=test_from, test_size=test_size,
-                             seed=seed, step=step_printer())
+    result = train_scorecard(
+        data,
+        target=target,
+        bad=bad,
+        profile=profile,
+        sql=sql,
+        config=cfg,
+        time_column=time_column,
+        test_from=test_from,
+        test_size=test_size,
+        seed=seed,
+        step=step_printer(),
+    )
     _write_outputs(result, out)
     _summary(result, out)
 
 
 def _summary(result, out: Path) -> None:
     m = result.model
-    console.print(f"[bold]data quality[/]: {result.data_quality.rows_in:,} rows in, "
-                  f"{result.data_quality.rows_out:,} kept")
+    console.print(
+        f"[bold]data quality[/]: {result.data_quality.rows_in:,} rows in, {result.data_quality.rows_out:,} kept"
+    )
     for note in result.notes:
         console.print(f"[yellow]note[/]: {note}")
     console.print(f"[bold]split[/]: {result.split}")
-    console.print(f"[bold]model[/]: {len(m.selected_features_)} characteristics, {len(m.rules_)} interaction "
-                  f"rules, fitted in {result.metrics['fit_seconds']:.2f} s; cut-off PD {m.threshold_:.4f} "
-                  f"({m.threshold_rule_})")
+    console.print(
+        f"[bold]model[/]: {len(m.selected_features_)} characteristics, {len(m.rules_)} interaction "
+        f"rules, fitted in {result.metrics['fit_seconds']:.2f} s; cut-off PD {m.threshold_:.4f} "
+        f"({m.threshold_rule_})"
+    )
     console.print(metrics_table(result.metrics))
     console.print(f"wrote [bold]{out / 'model.json'}[/], {out / 'report.html'}, {out / 'metrics.json'}")
 
@@ -80,8 +102,9 @@ def demo_command(
     from lendscore.training import train_scorecard
 
     console.rule("[bold]lendscore demo: Lending Club 2007-2011, out-of-time test on 2011")
-    result = train_scorecard(bundled_path("lending_club"), profile="lending_club_2007_2011",
-                             test_from="2011-01-01", step=step_printer())
+    result = train_scorecard(
+        bundled_path("lending_club"), profile="lending_club_2007_2011", test_from="2011-01-01", step=step_printer()
+    )
     _write_outputs(result, out, "lendscore demo: Lending Club 2007-2011 (out-of-time test on 2011)")
     _summary(result, out)
     from lendscore.cli._demo import show_applicants

@@ -7,6 +7,7 @@ Typical use::
     X, y, time, report = prepare(raw, get_profile("lending_club_2007_2011"))
     train, test = time_split(time, "2011-01-01")
 """
+
 from __future__ import annotations
 
 from lendscore.data.bundled import BUNDLED, BUNDLED_PROFILES, bundled_path, load_bundled

@@ -3,6 +3,7 @@
 Origins, licences and what was removed are in ``_files/ATTRIBUTION.md``; the files are rebuilt by
 ``scripts/make_bundled_data.py``. Lending Club is research/education use only.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -13,6 +13,7 @@ Conventions:
 All functions are vectorised: they accept scalars, numpy arrays or pandas Series, and return a
 Series (same index) when the first argument is a Series, else a numpy array or float. NaN in, NaN out.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -153,9 +154,7 @@ def credit_age_months(application_date: ArrayLike, earliest_credit_line: ArrayLi
     return _wrap(result, application_date, "credit_age_months")
 
 
-def net_take_home(
-    monthly_income: ArrayLike, existing_obligations: ArrayLike, new_emi: ArrayLike
-) -> ArrayLike:
+def net_take_home(monthly_income: ArrayLike, existing_obligations: ArrayLike, new_emi: ArrayLike) -> ArrayLike:
     """NTH = monthly income - existing monthly obligations - new monthly instalment."""
     result = (
         np.asarray(monthly_income, dtype=float)

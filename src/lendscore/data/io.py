@@ -12,6 +12,7 @@ duckdb and sqlalchemy are imported lazily, only when a database source is read. 
 a :class:`~lendscore.errors.DataError` naming the source and the rule, never a raw traceback.
 String columns come back with pandas' default string dtype whichever engine read them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
@@ -71,8 +72,7 @@ def _select(df: pd.DataFrame, columns: Sequence[str] | None, source: str) -> pd.
         return df
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise SchemaError(f"columns not found: {missing}; available: {list(df.columns)}",
-                          source=source)
+        raise SchemaError(f"columns not found: {missing}; available: {list(df.columns)}", source=source)
     return df[list(columns)]
 
 
@@ -113,9 +113,7 @@ def _redact(url: str) -> str:
         return url.split("@")[-1]
 
 
-def read_table(
-    source: str | Path, *, sql: str | None = None, columns: Sequence[str] | None = None
-) -> pd.DataFrame:
+def read_table(source: str | Path, *, sql: str | None = None, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """Read a whole table from a CSV/CSV.gz/Parquet file, a DuckDB/SQLite file or a database URL.
 
     ``sql`` is required for database sources and refused for files. ``columns`` selects columns
@@ -135,8 +133,7 @@ def read_table(
             raise DataError("a database file needs sql= (the query to run)", source=label)
         with path.open("rb") as fh:
             is_sqlite = fh.read(len(_SQLITE_MAGIC)) == _SQLITE_MAGIC
-        df = (_read_sql_url(f"sqlite:///{path}", sql, label) if is_sqlite
-              else _read_sql_duckdb(path, sql))
+        df = _read_sql_url(f"sqlite:///{path}", sql, label) if is_sqlite else _read_sql_duckdb(path, sql)
         return _select(_normalise(df), columns, label)
     if sql is not None:
         raise DataError(f"sql= applies to databases only, not to a {kind} file", source=label)
@@ -170,8 +167,7 @@ def iter_batches(
     p = _existing(path)
     kind = _kind(p)
     if kind == "db":
-        raise DataError("iter_batches reads CSV and Parquet files only; use read_table(sql=...)",
-                        source=str(p))
+        raise DataError("iter_batches reads CSV and Parquet files only; use read_table(sql=...)", source=str(p))
     cols = list(columns) if columns else None
     try:
         if kind == "csv":

@@ -13,6 +13,7 @@ Conventions:
   ``failure_cases``) instead of rejecting rows. Scope filters (``validity=False``, e.g. loan statuses
   outside the modelled population) still drop and count rows.
 """
+
 from __future__ import annotations
 
 import re
@@ -83,9 +84,7 @@ class DataQualityReport:
 
     def count(self, rule: str, column: str | None = None) -> int:
         """Rows recorded under ``rule`` (and ``column`` when given); 0 if the rule never fired."""
-        return sum(
-            i.n_rows for i in self.issues if i.rule == rule and (column is None or i.column == column)
-        )
+        return sum(i.n_rows for i in self.issues if i.rule == rule and (column is None or i.column == column))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -109,9 +108,7 @@ class DataQualityReport:
             w_col = max(len("column"), *(len(str(i.column or "")) for i in self.issues))
             lines.append(f"{'rule':<{w_rule}}  {'column':<{w_col}}  {'action':<8}  {'rows':>7}")
             for i in self.issues:
-                lines.append(
-                    f"{i.rule:<{w_rule}}  {str(i.column or ''):<{w_col}}  {i.action:<8}  {i.n_rows:>7,}"
-                )
+                lines.append(f"{i.rule:<{w_rule}}  {str(i.column or ''):<{w_col}}  {i.action:<8}  {i.n_rows:>7,}")
         if self.dropped_columns:
             lines.append(f"dropped columns ({len(self.dropped_columns)}):")
             for reason in sorted(set(self.dropped_columns.values())):
@@ -144,8 +141,14 @@ class RowValidator:
         return [{"row": int(self.rows[i]), "value": _plain(v)} for i, v in zip(idx, values, strict=True)]
 
     def _record(
-        self, rule: str, column: str | None, action: Action, mask: np.ndarray, what: str,
-        *, validity: bool = True,
+        self,
+        rule: str,
+        column: str | None,
+        action: Action,
+        mask: np.ndarray,
+        what: str,
+        *,
+        validity: bool = True,
     ) -> int:
         mask = np.asarray(mask, dtype=bool) & self.keep
         n = int(mask.sum())
@@ -153,22 +156,21 @@ class RowValidator:
             return 0
         examples = self._examples(mask, column)
         shown = examples[0]["value"]
-        message = (
-            f"{what}; got {shown!r} in {n} row{'s' if n > 1 else ''} (first: row {examples[0]['row']})"
-        )
+        message = f"{what}; got {shown!r} in {n} row{'s' if n > 1 else ''} (first: row {examples[0]['row']})"
         if action == "rejected" and self.strict and validity:
             raise ValidationError(
-                message, source=self.source, column=column, rule=rule,
-                failure_cases=[{"row": e["row"], "column": column, "value": e["value"]}
-                               for e in examples],
+                message,
+                source=self.source,
+                column=column,
+                rule=rule,
+                failure_cases=[{"row": e["row"], "column": column, "value": e["value"]} for e in examples],
             )
         self.issues.append(QualityIssue(rule, column, action, n, examples, message))
         if action == "rejected":
             self.keep &= ~mask
         return n
 
-    def reject(self, rule: str, column: str | None, mask: Any, what: str, *,
-               validity: bool = True) -> int:
+    def reject(self, rule: str, column: str | None, mask: Any, what: str, *, validity: bool = True) -> int:
         """Drop the rows in ``mask`` (or raise in strict mode); return how many."""
         return self._record(rule, column, "rejected", mask, what, validity=validity)
 
@@ -188,16 +190,14 @@ class RowValidator:
 
     # -- ready rules ---------------------------------------------------------------------------
     def check_missing(self, column: str, rule: str = "missing_target") -> int:
-        return self.reject(rule, column, self.df[column].isna().to_numpy(),
-                           f"{column} must not be missing")
+        return self.reject(rule, column, self.df[column].isna().to_numpy(), f"{column} must not be missing")
 
     def parse_ordinal(self, column: str, order: Sequence[str]) -> int:
         """Make ``column`` an ordered pandas Categorical in ``order`` (binned as runs of adjacent
         categories); reject rows whose non-missing value is not one of ``order``."""
         text = self.df[column].astype("string").str.strip()
         unknown = (text.notna() & ~text.isin(list(order))).to_numpy()
-        n = self.reject("unknown_ordinal_category", column, unknown,
-                        f"{column} must be one of {list(order)}")
+        n = self.reject("unknown_ordinal_category", column, unknown, f"{column} must be one of {list(order)}")
         known = text.astype(object).where(text.notna() & ~unknown, None)  # rejected rows: missing
         self.df[column] = pd.Categorical(known, categories=list(order), ordered=True)
         return n
@@ -246,8 +246,7 @@ class RowValidator:
                 break
             parsed[todo] = pd.to_datetime(s[todo], format=fmt, errors="coerce")  # counted below
         bad = (parsed.isna() & s.notna()).to_numpy()
-        n = self.reject("unparseable_date", column, bad,
-                        f"{column} must be a date ({' or '.join(formats)})")
+        n = self.reject("unparseable_date", column, bad, f"{column} must be a date ({' or '.join(formats)})")
         self.df[column] = parsed
         return n
 
@@ -267,21 +266,22 @@ class RowValidator:
     def check_not_after(self, column: str, reference: str) -> int:
         """Reject rows where date ``column`` is after date ``reference`` (NaT passes)."""
         bad = (self.df[column] > self.df[reference]).fillna(False).to_numpy(dtype=bool)
-        return self.reject("date_after_application", column, bad,
-                           f"{column} must not be after {reference}")
+        return self.reject("date_after_application", column, bad, f"{column} must not be after {reference}")
 
     def flag_special_codes(self, column: str, codes: tuple[float, ...]) -> int:
         """Count rows holding special codes (left unchanged; binners treat them as their own bin)."""
         bad = self.df[column].isin(codes).to_numpy()
-        return self.flag("special_code", column, bad,
-                         f"{column} holds special codes {list(codes)} (kept, not a count)")
+        return self.flag("special_code", column, bad, f"{column} holds special codes {list(codes)} (kept, not a count)")
 
     # -- result --------------------------------------------------------------------------------
     def result(self) -> tuple[pd.DataFrame, DataQualityReport]:
         """The surviving rows (input index kept) and the report."""
         out = self.df.loc[self.keep]
         report = DataQualityReport(
-            rows_in=self.rows_in, rows_out=len(out), issues=list(self.issues),
-            dropped_columns=dict(self.dropped_columns), source=self.source,
+            rows_in=self.rows_in,
+            rows_out=len(out),
+            issues=list(self.issues),
+            dropped_columns=dict(self.dropped_columns),
+            source=self.source,
         )
         return out, report

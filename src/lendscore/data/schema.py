@@ -9,6 +9,7 @@ Conventions: money is in the dataset's currency; rates and utilization are **fra
 (0.1065, not 10.65 %); durations are **months**; counts are non-negative integers stored as floats
 (NaN = missing).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -57,46 +58,96 @@ _P, _U, _A, _I, _N = (
 
 #: Every field of the applicant schema, in factor-group order.
 APPLICANT_SCHEMA: tuple[FieldSpec, ...] = (
-    FieldSpec("delinquencies_2y", _P, "float", "count", 0, None,
-              "30+ days past-due incidences in the past 2 years"),
-    FieldSpec("past_due_30_59", _P, "float", "count", 0, None,
-              "times 30-59 days past due (not worse) in the past 2 years"),
-    FieldSpec("past_due_60_89", _P, "float", "count", 0, None,
-              "times 60-89 days past due (not worse) in the past 2 years"),
+    FieldSpec("delinquencies_2y", _P, "float", "count", 0, None, "30+ days past-due incidences in the past 2 years"),
+    FieldSpec(
+        "past_due_30_59", _P, "float", "count", 0, None, "times 30-59 days past due (not worse) in the past 2 years"
+    ),
+    FieldSpec(
+        "past_due_60_89", _P, "float", "count", 0, None, "times 60-89 days past due (not worse) in the past 2 years"
+    ),
     FieldSpec("past_due_90", _P, "float", "count", 0, None, "times 90+ days late"),
-    FieldSpec("months_since_last_delinquency", _P, "float", "months", 0, None,
-              "months since the last delinquency (NaN = none on file)"),
-    FieldSpec("months_since_last_record", _P, "float", "months", 0, None,
-              "months since the last public record (NaN = none on file)"),
+    FieldSpec(
+        "months_since_last_delinquency",
+        _P,
+        "float",
+        "months",
+        0,
+        None,
+        "months since the last delinquency (NaN = none on file)",
+    ),
+    FieldSpec(
+        "months_since_last_record",
+        _P,
+        "float",
+        "months",
+        0,
+        None,
+        "months since the last public record (NaN = none on file)",
+    ),
     FieldSpec("public_records", _P, "float", "count", 0, None, "derogatory public records"),
     FieldSpec("bankruptcies", _P, "float", "count", 0, None, "public-record bankruptcies"),
-    FieldSpec("credit_history_code", _P, "category", "code", None, None,
-              "coded repayment history (German credit A30-A34)"),
-    FieldSpec("adverse_records", _P, "category", "yes/no", None, None,
-              "adverse credit records on file (Belanche)"),
-    FieldSpec("revolving_utilization", _U, "float", "fraction", 0, 5,
-              "revolving balance / revolving credit limit (1.0 = at the limit)"),
+    FieldSpec(
+        "credit_history_code", _P, "category", "code", None, None, "coded repayment history (German credit A30-A34)"
+    ),
+    FieldSpec("adverse_records", _P, "category", "yes/no", None, None, "adverse credit records on file (Belanche)"),
+    FieldSpec(
+        "revolving_utilization",
+        _U,
+        "float",
+        "fraction",
+        0,
+        5,
+        "revolving balance / revolving credit limit (1.0 = at the limit)",
+    ),
     FieldSpec("revolving_balance", _U, "float", "currency", 0, None, "total revolving balance"),
-    FieldSpec("credit_age_months", _A, "float", "months", 0, 1200,
-              "months from the earliest credit line to the application date"),
-    FieldSpec("inquiries_6m", _I, "float", "count", 0, None,
-              "credit inquiries in the 6 months before the application"),
-    FieldSpec("monthly_income", _N, "float", "currency/month", 0, None,
-              "gross (or net, as the dataset states) monthly income"),
+    FieldSpec(
+        "credit_age_months",
+        _A,
+        "float",
+        "months",
+        0,
+        1200,
+        "months from the earliest credit line to the application date",
+    ),
+    FieldSpec("inquiries_6m", _I, "float", "count", 0, None, "credit inquiries in the 6 months before the application"),
+    FieldSpec(
+        "monthly_income", _N, "float", "currency/month", 0, None, "gross (or net, as the dataset states) monthly income"
+    ),
     FieldSpec("annual_income", _N, "float", "currency/year", 0, None, "gross annual income"),
-    FieldSpec("existing_obligations", _N, "float", "currency/month", 0, None,
-              "monthly payments on existing debts (and, where stated, living costs)"),
-    FieldSpec("debt_to_income", _N, "float", "percent", 0, None,
-              "existing monthly debt payments / gross monthly income x 100 (Lending Club dti)"),
-    FieldSpec("debt_ratio", _N, "float", "fraction", 0, None,
-              "existing monthly obligations / monthly income (GMSC DebtRatio)"),
+    FieldSpec(
+        "existing_obligations",
+        _N,
+        "float",
+        "currency/month",
+        0,
+        None,
+        "monthly payments on existing debts (and, where stated, living costs)",
+    ),
+    FieldSpec(
+        "debt_to_income",
+        _N,
+        "float",
+        "percent",
+        0,
+        None,
+        "existing monthly debt payments / gross monthly income x 100 (Lending Club dti)",
+    ),
+    FieldSpec(
+        "debt_ratio", _N, "float", "fraction", 0, None, "existing monthly obligations / monthly income (GMSC DebtRatio)"
+    ),
     FieldSpec("requested_amount", _N, "float", "currency", 0, None, "principal requested"),
     FieldSpec("term_months", _N, "float", "months", 1, 600, "loan term"),
     FieldSpec("annual_rate", _N, "float", "fraction", 0, 1, "nominal annual interest rate"),
-    FieldSpec("instalment", _N, "float", "currency/month", 0, None,
-              "monthly payment of the requested loan (EMI)"),
-    FieldSpec("installment_rate_pct", _N, "float", "percent class", 1, 4,
-              "instalment as a share of disposable income, coded 1-4 (German credit)"),
+    FieldSpec("instalment", _N, "float", "currency/month", 0, None, "monthly payment of the requested loan (EMI)"),
+    FieldSpec(
+        "installment_rate_pct",
+        _N,
+        "float",
+        "percent class",
+        1,
+        4,
+        "instalment as a share of disposable income, coded 1-4 (German credit)",
+    ),
 )
 
 _BY_NAME = {f.name: f for f in APPLICANT_SCHEMA}
@@ -107,6 +158,4 @@ def field_spec(name: str) -> FieldSpec:
     try:
         return _BY_NAME[name]
     except KeyError:
-        raise KeyError(
-            f"unknown schema field {name!r}; known fields: {sorted(_BY_NAME)}"
-        ) from None
+        raise KeyError(f"unknown schema field {name!r}; known fields: {sorted(_BY_NAME)}") from None

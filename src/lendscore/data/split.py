@@ -5,6 +5,7 @@
   neither mask.
 - :func:`random_split` is stratified on the target (scikit-learn ``train_test_split``), seeded.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -28,9 +29,7 @@ def _timestamp(value: Any, label: str) -> pd.Timestamp:
     return ts
 
 
-def time_split(
-    time: pd.Series, test_from: Any, *, test_to: Any | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def time_split(time: pd.Series, test_from: Any, *, test_to: Any | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-time masks: train = ``time < test_from``; test = ``test_from <= time < test_to``.
 
     ``test_from``/``test_to`` accept anything ``pd.Timestamp`` parses ("2011-01-01").
@@ -56,9 +55,7 @@ def time_split(
     return train, test
 
 
-def random_split(
-    y: Any, test_size: float = 0.3, seed: int = 42
-) -> tuple[np.ndarray, np.ndarray]:
+def random_split(y: Any, test_size: float = 0.3, seed: int = 42) -> tuple[np.ndarray, np.ndarray]:
     """Stratified random masks (``train``, ``test``); ``test_size`` is the test share in (0, 1)."""
     if not 0 < test_size < 1:
         raise ConfigError(f"test_size must be in (0, 1); got {test_size}")
@@ -74,9 +71,7 @@ def random_split(
             f"every class; class counts {dict(zip(classes.tolist(), counts.tolist(), strict=True))}"
         )
     idx = np.arange(n)
-    train_idx, test_idx = train_test_split(
-        idx, test_size=test_size, random_state=seed, stratify=target
-    )
+    train_idx, test_idx = train_test_split(idx, test_size=test_size, random_state=seed, stratify=target)
     train = np.zeros(n, dtype=bool)
     train[train_idx] = True
     test = np.zeros(n, dtype=bool)

@@ -3,6 +3,7 @@
 The policy takes a score (or PD) and the applicant's finances, never a model object, so a policy
 change needs no refit. ``plots`` (matplotlib) is not imported here.
 """
+
 from __future__ import annotations
 
 from lendscore.decision.affordability import (

@@ -11,6 +11,7 @@ function on it: finances or a loan that are not plain dicts of plain numbers, va
 validation models would refuse (the scalar path raises the error that names them), non-finite
 intermediate numbers, and the counter-offer's rare bisection case.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,8 +31,9 @@ from lendscore.decision.affordability import (
 
 __all__ = ["assess_batch"]
 
-_FIN_KEYS = frozenset(("gross_income", "net_income", "deductions", "existing_obligations", "dependants",
-                       "employer_undertaking"))
+_FIN_KEYS = frozenset(
+    ("gross_income", "net_income", "deductions", "existing_obligations", "dependants", "employer_undertaking")
+)
 _LOAN_KEYS = frozenset(("amount", "annual_rate", "term_months"))
 _EXACT_INT = 2**53
 _NAN = math.nan
@@ -47,13 +49,37 @@ def _extract(fin: Any, loan: Any) -> tuple | None:
     if type(fin) is not dict or type(loan) is not dict or not fin.keys() <= _FIN_KEYS or loan.keys() != _LOAN_KEYS:
         return None
     g, net, ded = fin.get("gross_income"), fin.get("net_income"), fin.get("deductions")
-    ex, dep, und = fin.get("existing_obligations", 0.0), fin.get("dependants", 0), fin.get("employer_undertaking", False)
+    ex, dep, und = (
+        fin.get("existing_obligations", 0.0),
+        fin.get("dependants", 0),
+        fin.get("employer_undertaking", False),
+    )
     a, r, t = loan["amount"], loan["annual_rate"], loan["term_months"]
-    if not (_num(g) and _num(ex) and _num(a) and _num(r) and (net is None or _num(net))
-            and (ded is None or _num(ded)) and type(dep) is int and type(und) is bool and type(t) is int):
+    if not (
+        _num(g)
+        and _num(ex)
+        and _num(a)
+        and _num(r)
+        and (net is None or _num(net))
+        and (ded is None or _num(ded))
+        and type(dep) is int
+        and type(und) is bool
+        and type(t) is int
+    ):
         return None
-    return (g, _NAN if net is None else net, net is not None, _NAN if ded is None else ded, ded is not None,
-            ex, dep, und, a, r, t)
+    return (
+        g,
+        _NAN if net is None else net,
+        net is not None,
+        _NAN if ded is None else ded,
+        ded is not None,
+        ex,
+        dep,
+        und,
+        a,
+        r,
+        t,
+    )
 
 
 def _valid(g, net, has_net, ded, has_ded, ex, dep, a, r, t) -> np.ndarray:
@@ -101,7 +127,8 @@ def assess_batch(finances: Sequence[Any], loans: Sequence[Any], rule: Affordabil
         sel = np.flatnonzero(keep)
         idx = [idx[k] for k in sel.tolist()]
         g, net, ded, ex, a, r, has_net, has_ded, und, dep, t = (
-            x[sel] for x in (g, net, ded, ex, a, r, has_net, has_ded, und, dep, t))
+            x[sel] for x in (g, net, ded, ex, a, r, has_net, has_ded, und, dep, t)
+        )
     if not idx:
         return out
     rates, terms = [float(x) for x in r.tolist()], t.tolist()
@@ -137,8 +164,9 @@ def _evaluate_rows(g, net, has_net, ded, has_ded, ex, dep, und, a, r, t, rule, f
         share_v = np.where(und, share_u, share_v)
     any_share, has_foir = bool(has_share.any()), rule.max_foir is not None
 
-    def fails(amount: np.ndarray, f: np.ndarray,
-              term: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    def fails(
+        amount: np.ndarray, f: np.ndarray, term: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         new_ = instalments(amount, f, term)
         nth_ = netinc - ex - new_
         s_floor = nth_ - floor
@@ -198,18 +226,50 @@ def _evaluate_rows(g, net, has_net, ded, has_ded, ex, dep, und, a, r, t, rule, f
     gt = np.array(guesses, dtype=np.int64)
     below = [max(x - 1, 1) for x in guesses]
     ok_guess = passes(a, factors(guesses), gt.astype(float)) & (
-        (gt == 1) | ~passes(a, factors(below), np.array(below, dtype=float)))
+        (gt == 1) | ~passes(a, factors(below), np.array(below, dtype=float))
+    )
     bad |= ~no_term & ~ok_guess
 
-    failed = [tuple(k for k, f in (("nth_share", fs), ("foir", ff), ("floor", fl)) if f)
-              for fs, ff, fl in zip(fail_share.tolist(), fail_foir.tolist(), fail_floor.tolist(), strict=True)]
+    failed = [
+        tuple(k for k, f in (("nth_share", fs), ("foir", ff), ("floor", fl)) if f)
+        for fs, ff, fl in zip(fail_share.tolist(), fail_foir.tolist(), fail_floor.tolist(), strict=True)
+    ]
     rows = []
-    for (inc, d, nt, e, nw, h, hs, fo, fl, fr, m, mx, nt_, gs, b) in zip(
-            income.tolist(), deductions.tolist(), netinc.tolist(), ex.tolist(), new.tolist(), nth.tolist(),
-            nth_share.tolist(), foir.tolist(), floor.tolist(), failed, margin.tolist(), max_amount.tolist(),
-            no_term.tolist(), guesses, bad.tolist(), strict=True):
-        rows.append(None if b else {
-            "income": inc, "deductions": d, "net_income": nt, "existing_obligations": e, "new_instalment": nw,
-            "nth": h, "nth_share": hs, "foir": fo, "floor": fl, "passed": not fr, "failed_rules": list(fr),
-            "margin": m, "counter_offer": {"max_amount": mx, "min_term": None if nt_ else gs}})
+    for inc, d, nt, e, nw, h, hs, fo, fl, fr, m, mx, nt_, gs, b in zip(
+        income.tolist(),
+        deductions.tolist(),
+        netinc.tolist(),
+        ex.tolist(),
+        new.tolist(),
+        nth.tolist(),
+        nth_share.tolist(),
+        foir.tolist(),
+        floor.tolist(),
+        failed,
+        margin.tolist(),
+        max_amount.tolist(),
+        no_term.tolist(),
+        guesses,
+        bad.tolist(),
+        strict=True,
+    ):
+        rows.append(
+            None
+            if b
+            else {
+                "income": inc,
+                "deductions": d,
+                "net_income": nt,
+                "existing_obligations": e,
+                "new_instalment": nw,
+                "nth": h,
+                "nth_share": hs,
+                "foir": fo,
+                "floor": fl,
+                "passed": not fr,
+                "failed_rules": list(fr),
+                "margin": m,
+                "counter_offer": {"max_amount": mx, "min_term": None if nt_ else gs},
+            }
+        )
     return rows

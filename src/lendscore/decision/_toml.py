@@ -1,4 +1,5 @@
 """Where a key sits in a TOML file, for error messages that name the line (policy and reasons)."""
+
 from __future__ import annotations
 
 import re

@@ -21,6 +21,7 @@ slack, in money per month) is also how much the instalment could grow (or must s
 The counter-offer uses it: the largest amount at the requested term and the shortest term for the
 requested amount whose instalment fits.
 """
+
 from __future__ import annotations
 
 import math
@@ -145,8 +146,13 @@ def complete_finances(finances: Mapping[str, Any] | None, deduction_rate: float)
         return None
     out = dict(finances)
     gross = out.get("gross_income")
-    if (out.get("net_income") is None and out.get("deductions") is None and deduction_rate
-            and isinstance(gross, (int, float)) and not isinstance(gross, bool)):
+    if (
+        out.get("net_income") is None
+        and out.get("deductions") is None
+        and deduction_rate
+        and isinstance(gross, (int, float))
+        and not isinstance(gross, bool)
+    ):
         out["deductions"] = deduction_rate * gross
     return out
 
@@ -245,6 +251,7 @@ def _counter_offer(fin: Finances, loan: LoanRequest, rule: AffordabilityRule, ma
     the instalment (the requested one plus the margin); the closed forms are then checked against
     the rules themselves a step either side, which absorbs rounding at the edge.
     """
+
     def passes(amount: float, term: int) -> bool:
         return not _evaluate(fin, amount, loan.annual_rate, term, rule)["failed_rules"]
 

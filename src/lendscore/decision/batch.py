@@ -14,6 +14,7 @@ are not plain dicts of plain numbers or that validation refuses, knock-out field
 compared, scores outside the bands, points that are not finite, shortfalls within rounding of
 each other, and the counter-offer's bisection case.
 """
+
 from __future__ import annotations
 
 import math
@@ -35,8 +36,9 @@ _NEAR_TIE = 1e-6
 _RANK = OUTCOME_RANK
 
 
-def decide_batch(applicants: Sequence[Mapping[str, Any]], scored: Sequence[ScoredApplicant], policy: Policy,
-                 catalogue: Catalogue) -> list[dict[str, Any]]:
+def decide_batch(
+    applicants: Sequence[Mapping[str, Any]], scored: Sequence[ScoredApplicant], policy: Policy, catalogue: Catalogue
+) -> list[dict[str, Any]]:
     """``decide(a, s, policy, catalogue).to_dict()`` for each pair of ``applicants`` and ``scored``.
 
     Raises the :class:`~lendscore.errors.PolicyError` (or arithmetic error) that :func:`decide`
@@ -89,17 +91,30 @@ class _Plan:
         self.max_reasons = policy.reasons.max_reasons
         review = catalogue.get(policy.reasons.review_reason).to_dict()
         # per knock-out: (step, reason) when it hits, and when a field is missing
-        self.kos = [(((f"knockout:{ko.name}", ko.outcome), catalogue.get(ko.reason).to_dict()),
-                     ((f"knockout:{ko.name}", ko.if_missing), review)) for ko in policy.knockouts]
+        self.kos = [
+            (
+                ((f"knockout:{ko.name}", ko.outcome), catalogue.get(ko.reason).to_dict()),
+                ((f"knockout:{ko.name}", ko.if_missing), review),
+            )
+            for ko in policy.knockouts
+        ]
         aff = policy.affordability
-        self.aff = None if aff is None else (
-            aff.if_missing, catalogue.get(aff.reason_codes.missing).to_dict(), aff.outcome_on_fail,
-            {rule: catalogue.get(code).to_dict() for rule, code in aff.codes().items()})
+        self.aff = (
+            None
+            if aff is None
+            else (
+                aff.if_missing,
+                catalogue.get(aff.reason_codes.missing).to_dict(),
+                aff.outcome_on_fail,
+                {rule: catalogue.get(code).to_dict() for rule, code in aff.codes().items()},
+            )
+        )
         self.band_outcome = [b.outcome for b in policy.bands]
         self.band_reason = [catalogue.get(b.reason).to_dict() if b.reason else None for b in policy.bands]
 
-    def assemble(self, s: ScoredApplicant, ko_events: list | None, afford: dict | None, band: int,
-                 principal: list[dict] | None) -> dict[str, Any]:
+    def assemble(
+        self, s: ScoredApplicant, ko_events: list | None, afford: dict | None, band: int, principal: list[dict] | None
+    ) -> dict[str, Any]:
         """The decision dict of one row, following :func:`decide` stage by stage."""
         steps: list[tuple[str, str]] = []
         reasons: list[dict] = []
@@ -158,9 +173,17 @@ class _Plan:
                     unique.append(dict(r))
                     if len(unique) == self.max_reasons:
                         break
-        return {"outcome": final, "pd": float(s.pd), "score": float(s.score), "grade": s.grade,
-                "affordability": result, "reasons": unique, "policy_version": self.policy.version,
-                "model_version": s.model_version, "steps": [{"stage": st, "outcome": o} for st, o in steps]}
+        return {
+            "outcome": final,
+            "pd": float(s.pd),
+            "score": float(s.score),
+            "grade": s.grade,
+            "affordability": result,
+            "reasons": unique,
+            "policy_version": self.policy.version,
+            "model_version": s.model_version,
+            "steps": [{"stage": st, "outcome": o} for st, o in steps],
+        }
 
 
 def _knockout_column(ko: KnockOut, applicants: Sequence[Mapping[str, Any]], slow: list[bool]) -> list[bool | None]:
@@ -197,8 +220,9 @@ def _knockout_column(ko: KnockOut, applicants: Sequence[Mapping[str, Any]], slow
     return state
 
 
-def _affordability_column(applicants: Sequence[Mapping[str, Any]], rule: AffordabilityRule,
-                          slow: list[bool]) -> list[Any]:
+def _affordability_column(
+    applicants: Sequence[Mapping[str, Any]], rule: AffordabilityRule, slow: list[bool]
+) -> list[Any]:
     """Each row's affordability dict, or None when finances or loan are missing."""
     n = len(applicants)
     out: list[Any] = [None] * n
@@ -236,8 +260,9 @@ def _band_column(scored: Sequence[ScoredApplicant], policy: Policy, slow: list[b
     return out
 
 
-def _principal_column(rows: list[int], scored: Sequence[ScoredApplicant], policy: Policy, catalogue: Catalogue,
-                      slow: list[bool]) -> dict[int, list[dict]]:
+def _principal_column(
+    rows: list[int], scored: Sequence[ScoredApplicant], policy: Policy, catalogue: Catalogue, slow: list[bool]
+) -> dict[int, list[dict]]:
     """``principal_reasons`` (as dicts) of ``rows``: one shortfall matrix, sorted row-wise.
 
     Rows that share the first row's characteristics and reference go through the matrix; the
@@ -258,8 +283,11 @@ def _principal_column(rows: list[int], scored: Sequence[ScoredApplicant], policy
     for i in rows:
         s = scored[i]
         pts = s.points
-        if reference is not None and (policy.reasons.reference == "cutoff_average" or s.max_points is reference) \
-                and pts.keys() == key_set:
+        if (
+            reference is not None
+            and (policy.reasons.reference == "cutoff_average" or s.max_points is reference)
+            and pts.keys() == key_set
+        ):
             matrix_rows.append(i)
             points.append([pts[c] for c in names])
         else:
@@ -296,15 +324,24 @@ def _principal_column(rows: list[int], scored: Sequence[ScoredApplicant], policy
                     if code.code in seen:
                         continue
                     seen.add(code.code)
-                    found.append({"code": code.code, "text": code.text, "kind": code.kind,
-                                  "characteristic": names[j], "shortfall": gap})
+                    found.append(
+                        {
+                            "code": code.code,
+                            "text": code.text,
+                            "kind": code.kind,
+                            "characteristic": names[j],
+                            "shortfall": gap,
+                        }
+                    )
                 out[i] = found
             except Exception:  # decide() raises it for this row
                 slow[i] = True
     for i in single:
         try:
-            out[i] = [r.to_dict() for r in principal_reasons(scored[i].points, _reference(scored[i], policy),
-                                                             catalogue, max_reasons)]
+            out[i] = [
+                r.to_dict()
+                for r in principal_reasons(scored[i].points, _reference(scored[i], policy), catalogue, max_reasons)
+            ]
         except Exception:  # decide() raises it for this row
             slow[i] = True
     return out

@@ -12,6 +12,7 @@ Classification metrics treat a decline as predicting "bad": precision = bads dec
 recall = bads declined / all bads, accuracy = (bads declined + goods approved) / n. Undefined
 ratios (no approvals, no declines) are NaN.
 """
+
 from __future__ import annotations
 
 import math
@@ -28,8 +29,19 @@ from lendscore.errors import PolicyError
 __all__ = ["CutoffChoice", "choose_cutoff", "cutoff_reference_points", "profit_table", "write_cutoff"]
 
 TABLE_COLUMNS = [
-    "cutoff", "n_approved", "n_event_approved", "approval_rate", "bad_rate", "expected_loss",
-    "revenue", "cost", "profit", "accuracy", "precision", "recall", "f1",
+    "cutoff",
+    "n_approved",
+    "n_event_approved",
+    "approval_rate",
+    "bad_rate",
+    "expected_loss",
+    "revenue",
+    "cost",
+    "profit",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
 ]
 
 
@@ -63,8 +75,11 @@ def profit_table(
         raise PolicyError(f"score has {int(np.isnan(s).sum())} NaN values")
     if not np.isin(t, [0, 1]).all():
         raise PolicyError("y must be 0 (good) / 1 (bad, event)")
-    for name, value, lo, hi in (("lgd", lgd, 0, 1), ("margin", margin, 0, math.inf),
-                                ("cost_per_application", cost_per_application, 0, math.inf)):
+    for name, value, lo, hi in (
+        ("lgd", lgd, 0, 1),
+        ("margin", margin, 0, math.inf),
+        ("cost_per_application", cost_per_application, 0, math.inf),
+    ):
         if not lo <= value <= hi:
             raise PolicyError(f"{name} must be in [{lo}, {hi}]; got {value}")
     e = np.broadcast_to(np.asarray(exposure, dtype=float), s.shape)
@@ -94,21 +109,23 @@ def profit_table(
     precision = _ratio(bad_dec, k.astype(float))
     recall = _ratio(bad_dec, np.full(c.shape, bad[-1]))
     f1 = _ratio(2 * bad_dec, k + bad[-1])  # 2TP / (2TP + FP + FN) = 2TP / (declined + all bads)
-    return pd.DataFrame({
-        "cutoff": c,
-        "n_approved": n_app,
-        "n_event_approved": bad_app.astype(int),
-        "approval_rate": n_app / n,
-        "bad_rate": _ratio(bad_app, n_app.astype(float)),
-        "expected_loss": loss,
-        "revenue": revenue,
-        "cost": cost,
-        "profit": revenue - loss - cost,
-        "accuracy": (bad_dec + good_app) / n,
-        "precision": precision,
-        "recall": recall,
-        "f1": f1,
-    })[TABLE_COLUMNS]
+    return pd.DataFrame(
+        {
+            "cutoff": c,
+            "n_approved": n_app,
+            "n_event_approved": bad_app.astype(int),
+            "approval_rate": n_app / n,
+            "bad_rate": _ratio(bad_app, n_app.astype(float)),
+            "expected_loss": loss,
+            "revenue": revenue,
+            "cost": cost,
+            "profit": revenue - loss - cost,
+            "accuracy": (bad_dec + good_app) / n,
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+        }
+    )[TABLE_COLUMNS]
 
 
 @dataclass(frozen=True)
@@ -183,7 +200,8 @@ def write_cutoff(path: str | Path, choice: CutoffChoice) -> None:
         raise PolicyError(
             f"{p}, line {line_of(text, ('bands', i - 1, 'min'))}: cut-off {choice.cutoff:g} is not above the "
             f"{below.outcome} band's min {below.min:g}, so the bands would not tile; lower that band's min "
-            "(and the max of the band under it) first, or choose a higher cut-off")
+            "(and the max of the band under it) first, or choose a higher cut-off"
+        )
     lines = text.splitlines()
     edits = [(("bands", i, "min"), choice.cutoff)] + ([(("bands", i - 1, "max"), choice.cutoff)] if i else [])
     for loc, value in edits:
@@ -196,11 +214,19 @@ def write_cutoff(path: str | Path, choice: CutoffChoice) -> None:
     if start is not None:
         end = next((j for j in range(start + 1, len(lines)) if lines[j].lstrip().startswith("[")), len(lines))
         del lines[start:end]
-    record = {"score": choice.cutoff, "method": choice.method, "approval_rate": choice.row.get("approval_rate"),
-              "bad_rate": choice.row.get("bad_rate"), "profit": choice.row.get("profit")}
+    record = {
+        "score": choice.cutoff,
+        "method": choice.method,
+        "approval_rate": choice.row.get("approval_rate"),
+        "bad_rate": choice.row.get("bad_rate"),
+        "profit": choice.row.get("profit"),
+    }
     lines += ["", "[cutoff]  # written by `lendscore cutoff`"]
-    lines += [f"{k} = {_toml_value(v)}" for k, v in record.items() if v is not None and not
-              (isinstance(v, float) and math.isnan(v))]
+    lines += [
+        f"{k} = {_toml_value(v)}"
+        for k, v in record.items()
+        if v is not None and not (isinstance(v, float) and math.isnan(v))
+    ]
     new_text = "\n".join(lines) + "\n"
     parse_policy(new_text, name=str(p))
     p.write_text(new_text, encoding="utf-8")

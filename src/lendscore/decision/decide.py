@@ -10,6 +10,7 @@ The applicant is a dict: knock-out fields are looked up by (dotted) name; the af
 reads ``applicant["finances"]`` and ``applicant["loan"]`` (dicts of
 :class:`~lendscore.decision.affordability.Finances` and ``LoanRequest`` fields).
 """
+
 from __future__ import annotations
 
 import enum
@@ -27,8 +28,7 @@ from lendscore.errors import PolicyError
 __all__ = ["Decision", "Outcome", "ScoredApplicant", "decide", "scored_from_details"]
 
 _MISSING = object()
-_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-        "==": operator.eq, "!=": operator.ne}
+_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq, "!=": operator.ne}
 
 
 class Outcome(enum.StrEnum):
@@ -94,12 +94,16 @@ def scored_from_details(
     out = []
     for row in details.to_dict(orient="records"):
         grade = row.get("grade")
-        out.append(ScoredApplicant(
-            pd=float(row["pd"]), score=float(row["score"]),
-            grade=None if grade is None or (isinstance(grade, float) and math.isnan(grade)) else str(grade),
-            points={c.removeprefix("points_"): float(row[c]) for c in cols},
-            model_version=model_version, max_points=max_points,
-        ))
+        out.append(
+            ScoredApplicant(
+                pd=float(row["pd"]),
+                score=float(row["score"]),
+                grade=None if grade is None or (isinstance(grade, float) and math.isnan(grade)) else str(grade),
+                points={c.removeprefix("points_"): float(row[c]) for c in cols},
+                model_version=model_version,
+                max_points=max_points,
+            )
+        )
     return out
 
 
@@ -144,9 +148,7 @@ def _reference(scored: ScoredApplicant, policy: Policy) -> Mapping[str, float]:
     return scored.max_points
 
 
-def decide(
-    applicant: Mapping[str, Any], scored: ScoredApplicant, policy: Policy, catalogue: Catalogue
-) -> Decision:
+def decide(applicant: Mapping[str, Any], scored: ScoredApplicant, policy: Policy, catalogue: Catalogue) -> Decision:
     """Apply ``policy`` to one scored applicant.
 
     Raises :class:`~lendscore.errors.PolicyError` for impossible finances (naming field and rule).
@@ -189,8 +191,9 @@ def decide(
             outcome = Outcome(band.outcome)
             codes = [catalogue.get(band.reason)] if band.reason else []
             if outcome is not Outcome.APPROVE:
-                codes += principal_reasons(scored.points, _reference(scored, policy), catalogue,
-                                           policy.reasons.max_reasons)
+                codes += principal_reasons(
+                    scored.points, _reference(scored, policy), catalogue, policy.reasons.max_reasons
+                )
             record("bands", outcome, codes)
         if policy.stop_on_decline and any(o is Outcome.DECLINE for _, o in steps):
             break

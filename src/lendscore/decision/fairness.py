@@ -10,6 +10,7 @@ approve cut-off (approve when ``score >= cutoff``):
 - ``smd``: standardised mean score difference, ``(mean_g - mean_ref) / pooled sd``;
 - calibration within groups: mean PD vs observed default rate per group and per PD bin.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -62,11 +63,13 @@ def fairness_report(
     n_bins: int = 5,
 ) -> FairnessReport:
     """Approval and default rates, AIR, SMD and (when ``pds`` (PDs) is given) calibration, by group."""
-    frame = pd.DataFrame({
-        "score": np.asarray(score, dtype=float),
-        "y": np.asarray(y, dtype=float),
-        "group": pd.Series(np.asarray(group, dtype=object)).astype(str).to_numpy(),
-    })
+    frame = pd.DataFrame(
+        {
+            "score": np.asarray(score, dtype=float),
+            "y": np.asarray(y, dtype=float),
+            "group": pd.Series(np.asarray(group, dtype=object)).astype(str).to_numpy(),
+        }
+    )
     if frame["score"].isna().any():
         raise PolicyError("fairness_report: score has NaN values")
     if not frame["y"].isin([0.0, 1.0]).all():
@@ -75,16 +78,18 @@ def fairness_report(
         frame["pd"] = np.asarray(pds, dtype=float)
     frame["approved"] = frame["score"] >= cutoff
     g = frame.groupby("group", sort=True)
-    out = pd.DataFrame({
-        "n": g.size(),
-        "n_event": g["y"].sum().astype(int),
-        "n_approved": g["approved"].sum().astype(int),
-        "approval_rate": g["approved"].mean(),
-        "default_rate": g["y"].mean(),
-        "default_rate_approved": frame[frame["approved"]].groupby("group")["y"].mean(),
-        "mean_score": g["score"].mean(),
-        "sd_score": g["score"].std(ddof=1),
-    })
+    out = pd.DataFrame(
+        {
+            "n": g.size(),
+            "n_event": g["y"].sum().astype(int),
+            "n_approved": g["approved"].sum().astype(int),
+            "approval_rate": g["approved"].mean(),
+            "default_rate": g["y"].mean(),
+            "default_rate_approved": frame[frame["approved"]].groupby("group")["y"].mean(),
+            "mean_score": g["score"].mean(),
+            "sd_score": g["score"].std(ddof=1),
+        }
+    )
     if reference is None:
         reference = str(out["approval_rate"].idxmax())
     elif reference not in out.index:
@@ -93,8 +98,9 @@ def fairness_report(
     ref_rate = ref["approval_rate"]
     out["air"] = out["approval_rate"] / ref_rate if ref_rate > 0 else np.nan
     out["four_fifths"] = out["air"] >= FOUR_FIFTHS
-    pooled = np.sqrt(((out["n"] - 1) * out["sd_score"] ** 2 + (ref["n"] - 1) * ref["sd_score"] ** 2)
-                     / (out["n"] + ref["n"] - 2))
+    pooled = np.sqrt(
+        ((out["n"] - 1) * out["sd_score"] ** 2 + (ref["n"] - 1) * ref["sd_score"] ** 2) / (out["n"] + ref["n"] - 2)
+    )
     out["smd"] = (out["mean_score"] - ref["mean_score"]) / pooled
     calibration = None
     if pds is not None:
@@ -102,8 +108,9 @@ def fairness_report(
         out["calibration_gap"] = out["mean_pd"] - out["default_rate"]
         calibration = _calibration(frame, n_bins)
     out.index.name = attribute
-    return FairnessReport(attribute=attribute, cutoff=float(cutoff), reference=reference,
-                          by_group=out, calibration=calibration)
+    return FairnessReport(
+        attribute=attribute, cutoff=float(cutoff), reference=reference, by_group=out, calibration=calibration
+    )
 
 
 def _calibration(frame: pd.DataFrame, n_bins: int) -> pd.DataFrame:
@@ -111,8 +118,15 @@ def _calibration(frame: pd.DataFrame, n_bins: int) -> pd.DataFrame:
     for name, part in frame.groupby("group", sort=True):
         bins = pd.qcut(part["pd"].rank(method="first"), q=min(n_bins, len(part)), labels=False)
         for b, cell in part.groupby(bins, sort=True):
-            rows.append({"group": name, "bin": int(b), "n": len(cell), "mean_pd": cell["pd"].mean(),
-                         "default_rate": cell["y"].mean()})
+            rows.append(
+                {
+                    "group": name,
+                    "bin": int(b),
+                    "n": len(cell),
+                    "mean_pd": cell["pd"].mean(),
+                    "default_rate": cell["y"].mean(),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -128,8 +142,11 @@ def german_credit_groups(frame: pd.DataFrame) -> pd.DataFrame:
     unknown = sorted(set(codes) - set(_GERMAN_SEX))
     if unknown:
         raise PolicyError(f"german_credit_groups: personal_status_and_sex has unknown codes {unknown}")
-    return pd.DataFrame({
-        "age_band": np.where(frame["age_years"].to_numpy() < 25, "<25", ">=25"),
-        "sex": codes.map(_GERMAN_SEX).to_numpy(),
-        "personal_status": codes.map(_GERMAN_STATUS).to_numpy(),
-    }, index=frame.index)
+    return pd.DataFrame(
+        {
+            "age_band": np.where(frame["age_years"].to_numpy() < 25, "<25", ">=25"),
+            "sex": codes.map(_GERMAN_SEX).to_numpy(),
+            "personal_status": codes.map(_GERMAN_STATUS).to_numpy(),
+        },
+        index=frame.index,
+    )

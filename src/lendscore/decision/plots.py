@@ -1,4 +1,5 @@
 """Plots for the decision layer. matplotlib is imported inside each function (never at import)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

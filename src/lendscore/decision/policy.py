@@ -8,6 +8,7 @@ Bands are half-open intervals ``[min, max)`` listed in ascending order; the last
 its ``max``. With ``basis = "score"`` they must tile ``[first min, last max]`` (use ``-inf``/``inf``
 for open ends; a score outside the range is an error); with ``basis = "pd"`` they must tile [0, 1].
 """
+
 from __future__ import annotations
 
 import math
@@ -25,8 +26,17 @@ from lendscore.decision.reasons import Catalogue, load_catalogue
 from lendscore.errors import PolicyError
 
 __all__ = [
-    "AffordabilityPolicy", "Band", "Condition", "CutoffRecord", "KnockOut", "Policy",
-    "ReasonsConfig", "line_of", "load_policy", "parse_policy", "OUTCOME_RANK",
+    "AffordabilityPolicy",
+    "Band",
+    "Condition",
+    "CutoffRecord",
+    "KnockOut",
+    "Policy",
+    "ReasonsConfig",
+    "line_of",
+    "load_policy",
+    "parse_policy",
+    "OUTCOME_RANK",
 ]
 
 OUTCOME_RANK = {"approve": 0, "refer": 1, "decline": 2}
@@ -145,9 +155,7 @@ class Policy(_Strict):
         last = self.bands[-1]
         if value == last.max:
             return last
-        raise PolicyError(
-            f"{self.basis} {value} is outside the policy range [{self.bands[0].min}, {last.max}]"
-        )
+        raise PolicyError(f"{self.basis} {value} is outside the policy range [{self.bands[0].min}, {last.max}]")
 
 
 def _fail(name: str, source: str, loc: Sequence[Any], message: str) -> PolicyError:
@@ -163,17 +171,29 @@ def _check_bands(policy: Policy, name: str, source: str) -> None:
     for i in range(1, len(bands)):
         prev, b = bands[i - 1], bands[i]
         if b.min < prev.max:
-            raise _fail(name, source, ("bands", i, "min"),
-                        f"bands overlap: min={b.min} is below the previous band's max={prev.max}")
+            raise _fail(
+                name,
+                source,
+                ("bands", i, "min"),
+                f"bands overlap: min={b.min} is below the previous band's max={prev.max}",
+            )
         if b.min > prev.max:
-            raise _fail(name, source, ("bands", i, "min"),
-                        f"gap between bands: min={b.min} but the previous band ends at max={prev.max}")
+            raise _fail(
+                name,
+                source,
+                ("bands", i, "min"),
+                f"gap between bands: min={b.min} but the previous band ends at max={prev.max}",
+            )
         worse = OUTCOME_RANK[b.outcome] > OUTCOME_RANK[prev.outcome]
         better = OUTCOME_RANK[b.outcome] < OUTCOME_RANK[prev.outcome]
         if (policy.basis == "score" and worse) or (policy.basis == "pd" and better):
             direction = "score rises" if policy.basis == "score" else "PD falls"
-            raise _fail(name, source, ("bands", i, "outcome"),
-                        f"outcome must not get worse as the {direction}; got {prev.outcome!r} then {b.outcome!r}")
+            raise _fail(
+                name,
+                source,
+                ("bands", i, "outcome"),
+                f"outcome must not get worse as the {direction}; got {prev.outcome!r} then {b.outcome!r}",
+            )
     if policy.basis == "pd" and (bands[0].min != 0.0 or bands[-1].max != 1.0):
         raise _fail(name, source, ("bands",), f"PD bands must tile [0, 1]; got [{bands[0].min}, {bands[-1].max}]")
 
@@ -187,7 +207,9 @@ def _check_reasons(policy: Policy, catalogue: Catalogue, name: str, source: str)
             refs.append((("affordability", "reason_codes", field), code))
     for loc, code in refs:
         if code not in catalogue:
-            raise _fail(name, source, loc, f"reason code {code!r} is not in the catalogue (version {catalogue.version})")
+            raise _fail(
+                name, source, loc, f"reason code {code!r} is not in the catalogue (version {catalogue.version})"
+            )
 
 
 def parse_policy(source: str, *, name: str = "policy", catalogue: Catalogue | None = None) -> Policy:
@@ -206,8 +228,9 @@ def parse_policy(source: str, *, name: str = "policy", catalogue: Catalogue | No
     _check_bands(policy, name, source)
     _check_reasons(policy, catalogue if catalogue is not None else load_catalogue(), name, source)
     if policy.reasons.reference == "cutoff_average" and not policy.reasons.cutoff_points:
-        raise _fail(name, source, ("reasons", "reference"),
-                    "reference = 'cutoff_average' needs a [reasons.cutoff_points] table")
+        raise _fail(
+            name, source, ("reasons", "reference"), "reference = 'cutoff_average' needs a [reasons.cutoff_points] table"
+        )
     return policy
 
 

@@ -17,6 +17,7 @@ Catalogue format (``_files/reasons.toml``)::
     text = "Delinquency on accounts"
     characteristics = ["delinq_2yrs", "mths_since_last_delinq*"]   # names or fnmatch patterns
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -139,14 +140,10 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
     except pydantic.ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         loc = tuple(err["loc"])
-        raise PolicyError(
-            f"{name}, line {line_of(source, loc)}: {'.'.join(map(str, loc))}: {err['msg']}"
-        ) from exc
+        raise PolicyError(f"{name}, line {line_of(source, loc)}: {'.'.join(map(str, loc))}: {err['msg']}") from exc
     codes = {c: ReasonCode(code=c, text=s.text, kind=s.kind) for c, s in spec.codes.items()}
     if spec.fallback is not None and spec.fallback not in codes:
-        raise PolicyError(
-            f"{name}, line {line_of(source, ('fallback',))}: fallback {spec.fallback!r} is not a code"
-        )
+        raise PolicyError(f"{name}, line {line_of(source, ('fallback',))}: fallback {spec.fallback!r} is not a code")
     patterns = tuple((p, c) for c, s in spec.codes.items() for p in s.characteristics)
     return Catalogue(version=spec.version, codes=codes, patterns=patterns, fallback=spec.fallback)
 

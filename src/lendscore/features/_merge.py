@@ -11,6 +11,7 @@ gives the maximum-likelihood monotone fit in linear time; it is short, exact and
 
 A merge plan is a list of ``(start, stop)`` pre-bin index ranges, half-open, covering 0..m.
 """
+
 from __future__ import annotations
 
 import math
@@ -41,8 +42,9 @@ def log_likelihood(plan: list[tuple[int, int]], e: np.ndarray, n: np.ndarray) ->
     return _bernoulli_ll(be, bn)
 
 
-def _pava(e: list[float], n: list[float], start: int, increasing: bool,
-          prefix_ll: list[float] | None = None) -> list[list[float]]:
+def _pava(
+    e: list[float], n: list[float], start: int, increasing: bool, prefix_ll: list[float] | None = None
+) -> list[list[float]]:
     """Blocks [e, n, start, stop, loglik] of the maximum-likelihood monotone (strict) event-rate fit.
 
     PAVA reads the pre-bins left to right and its stack after ``t`` of them is the fit of that

@@ -12,6 +12,7 @@ A fitted binning has ``k`` regular bins followed by two reserved bins, always in
 Missing and Special values are first-class bins: they get their own counts and WoE (see
 :mod:`lendscore.features.woe` for the sign convention and the zero-count rule).
 """
+
 from __future__ import annotations
 
 import bisect
@@ -27,8 +28,7 @@ __all__ = ["FeatureBinning", "fit_feature_binning", "detect_special_codes"]
 
 # "Not applicable" codes in the 9s family (96, 98, 999, ...) used by bureaux and datasets such as
 # Give Me Some Credit. They count as special only when they sit far above every other value.
-_NINES = np.array([96, 97, 98, 99, 996, 997, 998, 999, 9996, 9997, 9998, 9999,
-                   99996, 99997, 99998, 99999], dtype=float)
+_NINES = np.array([96, 97, 98, 99, 996, 997, 998, 999, 9996, 9997, 9998, 9999, 99996, 99997, 99998, 99999], dtype=float)
 _SPECIAL_GAP = 2.0  # a code counts as special only if it exceeds this multiple of the largest other value
 
 
@@ -168,16 +168,38 @@ class FeatureBinning:
         n = e + ne
         with np.errstate(divide="ignore", invalid="ignore"):
             rate = np.where(n > 0, e / np.where(n > 0, n, 1), np.nan)
-        return pd.DataFrame({
-            "characteristic": self.name, "bin": self.labels(), "n": n, "n_event": e,
-            "n_nonevent": ne, "share": n / n.sum(), "event_rate": rate, "woe": self.woe,
-            "iv": self.iv_bins, "woe_rule": self.woe_rule,
-        })
+        return pd.DataFrame(
+            {
+                "characteristic": self.name,
+                "bin": self.labels(),
+                "n": n,
+                "n_event": e,
+                "n_nonevent": ne,
+                "share": n / n.sum(),
+                "event_rate": rate,
+                "woe": self.woe,
+                "iv": self.iv_bins,
+                "woe_rule": self.woe_rule,
+            }
+        )
 
     def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in (
-            "name", "kind", "trend", "splits", "categories", "special_codes",
-            "n_event", "n_nonevent", "woe", "iv_bins", "woe_rule")}
+        return {
+            k: getattr(self, k)
+            for k in (
+                "name",
+                "kind",
+                "trend",
+                "splits",
+                "categories",
+                "special_codes",
+                "n_event",
+                "n_nonevent",
+                "woe",
+                "iv_bins",
+                "woe_rule",
+            )
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> FeatureBinning:
@@ -228,8 +250,12 @@ def _prebin_numeric(x: np.ndarray, y: np.ndarray, w: np.ndarray, max_prebins: in
     if u.size <= max_prebins:
         splits = u[1:]
     else:
-        q = _quantiles(xs, w[:: -(-len(x) // _PREBIN_SAMPLE)] if xs is not x else w,
-                       np.linspace(0.0, 1.0, max_prebins + 1)[1:-1], weighted)
+        q = _quantiles(
+            xs,
+            w[:: -(-len(x) // _PREBIN_SAMPLE)] if xs is not x else w,
+            np.linspace(0.0, 1.0, max_prebins + 1)[1:-1],
+            weighted,
+        )
         splits = np.unique(q)
         splits = splits[splits > u[0]]
     idx = np.searchsorted(splits, x, side="right")
@@ -240,8 +266,9 @@ def _prebin_numeric(x: np.ndarray, y: np.ndarray, w: np.ndarray, max_prebins: in
 def _choose_trend(e, n, trend, min_bin_size, max_n_bins, min_gain, shape_penalty):
     """Fit the declared trend, or pick the best of the candidate shapes ("auto")."""
     if trend not in ("auto", "auto_monotonic"):
-        return trend, merge_prebins(e, n, trend=trend, min_bin_size=min_bin_size,
-                                    max_n_bins=max_n_bins, min_gain=min_gain)
+        return trend, merge_prebins(
+            e, n, trend=trend, min_bin_size=min_bin_size, max_n_bins=max_n_bins, min_gain=min_gain
+        )
     shapes = ["ascending", "descending"] + (["peak", "valley"] if trend == "auto" else [])
     # no merged binning beats every pre-bin on its own: when even that bound cannot pay the
     # unimodal penalty over the best monotone fit, the peak/valley searches are skipped
@@ -250,8 +277,7 @@ def _choose_trend(e, n, trend, min_bin_size, max_n_bins, min_gain, shape_penalty
     for s in shapes:
         if s in ("peak", "valley") and free_ll - shape_penalty <= best[0] + 1e-9:
             continue
-        plan = merge_prebins(e, n, trend=s, min_bin_size=min_bin_size, max_n_bins=max_n_bins,
-                             min_gain=min_gain)
+        plan = merge_prebins(e, n, trend=s, min_bin_size=min_bin_size, max_n_bins=max_n_bins, min_gain=min_gain)
         ll = log_likelihood(plan, e, n) - (shape_penalty if s in ("peak", "valley") else 0.0)
         if best is None or ll > best[0] + 1e-9:
             best = (ll, s, plan)
@@ -327,8 +353,9 @@ def fit_feature_binning(
             if ordinal:
                 trend, plan = _choose_trend(e_cat, n_cat, trend, min_rows, max_n_bins, min_gain, shape_penalty)
             else:
-                plan = merge_prebins(e_cat, n_cat, trend="ascending", min_bin_size=min_rows,
-                                     max_n_bins=max_n_bins, min_gain=min_gain)
+                plan = merge_prebins(
+                    e_cat, n_cat, trend="ascending", min_bin_size=min_rows, max_n_bins=max_n_bins, min_gain=min_gain
+                )
             groups = [order[a:b] if ordinal else sorted(order[a:b]) for a, b in plan]
             be = [float(e_cat[a:b].sum()) for a, b in plan]
             bn = [float(n_cat[a:b].sum()) for a, b in plan]
@@ -340,6 +367,15 @@ def fit_feature_binning(
     n_all = np.array(bn + extra_n)
     woe, iv, rule = woe_iv(e_all, n_all - e_all)
     return FeatureBinning(
-        name=name, kind=kind, trend=trend, splits=final_splits, categories=groups, special_codes=specials,
-        n_event=e_all.tolist(), n_nonevent=(n_all - e_all).tolist(), woe=woe.tolist(), iv_bins=iv.tolist(),
-        woe_rule=rule.tolist())
+        name=name,
+        kind=kind,
+        trend=trend,
+        splits=final_splits,
+        categories=groups,
+        special_codes=specials,
+        n_event=e_all.tolist(),
+        n_nonevent=(n_all - e_all).tolist(),
+        woe=woe.tolist(),
+        iv_bins=iv.tolist(),
+        woe_rule=rule.tolist(),
+    )

@@ -12,6 +12,7 @@ model, ``z^2 = (sum over the rule's rows of (y - p))^2 / sum over them of p (1 -
 all candidates of a pair at once from the pair's two-way table, without refitting. A rule enters
 only when ``z^2`` clears a Bonferroni-corrected chi-square threshold over all candidates scored.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,8 +42,12 @@ class Rule:
         return la[index_a] & lb[index_b]
 
     def to_dict(self) -> dict:
-        return {"feature_a": self.feature_a, "bins_a": list(self.bins_a),
-                "feature_b": self.feature_b, "bins_b": list(self.bins_b)}
+        return {
+            "feature_a": self.feature_a,
+            "bins_a": list(self.bins_a),
+            "feature_b": self.feature_b,
+            "bins_b": list(self.bins_b),
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> Rule:
@@ -79,8 +84,15 @@ class RuleSearch:
     per pair.
     """
 
-    def __init__(self, index: dict[str, np.ndarray], n_bins: dict[str, int], w: np.ndarray,
-                 *, min_support: float, alpha: float = 0.05):
+    def __init__(
+        self,
+        index: dict[str, np.ndarray],
+        n_bins: dict[str, int],
+        w: np.ndarray,
+        *,
+        min_support: float,
+        alpha: float = 0.05,
+    ):
         self.names = list(index)
         self.n_bins = n_bins
         self.w = w
@@ -98,19 +110,21 @@ class RuleSearch:
         small = {c: index[c].astype(np.int32) for c in self.names}  # cheaper cell arithmetic
         unit = bool(np.all(w == 1.0))
         for ia, a in enumerate(self.names):
-            for b in self.names[ia + 1:]:
+            for b in self.names[ia + 1 :]:
                 if not self.conds[a] or not self.conds[b]:
                     continue
                 na, nb = n_bins[a], n_bins[b]
                 cell = small[a] * np.int32(nb) + small[b]
-                counts = (np.bincount(cell, minlength=na * nb) if unit
-                          else np.bincount(cell, weights=w, minlength=na * nb))
+                counts = (
+                    np.bincount(cell, minlength=na * nb) if unit else np.bincount(cell, weights=w, minlength=na * nb)
+                )
                 support = self.mats[a] @ counts.reshape(na, nb) @ self.mats[b].T
                 ok = (support >= min_support * total) & (support <= (1 - min_support) * total)
                 self.pairs.append((a, b, cell, ok))
 
-    def best(self, y: np.ndarray, p: np.ndarray, *, exclude_pairs: set[tuple[str, str]],
-             max_new: int) -> list[tuple[float, Rule]]:
+    def best(
+        self, y: np.ndarray, p: np.ndarray, *, exclude_pairs: set[tuple[str, str]], max_new: int
+    ) -> list[tuple[float, Rule]]:
         """Best new rules (at most one per pair), strongest first, above the Bonferroni threshold."""
         r = self.w * (y - p)
         v = self.w * p * (1.0 - p)
@@ -120,8 +134,10 @@ class RuleSearch:
             if (a, b) in exclude_pairs:
                 continue
             na, nb = self.n_bins[a], self.n_bins[b]
-            R, V = (self.mats[a] @ np.bincount(cell, weights=x, minlength=na * nb).reshape(na, nb)
-                    @ self.mats[b].T for x in (r, v))
+            R, V = (
+                self.mats[a] @ np.bincount(cell, weights=x, minlength=na * nb).reshape(na, nb) @ self.mats[b].T
+                for x in (r, v)
+            )
             n_cand += R.size
             z2 = np.where(ok & (V > 0), R * R / np.where(V > 0, V, 1.0), 0.0)
             i, j = np.unravel_index(int(np.argmax(z2)), z2.shape)

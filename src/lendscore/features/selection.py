@@ -2,6 +2,7 @@
 
 All steps work on the training window's WoE columns only.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -78,8 +79,10 @@ def select_features(
             clash = [k for k in kept if abs(C[i, k]) > corr_max]
             if clash:
                 k = clash[0]
-                reason[live[i]] = (f"|corr| {abs(C[i, k]):.3f} > corr_max {corr_max:g} with "
-                                   f"{live[k]} (IV {iv[live[k]]:.4f} >= {iv[live[i]]:.4f})")
+                reason[live[i]] = (
+                    f"|corr| {abs(C[i, k]):.3f} > corr_max {corr_max:g} with "
+                    f"{live[k]} (IV {iv[live[k]]:.4f} >= {iv[live[i]]:.4f})"
+                )
             else:
                 kept.append(i)
         live = [n for n in live if n not in reason]
@@ -91,10 +94,12 @@ def select_features(
             break
         reason[live[j]] = f"VIF {v[j]:.2f} > vif_max {vif_max:g}"
         live.pop(j)
-    table = pd.DataFrame({
-        "feature": names,
-        "iv": [iv[n] for n in names],
-        "selected": [n not in reason for n in names],
-        "reason": [reason.get(n, "selected") for n in names],
-    })
+    table = pd.DataFrame(
+        {
+            "feature": names,
+            "iv": [iv[n] for n in names],
+            "selected": [n not in reason for n in names],
+            "reason": [reason.get(n, "selected") for n in names],
+        }
+    )
     return live, table

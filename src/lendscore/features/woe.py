@@ -16,6 +16,7 @@ average) and a bin without non-events ``WoE = -ln(1 + n_event * N / N_event) < 0
 (no rows in training, e.g. a missing or special bin never seen) gets WoE 0, i.e. the population's
 average risk, flagged ``woe_rule = "unseen"``.
 """
+
 from __future__ import annotations
 
 import numpy as np

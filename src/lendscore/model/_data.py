@@ -1,4 +1,5 @@
 """Turning what users pass (DataFrame, array, dict) into columns and a binary target."""
+
 from __future__ import annotations
 
 import contextlib
@@ -40,8 +41,7 @@ def as_frame(X, feature_names: list[str] | None = None) -> pd.DataFrame:
         arr = arr.astype(float)
     names = feature_names if feature_names is not None else [f"x{i}" for i in range(arr.shape[1])]
     if len(names) != arr.shape[1]:
-        raise ValueError(f"X has {arr.shape[1]} features, but Scorecard is expecting {len(names)} "
-                         "features as input")
+        raise ValueError(f"X has {arr.shape[1]} features, but Scorecard is expecting {len(names)} features as input")
     return pd.DataFrame(arr, columns=names)
 
 
@@ -68,12 +68,14 @@ def encode_target(y) -> tuple[np.ndarray, np.ndarray]:
         if y.dtype.kind in "fc":
             assert_all_finite(y, input_name="y")
         if type_of_target(y) == "continuous":
-            raise TargetError("Unknown label type: continuous. The target must be binary "
-                              "(default or not), not a continuous value")
+            raise TargetError(
+                "Unknown label type: continuous. The target must be binary (default or not), not a continuous value"
+            )
     s = pd.Series(y.to_numpy() if isinstance(y, pd.Series) else y)
     if s.isna().any():
-        raise TargetError(f"Input y contains NaN: the target has {int(s.isna().sum())} missing values; "
-                          "drop or fix those rows")
+        raise TargetError(
+            f"Input y contains NaN: the target has {int(s.isna().sum())} missing values; drop or fix those rows"
+        )
     classes, y_enc = np.unique(s.to_numpy(), return_inverse=True)
     if classes.size != 2:
         counts = s.value_counts().head(10).to_dict()

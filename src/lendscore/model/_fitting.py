@@ -2,6 +2,7 @@
 
 Cross-fitted WoE design, the sign check, the interaction-rule rounds and the final exact fit.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -114,13 +115,18 @@ class FittingMixin:
     def _drop_for_sign(self, wrong, selected) -> bool:
         """Drop the worst offender (True), or warn and keep all (False)."""
         if self.sign_check == "warn" or len(selected) == 1:
-            warnings.warn(f"coefficients contradict the WoE trend for {[c for _, c in wrong]}: "
-                          "a higher WoE should lower the PD", UserWarning, stacklevel=4)
+            warnings.warn(
+                f"coefficients contradict the WoE trend for {[c for _, c in wrong]}: a higher WoE should lower the PD",
+                UserWarning,
+                stacklevel=4,
+            )
             return False
         coef, worst = max(wrong)
         row = self.selection_.index[self.selection_.feature == worst][0]
         self.selection_.loc[row, ["selected", "reason"]] = (
-            False, f"coefficient {coef:+.4f} contradicts its WoE trend (sign check, refit)")
+            False,
+            f"coefficient {coef:+.4f} contradicts its WoE trend (sign check, refit)",
+        )
         selected.remove(worst)
         return True
 
@@ -161,8 +167,7 @@ class FittingMixin:
         search = RuleSearch(index, n_bins, p.w, min_support=self.rule_min_support)
         for _round in range(self._rule_rounds):
             pd_ = special.expit(A @ fit.beta)
-            new = search.best(p.y, pd_, exclude_pairs=used,
-                              max_new=min(self._rule_batch, self.max_rules - len(rules)))
+            new = search.best(p.y, pd_, exclude_pairs=used, max_new=min(self._rule_batch, self.max_rules - len(rules)))
             if not new:
                 break
             trial = rules + [r for _, r in new]
@@ -171,24 +176,25 @@ class FittingMixin:
             # full-data Newton steps from the warm start: the next round's score tests read this
             # fit's residuals, which must not carry a subsample's noise (it proposes rules that
             # only correct the approximation); two steps from a warm start are near-exact
-            fit = fit_logit(A, p.y, sample_weight=p.w, C=self.C, init=init, full_steps=2, with_cov=False,
-                            intercept_column=True)
+            fit = fit_logit(
+                A, p.y, sample_weight=p.w, C=self.C, init=init, full_steps=2, with_cov=False, intercept_column=True
+            )
             rules = trial
             used |= {(r.feature_a, r.feature_b) for _, r in new}
             if len(rules) >= self.max_rules:
                 break
         if rules:  # drop rules the joint fit no longer supports (Wald test at 0.1 %)
             fit = with_covariance(fit, A, sample_weight=p.w, C=self.C, intercept_column=True)
-            z = fit.inference()["z"][1 + len(selected):]
+            z = fit.inference()["z"][1 + len(selected) :]
             kept = [i for i, zz in enumerate(z) if zz * zz > 10.83]
             if len(kept) < len(rules):
-                init = np.concatenate([[fit.intercept], fit.coef[: len(selected)],
-                                       fit.coef[len(selected):][kept]])
+                init = np.concatenate([[fit.intercept], fit.coef[: len(selected)], fit.coef[len(selected) :][kept]])
                 rules = [rules[i] for i in kept]
                 A = p.matrix(selected + rules)
                 # near-exact is enough: the final fit finishes from here
-                fit = fit_logit(A, p.y, sample_weight=p.w, C=self.C, init=init, full_steps=2, with_cov=False,
-                                intercept_column=True)
+                fit = fit_logit(
+                    A, p.y, sample_weight=p.w, C=self.C, init=init, full_steps=2, with_cov=False, intercept_column=True
+                )
         return rules, fit
 
 

@@ -5,6 +5,7 @@ Points of input characteristic j in bin i (see :mod:`lendscore.model.scaling`):
 characteristics; a rule adds ``-coef_r * factor`` points when it holds and 0 otherwise. The points
 of an applicant add up to the score, and ``PD = 1 / (1 + exp((score - offset) / factor))``.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -23,18 +24,35 @@ __all__ = ["build", "details", "logit", "one", "warnings_by_row", "warnings_fram
 def build(model) -> None:
     """Set ``table_`` (the :class:`~lendscore.model.table.ScoringTable`), ``points_table_`` and
     ``max_points_`` on a fitted model."""
-    ranges = {f.name: (f.training_min, f.training_max) for f in model.inputs_.fields
-              if f.training_min is not None and f.training_max is not None}
-    table = scoring_table(model.binnings_, model.selected_features_, model.rules_, model.coef_,
-                          model.intercept_, model.scaling_, model.grades_, ranges)
+    ranges = {
+        f.name: (f.training_min, f.training_max)
+        for f in model.inputs_.fields
+        if f.training_min is not None and f.training_max is not None
+    }
+    table = scoring_table(
+        model.binnings_,
+        model.selected_features_,
+        model.rules_,
+        model.coef_,
+        model.intercept_,
+        model.scaling_,
+        model.grades_,
+        ranges,
+    )
     rows = [c.binning.table().assign(coef=c.coef, points=c.points) for c in table.characteristics]
     for r in table.rules:
         la = model.binnings_[r.rule.feature_a].describe_bins(r.rule.bins_a)
         lb = model.binnings_[r.rule.feature_b].describe_bins(r.rule.bins_b)
-        rows.append(pd.DataFrame({
-            "characteristic": r.name,
-            "bin": [f"{r.rule.feature_a} in {la} and {r.rule.feature_b} in {lb}", "otherwise"],
-            "coef": r.coef, "points": [r.points, 0.0]}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "characteristic": r.name,
+                    "bin": [f"{r.rule.feature_a} in {la} and {r.rule.feature_b} in {lb}", "otherwise"],
+                    "coef": r.coef,
+                    "points": [r.points, 0.0],
+                }
+            )
+        )
     model.table_ = table
     model.points_table_ = pd.concat(rows, ignore_index=True)
     model.max_points_ = table.max_points()
@@ -63,8 +81,7 @@ def details(model, Xf: pd.DataFrame, index: dict[str, np.ndarray] | None = None)
         cols["points_" + r.name] = np.where(hit, r.points, 0.0)
     score = np.sum(list(cols.values()), axis=0) if cols else np.zeros(len(Xf))
     pd_ = score_to_pd(score, table.scaling)
-    out = pd.DataFrame({"pd": pd_, "score": score, "grade": assign_grades(pd_, list(table.grades))},
-                       index=Xf.index)
+    out = pd.DataFrame({"pd": pd_, "score": score, "grade": assign_grades(pd_, list(table.grades))}, index=Xf.index)
     return pd.concat([out, pd.DataFrame(cols, index=Xf.index)], axis=1)
 
 
@@ -90,8 +107,12 @@ def one(model, applicant: dict, index: dict[str, int] | None = None) -> dict:
         score += p
     sc = table.scaling
     pd_ = 1.0 / (1.0 + math.exp((score - sc.offset) / sc.factor))
-    return {"pd": pd_, "score": score, "grade": table.grades[bisect.bisect_left(table.grade_bounds, pd_)]["grade"],
-            "points": points}
+    return {
+        "pd": pd_,
+        "score": score,
+        "grade": table.grades[bisect.bisect_left(table.grade_bounds, pd_)]["grade"],
+        "points": points,
+    }
 
 
 def _used(model) -> list[str]:
@@ -111,8 +132,7 @@ def _flags(model, name: str, values: np.ndarray, index: np.ndarray) -> list[tupl
         return []
     x = np.asarray(values, dtype=float)
     regular = index < k
-    return [(regular & (x < span[0]), "below_training_range"),
-            (regular & (x > span[1]), "above_training_range")]
+    return [(regular & (x < span[0]), "below_training_range"), (regular & (x > span[1]), "above_training_range")]
 
 
 def warnings_frame(model, Xf: pd.DataFrame, index: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
@@ -128,8 +148,14 @@ def warnings_frame(model, Xf: pd.DataFrame, index: dict[str, np.ndarray] | None 
             if rows.size:
                 parts.append(pd.DataFrame({"row": rows, "field": c, "rule": rule, "value": values[rows]}))
     if not parts:
-        return pd.DataFrame({"row": pd.Series(dtype="int64"), "field": pd.Series(dtype=object),
-                             "rule": pd.Series(dtype=object), "value": pd.Series(dtype=object)})
+        return pd.DataFrame(
+            {
+                "row": pd.Series(dtype="int64"),
+                "field": pd.Series(dtype=object),
+                "rule": pd.Series(dtype=object),
+                "value": pd.Series(dtype=object),
+            }
+        )
     return pd.concat(parts, ignore_index=True).sort_values(["row", "field"], kind="stable", ignore_index=True)
 
 
@@ -138,8 +164,9 @@ def warnings_by_row(table: pd.DataFrame, n: int) -> np.ndarray:
     ``{"field", "rule", "value"}`` (empty where nothing was flagged)."""
     out = np.empty(n, dtype=object)
     out[:] = [[] for _ in range(n)]
-    for row, field_, rule, value in zip(table["row"].tolist(), table["field"].tolist(), table["rule"].tolist(),
-                                        table["value"].tolist(), strict=True):
+    for row, field_, rule, value in zip(
+        table["row"].tolist(), table["field"].tolist(), table["rule"].tolist(), table["value"].tolist(), strict=True
+    ):
         out[row].append({"field": field_, "rule": rule, "value": value})
     return out
 
@@ -154,7 +181,7 @@ def warnings_text(table: pd.DataFrame, n: int) -> np.ndarray:
         one = count == 1
         out[rows[one]] = pairs[start[one]]
         for r, s0, k in zip(rows[~one], start[~one], count[~one], strict=True):
-            out[r] = ";".join(pairs[s0:s0 + k])
+            out[r] = ";".join(pairs[s0 : s0 + k])
     return out
 
 

@@ -6,6 +6,7 @@ coefficients, rules, scaling, grades, cut-off) plus what a validator needs to tr
 Loading parses JSON only and executes nothing; it refuses an unknown format or version, a
 truncated file and any edit (the SHA-256 of the canonical payload must match).
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -26,8 +27,7 @@ from lendscore.errors import ArtifactError
 from lendscore.model._data import fingerprint
 from lendscore.model.metadata import ModelMetadata
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "save_model", "load_model", "model_to_dict", "model_from_dict",
-           "fingerprint"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "save_model", "load_model", "model_to_dict", "model_from_dict", "fingerprint"]
 
 FORMAT = "lendscore.scorecard"
 FORMAT_VERSION = 2
@@ -99,7 +99,8 @@ def model_to_dict(model, **metadata) -> dict:
         "scoring_table": model.table_.to_dict(),
         "inputs": model.inputs_.model_dump(mode="json", exclude_none=True),
         "metadata": ModelMetadata.model_validate(
-            {**(getattr(model, "metadata_", None) or {}), **metadata}).to_json_dict(),
+            {**(getattr(model, "metadata_", None) or {}), **metadata}
+        ).to_json_dict(),
     }
     return _clean(payload)
 
@@ -107,8 +108,7 @@ def model_to_dict(model, **metadata) -> dict:
 def save_model(model, path, **metadata) -> Path:
     """Write the model atomically (a temporary file renamed into place)."""
     payload = model_to_dict(model, **metadata)
-    doc = {"checksum": {"algorithm": "sha256", "value": hashlib.sha256(_canonical(payload)).hexdigest()},
-           **payload}
+    doc = {"checksum": {"algorithm": "sha256", "value": hashlib.sha256(_canonical(payload)).hexdigest()}, **payload}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".model-", suffix=".json")
@@ -133,18 +133,23 @@ def load_model(path):
     except json.JSONDecodeError as exc:
         raise ArtifactError(f"{path}: not a complete JSON document (truncated or corrupted): {exc}") from exc
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise ArtifactError(f"{path}: not a lendscore model file (format must be {FORMAT!r}; "
-                            f"got {doc.get('format') if isinstance(doc, dict) else type(doc).__name__!r})")
+        raise ArtifactError(
+            f"{path}: not a lendscore model file (format must be {FORMAT!r}; "
+            f"got {doc.get('format') if isinstance(doc, dict) else type(doc).__name__!r})"
+        )
     if doc.get("format_version") not in READABLE_VERSIONS:
-        raise ArtifactError(f"{path}: format_version must be one of {list(READABLE_VERSIONS)}; "
-                            f"got {doc.get('format_version')!r}")
+        raise ArtifactError(
+            f"{path}: format_version must be one of {list(READABLE_VERSIONS)}; got {doc.get('format_version')!r}"
+        )
     checksum = doc.pop("checksum", None)
     if not isinstance(checksum, dict) or "value" not in checksum:
         raise ArtifactError(f"{path}: the checksum is missing")
     actual = hashlib.sha256(_canonical(doc)).hexdigest()
     if actual != checksum["value"]:
-        raise ArtifactError(f"{path}: checksum mismatch (the file was edited or damaged): "
-                            f"stored {checksum['value'][:12]}..., computed {actual[:12]}...")
+        raise ArtifactError(
+            f"{path}: checksum mismatch (the file was edited or damaged): "
+            f"stored {checksum['value'][:12]}..., computed {actual[:12]}..."
+        )
     try:
         return model_from_dict(doc)
     except (KeyError, TypeError, ValueError, pydantic.ValidationError) as exc:
@@ -187,8 +192,9 @@ def model_from_dict(doc: dict):
     model.threshold_ = float(doc["threshold"])
     model.threshold_rule_ = doc["threshold_rule"]
     model.data_fingerprint_ = doc.get("training_data")
-    meta = ModelMetadata.model_validate({**doc.get("metadata", {}), "created_at": doc["created_at"],
-                                         "lendscore_version": doc["lendscore_version"]})
+    meta = ModelMetadata.model_validate(
+        {**doc.get("metadata", {}), "created_at": doc["created_at"], "lendscore_version": doc["lendscore_version"]}
+    )
     model.metadata_ = meta.to_json_dict()
     model.converged_ = bool(doc.get("converged", True))  # version 1 saved converged fits only
     if doc["format_version"] >= 2:

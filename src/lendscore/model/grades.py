@@ -1,4 +1,5 @@
 """Risk grades: a master scale of PD ranges, with the score range each covers."""
+
 from __future__ import annotations
 
 import bisect
@@ -25,9 +26,15 @@ def master_scale(pd_bounds=DEFAULT_PD_BOUNDS, scaling: Scaling | None = None) ->
     scaling = scaling or Scaling()
     out, lo = [], 0.0
     for letter, hi in zip(string.ascii_uppercase, bounds, strict=False):  # 26 letters, at most 26 bounds
-        out.append({"grade": letter, "pd_min": lo, "pd_max": hi,
-                    "score_min": float(pd_to_score(hi, scaling)) if hi < 1 else float("-inf"),
-                    "score_max": float(pd_to_score(lo, scaling)) if lo > 0 else float("inf")})
+        out.append(
+            {
+                "grade": letter,
+                "pd_min": lo,
+                "pd_max": hi,
+                "score_min": float(pd_to_score(hi, scaling)) if hi < 1 else float("-inf"),
+                "score_max": float(pd_to_score(lo, scaling)) if lo > 0 else float("inf"),
+            }
+        )
         lo = hi
     return out
 

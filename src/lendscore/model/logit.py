@@ -9,6 +9,7 @@ With ``C`` set, an L2 penalty ``||beta||^2 / (2 C)`` (intercept not penalised, a
 scikit-learn) is added; standard errors then come from the inverse penalised Hessian, an
 approximation that the coefficient table says it is.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -46,8 +47,14 @@ class LogitFit:
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.where(se > 0, beta / se, np.nan)
         q = stats.norm.ppf(0.5 + level / 2.0)
-        return {"coef": beta, "std_err": se, "z": z, "p_value": 2.0 * stats.norm.sf(np.abs(z)),
-                "ci_low": beta - q * se, "ci_high": beta + q * se}
+        return {
+            "coef": beta,
+            "std_err": se,
+            "z": z,
+            "p_value": 2.0 * stats.norm.sf(np.abs(z)),
+            "ci_low": beta - q * se,
+            "ci_high": beta + q * se,
+        }
 
 
 def _newton(A, y, w, pen, beta, tol, max_iter, hess_dtype, step_tol=1e-9):
@@ -56,6 +63,7 @@ def _newton(A, y, w, pen, beta, tol, max_iter, hess_dtype, step_tol=1e-9):
     With ``hess_dtype`` float32 the Hessian (which only sets the step direction) is accumulated
     in single precision; the gradient, and so the fixed point, stay exact in double precision.
     """
+
     def loglik(eta, beta):
         return float(np.sum(w * (y * eta - np.logaddexp(0.0, eta))) - 0.5 * np.sum(pen * beta * beta))
 
@@ -151,8 +159,9 @@ def fit_logit(
     sub = np.random.default_rng(0).random(n) < 0.25 if n > 40_000 else None
     if sub is not None and init is None:
         scale = n / max(int(sub.sum()), 1)  # keeps the penalty's weight relative to the data
-        beta, n_iter, _, _ = _newton(A[sub], y[sub], w[sub] * scale, pen, beta, 1e-6, max_iter, np.float32,
-                                     step_tol=1e-3)
+        beta, n_iter, _, _ = _newton(
+            A[sub], y[sub], w[sub] * scale, pen, beta, 1e-6, max_iter, np.float32, step_tol=1e-3
+        )
     # the Hessian only sets the step direction; the gradient, and so the optimum, stay exact
     steps = max_iter if full_steps is None else min(full_steps, max_iter)
     beta, it, converged, ll = _newton(A, y, w, pen, beta, tol, steps, np.float32)
@@ -173,8 +182,14 @@ def _covariance(A, mu, w, pen) -> np.ndarray:
         return linalg.pinv(H)
 
 
-def with_covariance(fit: LogitFit, X: np.ndarray, *, sample_weight: np.ndarray | None = None,
-                    C: float | None = None, intercept_column: bool = False) -> LogitFit:
+def with_covariance(
+    fit: LogitFit,
+    X: np.ndarray,
+    *,
+    sample_weight: np.ndarray | None = None,
+    C: float | None = None,
+    intercept_column: bool = False,
+) -> LogitFit:
     """The same fit with its covariance computed on (X, weights): for fits made with ``with_cov=False``.
     With ``intercept_column`` X is a design whose first column is the intercept's ones."""
     X = np.asarray(X, dtype=float)
@@ -184,5 +199,12 @@ def with_covariance(fit: LogitFit, X: np.ndarray, *, sample_weight: np.ndarray |
     if C is not None:
         pen[1:] = 1.0 / C
     mu = special.expit(A @ fit.beta)
-    return LogitFit(fit.intercept, fit.coef, _covariance(A, mu, w, pen), fit.n_iter, fit.converged,
-                    fit.log_likelihood, fit.penalised)
+    return LogitFit(
+        fit.intercept,
+        fit.coef,
+        _covariance(A, mu, w, pen),
+        fit.n_iter,
+        fit.converged,
+        fit.log_likelihood,
+        fit.penalised,
+    )

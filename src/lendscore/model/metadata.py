@@ -3,6 +3,7 @@
 ``lendscore train``, ``lendscore retrain`` and :func:`lendscore.training.package_model` all write
 this one shape; unknown keys are refused by name, so a new key is added here or nowhere.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -28,8 +29,11 @@ class ModelMetadata(BaseModel):
 
     model_version: str | None = Field(None, description="the version this file is served as")
     source: str | None = Field(None, description="the training data (file name, table or 'DataFrame')")
-    profile: str | None = Field(None, description="the dataset profile the data went through (informative only: "
-                                                  "the file's inputs section carries the derivation)")
+    profile: str | None = Field(
+        None,
+        description="the dataset profile the data went through (informative only: "
+        "the file's inputs section carries the derivation)",
+    )
     target: str | None = None
     split: str | None = None
     training_window: Window | None = None

@@ -7,6 +7,7 @@ its arguments with it at ``fit`` and the strict TOML configuration (``[scorecard
 file. ``Scorecard.__init__`` spells the defaults out (scikit-learn needs explicit arguments); a
 test checks them against this table.
 """
+
 from __future__ import annotations
 
 from typing import Any, Literal
@@ -25,8 +26,10 @@ Trend = Literal["auto", "auto_monotonic", "ascending", "descending", "peak", "va
 
 PARAMETERS: dict[str, tuple[Any, Any]] = {
     "categorical_features": (list[str] | None, Field(None, description="columns forced to be categorical")),
-    "special_codes": (Literal["auto"] | dict[str, list[float]] | None,
-                      Field("auto", description='"auto" (9s-family codes), None, or {column: [codes]}')),
+    "special_codes": (
+        Literal["auto"] | dict[str, list[float]] | None,
+        Field("auto", description='"auto" (9s-family codes), None, or {column: [codes]}'),
+    ),
     "monotonic_trend": (Trend | dict[str, Trend], Field("auto", description="a shape, or {column: shape}")),
     "max_n_bins": (int, Field(20, ge=2, description="bins per characteristic at most")),
     "min_bin_size": (float | None, Field(None, gt=0, description="share (< 1) or row count (>= 1) of a bin")),
@@ -74,8 +77,11 @@ class _Strict(BaseModel):
 # the fields come from a computed table, which pydantic's create_model overloads cannot type
 # (a **dict could also hold its __config__ etc.)
 ScorecardParams = create_model(  # type: ignore[call-overload]
-    "ScorecardParams", __base__=_Strict, __doc__="Arguments of lendscore.Scorecard (one table: PARAMETERS).",
-    **PARAMETERS)
+    "ScorecardParams",
+    __base__=_Strict,
+    __doc__="Arguments of lendscore.Scorecard (one table: PARAMETERS).",
+    **PARAMETERS,
+)
 
 
 def validate_params(params: dict[str, Any]) -> None:

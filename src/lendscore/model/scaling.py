@@ -8,6 +8,7 @@ The intercept and the offset are shared equally by the ``n_characteristics`` inp
 characteristics (Siddiqi's convention), so that a characteristic's points are
 ``-(coef * woe + intercept / n) * factor + offset / n`` and the points add up to the score.
 """
+
 from __future__ import annotations
 
 import math
@@ -34,12 +35,16 @@ class Scaling:
         self.offset = self.base_points - self.factor * math.log(self.base_odds)
 
     def to_dict(self) -> dict[str, float]:
-        return {"pdo": self.pdo, "base_points": self.base_points, "base_odds": self.base_odds,
-                "factor": self.factor, "offset": self.offset}
+        return {
+            "pdo": self.pdo,
+            "base_points": self.base_points,
+            "base_odds": self.base_odds,
+            "factor": self.factor,
+            "offset": self.offset,
+        }
 
 
-def bin_points(coef: float, woe: np.ndarray, intercept: float, n_characteristics: int,
-               scaling: Scaling) -> np.ndarray:
+def bin_points(coef: float, woe: np.ndarray, intercept: float, n_characteristics: int, scaling: Scaling) -> np.ndarray:
     """Points of every bin of one input characteristic."""
     share = 1.0 / n_characteristics
     return -(coef * np.asarray(woe, dtype=float) + intercept * share) * scaling.factor + scaling.offset * share

@@ -4,6 +4,7 @@
 ``fit`` validates and returns self, fitted attributes end in ``_``. Everything is fitted on the
 data passed to ``fit`` (the training window) only.
 """
+
 from __future__ import annotations
 
 import time
@@ -27,7 +28,6 @@ from lendscore.model.scaling import Scaling
 from lendscore.validation.metrics import choose_threshold
 
 __all__ = ["Scorecard"]
-
 
 
 class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
@@ -62,12 +62,32 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
     threshold : "f1" (maximise F1 on the training predictions), "ks", or a PD in (0, 1).
     """
 
-    def __init__(self, *, categorical_features=None, special_codes="auto", monotonic_trend="auto",
-                 max_n_bins=20, min_bin_size=None, max_prebins=50, min_gain=0.0, shape_penalty=20.0,
-                 iv_min=0.02,
-                 corr_max=0.95, vif_max=10.0, max_rules=10, rule_min_support=0.005, C=None,
-                 class_weight=None, sign_check="refit", woe_cv=5, pdo=20.0, base_points=600.0,
-                 base_odds=50.0, grade_pd_bounds=DEFAULT_PD_BOUNDS, threshold="f1"):
+    def __init__(
+        self,
+        *,
+        categorical_features=None,
+        special_codes="auto",
+        monotonic_trend="auto",
+        max_n_bins=20,
+        min_bin_size=None,
+        max_prebins=50,
+        min_gain=0.0,
+        shape_penalty=20.0,
+        iv_min=0.02,
+        corr_max=0.95,
+        vif_max=10.0,
+        max_rules=10,
+        rule_min_support=0.005,
+        C=None,
+        class_weight=None,
+        sign_check="refit",
+        woe_cv=5,
+        pdo=20.0,
+        base_points=600.0,
+        base_odds=50.0,
+        grade_pd_bounds=DEFAULT_PD_BOUNDS,
+        threshold="f1",
+    ):
         self.categorical_features = categorical_features
         self.special_codes = special_codes
         self.monotonic_trend = monotonic_trend
@@ -137,29 +157,48 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
         self.binnings_ = {}
         for c in self.feature_names_in_:
             self.binnings_[c] = fit_feature_binning(
-                c, Xf[c], y01, kind=self.kinds_[c], trend=self._trend_of(c),
-                special_codes=self._specials_of(c), max_prebins=self.max_prebins,
-                min_bin_size=min_bin, max_n_bins=self.max_n_bins, min_gain=self.min_gain,
+                c,
+                Xf[c],
+                y01,
+                kind=self.kinds_[c],
+                trend=self._trend_of(c),
+                special_codes=self._specials_of(c),
+                max_prebins=self.max_prebins,
+                min_bin_size=min_bin,
+                max_n_bins=self.max_n_bins,
+                min_gain=self.min_gain,
                 shape_penalty=self.shape_penalty,
-                sample_weight=None if sample_weight is None and self.class_weight is None else w)
+                sample_weight=None if sample_weight is None and self.class_weight is None else w,
+            )
         names = list(self.feature_names_in_)
         index = {c: self.binnings_[c].bin_index(Xf[c]) for c in names}
         W = self._fit_design(index, names, y01, w)
         iv = {c: self.binnings_[c].iv for c in names}
         selected, self.selection_ = select_features(
-            names, iv, W, iv_min=self.iv_min, corr_max=self.corr_max, vif_max=self.vif_max,
-            sample_weight=None if sample_weight is None and self.class_weight is None else w)
+            names,
+            iv,
+            W,
+            iv_min=self.iv_min,
+            corr_max=self.corr_max,
+            vif_max=self.vif_max,
+            sample_weight=None if sample_weight is None and self.class_weight is None else w,
+        )
         if not selected:
-            raise ModelError(f"no characteristic passed selection (iv_min={self.iv_min}); "
-                             f"highest IV {max(iv.values()):.4f}")
+            raise ModelError(
+                f"no characteristic passed selection (iv_min={self.iv_min}); highest IV {max(iv.values()):.4f}"
+            )
         col = {c: i for i, c in enumerate(names)}
         design = Design(len(y01), len(selected) + self.max_rules)
 
         def column(key):  # a characteristic's WoE column, or a rule's 0/1 indicator
             if isinstance(key, str):
                 return W[:, col[key]]
-            return key.mask(index[key.feature_a], index[key.feature_b], self.binnings_[key.feature_a].n_bins,
-                            self.binnings_[key.feature_b].n_bins)
+            return key.mask(
+                index[key.feature_a],
+                index[key.feature_b],
+                self.binnings_[key.feature_a].n_bins,
+                self.binnings_[key.feature_b].n_bins,
+            )
 
         problem = FitProblem(design, column, index, y01, w)
         fit, selected = self._fit_with_sign_check(problem, selected)
@@ -185,8 +224,10 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
         self.scaling_ = Scaling(self.pdo, self.base_points, self.base_odds)
         self.grades_ = master_scale(self.grade_pd_bounds, self.scaling_)
         inf = fit.inference()
-        self.coef_table_ = pd.DataFrame({k: inf[k] for k in ("coef", "std_err", "z", "p_value", "ci_low", "ci_high")},
-                                        index=pd.Index(["(intercept)"] + self.characteristics_, name="term"))
+        self.coef_table_ = pd.DataFrame(
+            {k: inf[k] for k in ("coef", "std_err", "z", "p_value", "ci_low", "ci_high")},
+            index=pd.Index(["(intercept)"] + self.characteristics_, name="term"),
+        )
         self.coef_table_["penalised"] = fit.penalised
         self.converged_ = fit.converged
         _points.build(self)
@@ -238,6 +279,7 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
         """Points of every row (higher = safer). With ``y``, the ROC AUC (for model selection)."""
         if y is not None:
             from sklearn.metrics import roc_auc_score
+
             y01 = (np.asarray(y).ravel() == self.classes_[1]).astype(int)
             return float(roc_auc_score(y01, self.predict_proba(X)[:, 1], sample_weight=sample_weight))
         return self.scaling_.offset - self.scaling_.factor * self.decision_function(X)
@@ -292,28 +334,37 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
         _check_fitted(self)
         return self.binnings_[feature].table()
 
-    def to_sql(self, table: str = "applicants", *, dialect: str = "duckdb", id_column: str | None = None,
-               columns=None, decision_date=None) -> str:
+    def to_sql(
+        self,
+        table: str = "applicants",
+        *,
+        dialect: str = "duckdb",
+        id_column: str | None = None,
+        columns=None,
+        decision_date=None,
+    ) -> str:
         """One SELECT that derives and scores the raw rows of ``table`` in DuckDB or SQLite (pd, score,
         grade, points); see :func:`lendscore.model.sql.to_sql` for ``columns`` and ``decision_date``."""
         _check_fitted(self)
         from lendscore.model.sql import to_sql
-        return to_sql(self, table, dialect=dialect, id_column=id_column, columns=columns,
-                      decision_date=decision_date)
+
+        return to_sql(self, table, dialect=dialect, id_column=id_column, columns=columns, decision_date=decision_date)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path, **metadata) -> None:
         """Write the model as a versioned, checksummed JSON file (no pickle)."""
         _check_fitted(self)
         from lendscore.model.artifact import save_model
+
         save_model(self, path, **metadata)
 
 
 def _check_fitted(model) -> None:
     """``NotFittedError`` (lendscore's, a scikit-learn ``NotFittedError``) before ``fit``."""
     if not hasattr(model, "coef_"):
-        raise NotFittedError(f"this {type(model).__name__} is not fitted yet: call fit(X, y) or "
-                             "lendscore.load(path) first")
+        raise NotFittedError(
+            f"this {type(model).__name__} is not fitted yet: call fit(X, y) or lendscore.load(path) first"
+        )
 
 
 def _input_spec(inputs, kinds: dict[str, str], X: pd.DataFrame) -> InputSpec:

@@ -66,6 +66,7 @@ DOUBLE, correctly rounded, so scores match Python to the last bit or nearly so. 
 uses ``log1p``/``expm1`` written with ``ln``/``exp`` in their accurate forms (Goldberg's and
 Kahan's), so it agrees with :func:`lendscore.data.derive.emi` to a few units in the last place.
 """
+
 from __future__ import annotations
 
 import math
@@ -168,8 +169,8 @@ class _Derivation:
         self.dialect = dialect
         self.available = available
         self.decision_date = decision_date
-        self.reads: dict[str, str] = {}      # raw column -> how it is read (number, date, category)
-        self.derived: dict[str, str] = {}    # output -> its column in the CTEs (the latest one)
+        self.reads: dict[str, str] = {}  # raw column -> how it is read (number, date, category)
+        self.derived: dict[str, str] = {}  # output -> its column in the CTEs (the latest one)
         self.helpers: set[str] = set()
         self.ctes: list[tuple[str, list[tuple[str, str]]]] = []
 
@@ -219,13 +220,20 @@ def _credit_age(op: CreditAgeMonths, d: _Derivation, step: int):
     app = d.helper(step, "application_date")
     when = _today(d.decision_date, d.dialect)
     a, f = quote_ident(app), d.raw(op.earliest_credit_line, _DATE)
-    y, m, dd = (lambda e: _date_part(e, "year", d.dialect), lambda e: _date_part(e, "month", d.dialect),
-                lambda e: _date_part(e, "day", d.dialect))
-    months = (f"CAST(({y(a)} - {y(f)}) * 12 + ({m(a)} - {m(f)}) - CASE WHEN {dd(a)} < {dd(f)} THEN 1 ELSE 0 END "
-              f"AS {_DOUBLE[d.dialect]})")
+    y, m, dd = (
+        lambda e: _date_part(e, "year", d.dialect),
+        lambda e: _date_part(e, "month", d.dialect),
+        lambda e: _date_part(e, "day", d.dialect),
+    )
+    months = (
+        f"CAST(({y(a)} - {y(f)}) * 12 + ({m(a)} - {m(f)}) - CASE WHEN {dd(a)} < {dd(f)} THEN 1 ELSE 0 END "
+        f"AS {_DOUBLE[d.dialect]})"
+    )
     given = d.given(op.output)
-    return [[(app, f"COALESCE({d.raw(op.application_date, _DATE)}, {when})")],
-            [(op.output, f"CASE WHEN {a} IS NOT NULL AND {f} IS NOT NULL THEN {months} ELSE {given} END")]]
+    return [
+        [(app, f"COALESCE({d.raw(op.application_date, _DATE)}, {when})")],
+        [(op.output, f"CASE WHEN {a} IS NOT NULL AND {f} IS NOT NULL THEN {months} ELSE {given} END")],
+    ]
 
 
 def _instalment(op: Instalment, d: _Derivation, step: int):
@@ -236,16 +244,23 @@ def _instalment(op: Instalment, d: _Derivation, step: int):
     names = [d.helper(step, n) for n in ("r", "log1p_r", "x", "exp_x")]
     r, lp, x, u = (quote_ident(n) for n in names)
     one = float_literal(1.0)
-    expm1 = (f"CASE WHEN {u} = {one} THEN {x} WHEN {u} - {one} = -{one} THEN -{one} "
-             f"ELSE ({u} - {one}) * {x} / ln({u}) END")
+    expm1 = (
+        f"CASE WHEN {u} = {one} THEN {x} WHEN {u} - {one} = -{one} THEN -{one} ELSE ({u} - {one}) * {x} / ln({u}) END"
+    )
     emi = f"CASE WHEN {r} = 0e0 THEN {amount} / {term} ELSE {amount} * {r} / (-({expm1})) END"
-    value = (f"CASE WHEN {have} IS NOT NULL THEN {have} WHEN {_present(amount, r, term)} THEN {emi} "
-             f"ELSE {d.given(op.output)} END")
+    value = (
+        f"CASE WHEN {have} IS NOT NULL THEN {have} WHEN {_present(amount, r, term)} THEN {emi} "
+        f"ELSE {d.given(op.output)} END"
+    )
     return [
         [(names[0], f"{rate} / {float_literal(12.0)}")],  # as emi(): annual_rate / 12.0
         # log1p(r) (Goldberg): exact where 1 + r rounds to 1, else ln(1 + r) scaled by the rounding
-        [(names[1], f"CASE WHEN {one} + {r} = {one} THEN {r} "
-                    f"ELSE ln({one} + {r}) * {r} / (({one} + {r}) - {one}) END")],
+        [
+            (
+                names[1],
+                f"CASE WHEN {one} + {r} = {one} THEN {r} ELSE ln({one} + {r}) * {r} / (({one} + {r}) - {one}) END",
+            )
+        ],
         [(names[2], f"-({term} * {lp})")],
         [(names[3], f"exp({x})")],  # expm1(x) (Kahan) in the output's CASE
         [(op.output, value)],
@@ -254,26 +269,47 @@ def _instalment(op: Instalment, d: _Derivation, step: int):
 
 def _monthly_income(op: MonthlyIncome, d: _Derivation, step: int):
     annual = d.num(op.annual_income)
-    return [[(op.output, f"CASE WHEN {annual} IS NOT NULL THEN {annual} / {float_literal(12.0)} "
-                         f"ELSE {d.given(op.output)} END")]]
+    return [
+        [
+            (
+                op.output,
+                f"CASE WHEN {annual} IS NOT NULL THEN {annual} / {float_literal(12.0)} ELSE {d.given(op.output)} END",
+            )
+        ]
+    ]
 
 
 def _existing_obligations(op: ExistingObligations, d: _Derivation, step: int):
     dti, income = d.num(op.debt_to_income_percent), d.num(op.monthly_income)
-    return [[(op.output, f"CASE WHEN {_present(dti, income)} THEN {dti} / {float_literal(100.0)} * {income} "
-                         f"ELSE {d.given(op.output)} END")]]
+    return [
+        [
+            (
+                op.output,
+                f"CASE WHEN {_present(dti, income)} THEN {dti} / {float_literal(100.0)} * {income} "
+                f"ELSE {d.given(op.output)} END",
+            )
+        ]
+    ]
 
 
 def _net_take_home(op: NetTakeHome, d: _Derivation, step: int):
     inc, obl, ins = d.num(op.monthly_income), d.num(op.existing_obligations), d.num(op.instalment)
-    return [[(op.output, f"CASE WHEN {_present(inc, obl, ins)} THEN {inc} - {obl} - {ins} "
-                         f"ELSE {d.given(op.output)} END")]]
+    return [
+        [(op.output, f"CASE WHEN {_present(inc, obl, ins)} THEN {inc} - {obl} - {ins} ELSE {d.given(op.output)} END")]
+    ]
 
 
 def _nth_share(op: NthShare, d: _Derivation, step: int):
     nth, inc = d.num(op.nth), d.num(op.monthly_income)
-    return [[(op.output, f"CASE WHEN {_present(nth, inc)} THEN CASE WHEN {inc} > 0e0 THEN {nth} / {inc} END "
-                         f"ELSE {d.given(op.output)} END")]]
+    return [
+        [
+            (
+                op.output,
+                f"CASE WHEN {_present(nth, inc)} THEN CASE WHEN {inc} > 0e0 THEN {nth} / {inc} END "
+                f"ELSE {d.given(op.output)} END",
+            )
+        ]
+    ]
 
 
 _FRAGMENTS: dict[type, Callable[[Any, _Derivation, int], list[list[tuple[str, str]]]]] = {
@@ -303,8 +339,15 @@ def _available(spec: InputSpec, model_inputs: Sequence[str], columns: Sequence[s
     return have.__contains__
 
 
-def _plan(spec: InputSpec, inputs: Sequence[tuple[str, str]], table: str, dialect: str,
-          id_column: str | None, columns: Sequence[str] | None, decision_date: Any):
+def _plan(
+    spec: InputSpec,
+    inputs: Sequence[tuple[str, str]],
+    table: str,
+    dialect: str,
+    id_column: str | None,
+    columns: Sequence[str] | None,
+    decision_date: Any,
+):
     """The CTEs reading ``table`` and deriving; returns (ctes, name of the last CTE, a reference
     to every model input in it)."""
     d = _Derivation(dialect, _available(spec, [n for n, _ in inputs], columns), decision_date)
@@ -315,15 +358,17 @@ def _plan(spec: InputSpec, inputs: Sequence[tuple[str, str]], table: str, dialec
         if name in d.derived:
             refs[name] = quote_ident(d.derived[name])
         elif not d.available(name):
-            raise ConfigError(f"table {table!r} lacks the model input {name!r} (declared columns: "
-                              f"{sorted(map(str, columns or ()))}); the model derives only "
-                              f"{sorted(d.derived)}")
+            raise ConfigError(
+                f"table {table!r} lacks the model input {name!r} (declared columns: "
+                f"{sorted(map(str, columns or ()))}); the model derives only "
+                f"{sorted(d.derived)}"
+            )
         else:
             refs[name] = d.raw(name, kind)
     clash = sorted(set(d.reads) & (d.helpers | {_ID}))
     if clash:
         raise ConfigError(f"column {clash[0]!r} clashes with a name the exported SQL uses internally")
-    source = ([f"{quote_ident(id_column)} AS {quote_ident(_ID)}"] if id_column is not None else [])
+    source = [f"{quote_ident(id_column)} AS {quote_ident(_ID)}"] if id_column is not None else []
     source += [f"{_read(quote_ident(c), kind, dialect)} AS {quote_ident(c)}" for c, kind in d.reads.items()]
     if not source:
         source = [f"NULL AS {quote_ident('__lendscore_nothing')}"]
@@ -342,13 +387,20 @@ def _plan(spec: InputSpec, inputs: Sequence[tuple[str, str]], table: str, dialec
 
 
 def _with(ctes: list[tuple[str, str]], materialized: frozenset[str] = frozenset()) -> str:
-    return "WITH " + ",\n".join(f"{quote_ident(n)} AS {'MATERIALIZED ' if n in materialized else ''}(\n  {body}\n)"
-                                 for n, body in ctes)
+    return "WITH " + ",\n".join(
+        f"{quote_ident(n)} AS {'MATERIALIZED ' if n in materialized else ''}(\n  {body}\n)" for n, body in ctes
+    )
 
 
-def derive_sql(spec: InputSpec, table: str = "applicants", *, dialect: str = "duckdb",
-               id_column: str | None = None, columns: Sequence[str] | None = None,
-               decision_date: Any = None) -> str:
+def derive_sql(
+    spec: InputSpec,
+    table: str = "applicants",
+    *,
+    dialect: str = "duckdb",
+    id_column: str | None = None,
+    columns: Sequence[str] | None = None,
+    decision_date: Any = None,
+) -> str:
     """One SELECT returning the id column (if given) and every output of ``spec.derivation``,
     derived inside the database from the raw rows of ``table`` (see the module docstring)."""
     _check_dialect(dialect)
@@ -411,8 +463,15 @@ def grade_score_cutoffs(model) -> list[float]:
     return cutoffs
 
 
-def to_sql(model, table: str = "applicants", *, dialect: str = "duckdb", id_column: str | None = None,
-           columns: Sequence[str] | None = None, decision_date: Any = None) -> str:
+def to_sql(
+    model,
+    table: str = "applicants",
+    *,
+    dialect: str = "duckdb",
+    id_column: str | None = None,
+    columns: Sequence[str] | None = None,
+    decision_date: Any = None,
+) -> str:
     """One SELECT that derives and scores every raw applicant row of ``table`` inside the database.
 
     Returns the id column (if given), ``pd``, ``score`` (the sum of the points), ``grade`` and
@@ -455,27 +514,42 @@ def to_sql(model, table: str = "applicants", *, dialect: str = "duckdb", id_colu
         points.append((f"points_{ch.name}", f"CASE {alias[ch.name]} {whens} END"))
     for rt in table_.rules:
         r = rt.rule
-        cond = (f"{alias[r.feature_a]} IN ({', '.join(str(int(i)) for i in r.bins_a)}) AND "
-                f"{alias[r.feature_b]} IN ({', '.join(str(int(i)) for i in r.bins_b)})")
+        cond = (
+            f"{alias[r.feature_a]} IN ({', '.join(str(int(i)) for i in r.bins_a)}) AND "
+            f"{alias[r.feature_b]} IN ({', '.join(str(int(i)) for i in r.bins_b)})"
+        )
         points.append((f"points_{rt.name}", f"CASE WHEN {cond} THEN {float_literal(rt.points)} ELSE 0e0 END"))
 
     score = " + ".join(quote_ident(name) for name, _ in points)
     letters = [g["grade"] for g in table_.grades]
-    grade_whens = " ".join(f"WHEN {quote_ident('score')} >= {float_literal(s)} THEN {quote_str(g)}"
-                           for g, s in zip(letters[:-1], grade_score_cutoffs(model), strict=True))
+    grade_whens = " ".join(
+        f"WHEN {quote_ident('score')} >= {float_literal(s)} THEN {quote_str(g)}"
+        for g, s in zip(letters[:-1], grade_score_cutoffs(model), strict=True)
+    )
     grade = f"CASE {grade_whens} ELSE {quote_str(letters[-1])} END" if grade_whens else quote_str(letters[-1])
     sc = table_.scaling
-    pd_ = (f"{float_literal(1.0)} / ({float_literal(1.0)} + exp(({quote_ident('score')} - "
-           f"{float_literal(sc.offset)}) / {float_literal(sc.factor)}))")
+    pd_ = (
+        f"{float_literal(1.0)} / ({float_literal(1.0)} + exp(({quote_ident('score')} - "
+        f"{float_literal(sc.offset)}) / {float_literal(sc.factor)}))"
+    )
 
     nl = ",\n    "
     ctes += [
         ("binned", "SELECT\n    " + nl.join(id_sel + bins) + f"\n  FROM {quote_ident(last)}"),
-        ("pointed", "SELECT\n    " + nl.join(id_sel + [f"{expr} AS {quote_ident(name)}" for name, expr in points])
-         + "\n  FROM " + quote_ident("binned")),
-        ("scored", "SELECT\n    " + nl.join(id_sel + [quote_ident(name) for name, _ in points]
-                                            + [f"{score} AS {quote_ident('score')}"])
-         + "\n  FROM " + quote_ident("pointed")),
+        (
+            "pointed",
+            "SELECT\n    "
+            + nl.join(id_sel + [f"{expr} AS {quote_ident(name)}" for name, expr in points])
+            + "\n  FROM "
+            + quote_ident("binned"),
+        ),
+        (
+            "scored",
+            "SELECT\n    "
+            + nl.join(id_sel + [quote_ident(name) for name, _ in points] + [f"{score} AS {quote_ident('score')}"])
+            + "\n  FROM "
+            + quote_ident("pointed"),
+        ),
     ]
     out = [f"{quote_ident(_ID)} AS {quote_ident(id_column)}"] if id_column is not None else []
     out += [f"{pd_} AS {quote_ident('pd')}", quote_ident("score"), f"{grade} AS {quote_ident('grade')}"]

@@ -13,6 +13,7 @@ Per characteristic *j* with coefficient ``b_j`` and bin WoE ``w_ji`` (see
 characteristic's :class:`~lendscore.features.binning.FeatureBinning` (``bin_index`` for a column,
 ``index_of`` for one value; ``tests/test_binning.py`` ties the two).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -97,16 +98,27 @@ class ScoringTable:
 
     def to_dict(self) -> dict[str, Any]:
         """What the model file stores (``scoring_table``): points per bin and per rule."""
-        return {"intercept": self.intercept, "scaling": self.scaling.to_dict(),
-                "characteristics": [{"name": c.name, "bins": c.labels, "points": c.points.tolist()}
-                                    for c in self.characteristics],
-                "rules": [{"name": r.name, "points": r.points} for r in self.rules],
-                "grade_pd_max": [g["pd_max"] for g in self.grades]}
+        return {
+            "intercept": self.intercept,
+            "scaling": self.scaling.to_dict(),
+            "characteristics": [
+                {"name": c.name, "bins": c.labels, "points": c.points.tolist()} for c in self.characteristics
+            ],
+            "rules": [{"name": r.name, "points": r.points} for r in self.rules],
+            "grade_pd_max": [g["pd_max"] for g in self.grades],
+        }
 
 
-def scoring_table(binnings: dict[str, FeatureBinning], selected: list[str], rules: list[Rule], coef: np.ndarray,
-                  intercept: float, scaling: Scaling, grades: list[dict[str, Any]],
-                  training_ranges: dict[str, tuple[float, float]] | None = None) -> ScoringTable:
+def scoring_table(
+    binnings: dict[str, FeatureBinning],
+    selected: list[str],
+    rules: list[Rule],
+    coef: np.ndarray,
+    intercept: float,
+    scaling: Scaling,
+    grades: list[dict[str, Any]],
+    training_ranges: dict[str, tuple[float, float]] | None = None,
+) -> ScoringTable:
     """The scoring table of a fitted scorecard (``coef``: characteristics first, then rules);
     ``training_ranges`` are the numeric inputs' [min, max] in training (for warnings)."""
     ranges = training_ranges or {}
@@ -116,8 +128,7 @@ def scoring_table(binnings: dict[str, FeatureBinning], selected: list[str], rule
         b = binnings[c]
         woe = np.asarray(b.woe, dtype=float)
         pts = bin_points(coef[j], woe, intercept, n_in, scaling)
-        chars.append(CharacteristicTable(c, b, float(coef[j]), coef[j] * woe, pts, tuple(pts.tolist()),
-                                         ranges.get(c)))
+        chars.append(CharacteristicTable(c, b, float(coef[j]), coef[j] * woe, pts, tuple(pts.tolist()), ranges.get(c)))
     rtabs = []
     for k, r in enumerate(rules):
         ma = np.zeros(binnings[r.feature_a].n_bins, dtype=bool)
@@ -127,5 +138,11 @@ def scoring_table(binnings: dict[str, FeatureBinning], selected: list[str], rule
         c_r = float(coef[n_in + k])
         rtabs.append(RuleTable(r, ma, mb, frozenset(r.bins_a), frozenset(r.bins_b), c_r, float(-c_r * scaling.factor)))
     rule_inputs = {f for r in rules for f in (r.feature_a, r.feature_b)} - set(selected)
-    return ScoringTable(tuple(chars), tuple(rtabs), float(intercept), scaling, tuple(grades),
-                        {f: ranges[f] for f in rule_inputs if f in ranges})
+    return ScoringTable(
+        tuple(chars),
+        tuple(rtabs),
+        float(intercept),
+        scaling,
+        tuple(grades),
+        {f: ranges[f] for f in rule_inputs if f in ranges},
+    )

@@ -8,6 +8,7 @@ service's audit store as a SQLite file or a SQLAlchemy URL, a ``lendscore score`
 ``lendscore decide`` output, a raw file of applications) and derives and scores it with the model. Imports numpy, pandas, scipy,
 scikit-learn and pydantic only; the HTML report is :mod:`lendscore.reports.monitoring`.
 """
+
 from __future__ import annotations
 
 from lendscore.monitoring.alerts import Alert, collect_alerts, emit, post_webhook

@@ -35,6 +35,7 @@ seen in training.
 
 Nothing here imports matplotlib; plots are in :mod:`lendscore.reports.monitoring`.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -76,8 +77,17 @@ _ADD_HALF = 0.5
 REFERENCE_KEY = "monitoring_reference"
 #: Columns of the audit store's decisions frame; an input with one of these names (Lending Club's
 #: ``grade``) must be logged as ``input.<name>``.
-DECISION_COLUMNS = ("decision_id", "request_id", "created_at", "model_version", "policy_version", "outcome",
-                    "pd", "score", "grade")
+DECISION_COLUMNS = (
+    "decision_id",
+    "request_id",
+    "created_at",
+    "model_version",
+    "policy_version",
+    "outcome",
+    "pd",
+    "score",
+    "grade",
+)
 INPUT_PREFIX = "input."
 
 
@@ -87,7 +97,7 @@ def application_frame(frame: pd.DataFrame, model) -> pd.DataFrame:
     cols: dict[str, pd.Series] = {}
     for c in frame.columns:
         if str(c).startswith(INPUT_PREFIX):
-            cols[str(c)[len(INPUT_PREFIX):]] = frame[c]
+            cols[str(c)[len(INPUT_PREFIX) :]] = frame[c]
     spec = getattr(model, "inputs_", None)
     names = [*model.feature_names_in_, *(spec.names if spec is not None else ())]
     for name in names:
@@ -152,7 +162,7 @@ def psi_rows(expected: np.ndarray, actual: np.ndarray, *, zero_rule: ZeroRule = 
         raise DataError("the reference (expected) counts are all zero")
     n = a.sum(axis=1)
     both_empty = (a == 0) & (e == 0)[None, :]
-    one_empty = ((a == 0) ^ (e == 0)[None, :])
+    one_empty = (a == 0) ^ (e == 0)[None, :]
     smoothed = one_empty.any(axis=1) & (zero_rule == "add_half")
     a_adj = np.where(smoothed[:, None] & ~both_empty, a + _ADD_HALF, a)
     e_adj = np.where(smoothed[:, None] & ~both_empty, e[None, :] + _ADD_HALF, np.broadcast_to(e, a.shape))
@@ -175,8 +185,15 @@ def psi_rows(expected: np.ndarray, actual: np.ndarray, *, zero_rule: ZeroRule = 
     p = stats.chi2.sf(chi2, df) if df > 0 else np.full(chi2.shape, np.nan)
     p = np.where(n_sup > 0, p, np.nan)
     chi2 = np.where(n_sup > 0, chi2, np.nan)
-    return {"psi": value, "smoothed": smoothed, "n": n, "chi2": chi2, "df": np.full(n.shape, df),
-            "p_value": p, "n_new_bin": n_new}
+    return {
+        "psi": value,
+        "smoothed": smoothed,
+        "n": n,
+        "chi2": chi2,
+        "df": np.full(n.shape, df),
+        "p_value": p,
+        "n_new_bin": n_new,
+    }
 
 
 def psi(expected, actual, *, zero_rule: ZeroRule = "add_half") -> PSIResult:
@@ -186,9 +203,16 @@ def psi(expected, actual, *, zero_rule: ZeroRule = "add_half") -> PSIResult:
     """
     r = psi_rows(np.asarray(expected, dtype=float), np.asarray(actual, dtype=float)[None, :], zero_rule=zero_rule)
     value = float(r["psi"][0])
-    return PSIResult(psi=value, flag=psi_flag(value), smoothed=bool(r["smoothed"][0]), n=int(round(r["n"][0])),
-                     chi2=float(r["chi2"][0]), df=int(r["df"][0]), p_value=float(r["p_value"][0]),
-                     n_new_bin=int(round(r["n_new_bin"][0])))
+    return PSIResult(
+        psi=value,
+        flag=psi_flag(value),
+        smoothed=bool(r["smoothed"][0]),
+        n=int(round(r["n"][0])),
+        chi2=float(r["chi2"][0]),
+        df=int(r["df"][0]),
+        p_value=float(r["p_value"][0]),
+        n_new_bin=int(round(r["n_new_bin"][0])),
+    )
 
 
 # ---------------------------------------------------------------------------- reference
@@ -260,9 +284,15 @@ def build_reference(model, X_train: pd.DataFrame, *, n_score_bins: int = 10) -> 
             if np.isfinite(x).any():
                 ranges[c] = [float(np.nanmin(x)), float(np.nanmax(x))]
     return MonitoringReference(
-        characteristics=chars, missing_rate=missing, score_edges=inner.tolist(),
-        score_counts=counts.astype(float).tolist(), score_range=[float(score.min()), float(score.max())],
-        ranges=ranges, n_rows=int(len(X_train)), source="training rows")
+        characteristics=chars,
+        missing_rate=missing,
+        score_edges=inner.tolist(),
+        score_counts=counts.astype(float).tolist(),
+        score_range=[float(score.min()), float(score.max())],
+        ranges=ranges,
+        n_rows=int(len(X_train)),
+        source="training rows",
+    )
 
 
 def reference_from_model(model) -> MonitoringReference:
@@ -278,12 +308,16 @@ def reference_from_model(model) -> MonitoringReference:
         return MonitoringReference.from_dict(stored)
     chars, missing = {}, {}
     for c, b in model.binnings_.items():
-        n = (np.asarray(b.n_event, dtype=float) + np.asarray(b.n_nonevent, dtype=float))
+        n = np.asarray(b.n_event, dtype=float) + np.asarray(b.n_nonevent, dtype=float)
         chars[c] = n.tolist()
         missing[c] = float(n[-1] / n.sum()) if n.sum() > 0 else float("nan")
     fp = getattr(model, "data_fingerprint_", None) or {}
-    return MonitoringReference(characteristics=chars, missing_rate=missing, n_rows=fp.get("n_rows"),
-                               source="model bins (training counts); no score reference stored")
+    return MonitoringReference(
+        characteristics=chars,
+        missing_rate=missing,
+        n_rows=fp.get("n_rows"),
+        source="model bins (training counts); no score reference stored",
+    )
 
 
 # ---------------------------------------------------------------------------- per period
@@ -332,8 +366,9 @@ class DriftResult:
     inputs: pd.DataFrame
     reference: MonitoringReference
     notes: list[str] = field(default_factory=list)
-    warnings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
-        columns=["period", "field", "rule", "n", "n_rows", "rate"]))
+    warnings: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["period", "field", "rule", "n", "n_rows", "rate"])
+    )
 
     def worst(self) -> pd.DataFrame:
         """Per period, the characteristic with the highest CSI."""
@@ -364,9 +399,16 @@ def _bins_frame(periods, name, labels, expected, counts) -> pd.DataFrame:
     with np.errstate(divide="ignore", invalid="ignore"):
         a = np.where(tot > 0, counts / np.where(tot > 0, tot, 1), np.nan)
     P, B = counts.shape
-    return pd.DataFrame({"period": np.repeat(periods, B), "characteristic": name,
-                         "bin": np.tile(np.arange(B), P), "label": np.tile(np.asarray(labels, dtype=object), P),
-                         "expected_share": np.tile(e / e.sum(), P), "actual_share": a.ravel()})
+    return pd.DataFrame(
+        {
+            "period": np.repeat(periods, B),
+            "characteristic": name,
+            "bin": np.tile(np.arange(B), P),
+            "label": np.tile(np.asarray(labels, dtype=object), P),
+            "expected_share": np.tile(e / e.sum(), P),
+            "actual_share": a.ravel(),
+        }
+    )
 
 
 def _score_labels(edges: list[float]) -> list[str]:
@@ -404,8 +446,9 @@ def drift(
         ``model.input_warnings`` of the frame's application fields (:func:`application_frame`).
     """
     if time_column not in decisions.columns:
-        raise SchemaError(f"decisions must have a {time_column!r} column; got {list(decisions.columns)[:12]}",
-                          column=time_column)
+        raise SchemaError(
+            f"decisions must have a {time_column!r} column; got {list(decisions.columns)[:12]}", column=time_column
+        )
     if not 0 < alpha < 1:
         raise ConfigError(f"alpha must be in (0, 1); got {alpha!r}")
     ref = reference if reference is not None else reference_from_model(model)
@@ -427,27 +470,34 @@ def drift(
             derived = set(spec.derivation.outputs) if spec is not None else set()
             absent = [c for c in model.feature_names_in_ if c not in apps.columns and c not in derived]
             if absent:
-                raise SchemaError(f"no {score_column!r} column and model inputs {absent[:5]} are missing: "
-                                  "cannot score", column=absent[0])
+                raise SchemaError(
+                    f"no {score_column!r} column and model inputs {absent[:5]} are missing: cannot score",
+                    column=absent[0],
+                )
             score = _scores_of(model, apps)
             notes.append(f"no {score_column!r} column: scores computed with the model")
         edges = np.asarray(ref.score_edges, dtype=float)
         sb = np.searchsorted(edges, score, side="right")
         counts = _count(pcode, sb, P, edges.size + 1)
-        score_frame = _stability_frame(periods, None, psi_rows(np.asarray(ref.score_counts), counts,
-                                                               zero_rule=zero_rule))
+        score_frame = _stability_frame(
+            periods, None, psi_rows(np.asarray(ref.score_counts), counts, zero_rule=zero_rule)
+        )
         bins_frames.append(_bins_frame(periods, "score", _score_labels(ref.score_edges), ref.score_counts, counts))
     else:
-        notes.append("score PSI not available: the reference holds no training score distribution "
-                     "(save the model with a monitoring_reference)")
+        notes.append(
+            "score PSI not available: the reference holds no training score distribution "
+            "(save the model with a monitoring_reference)"
+        )
 
     # CSI per characteristic and input checks
     csi_frames, input_rows = [], []
     for c in model.selected_features_:
         if input_column(decisions, c) is None:
-            notes.append(f"characteristic {c!r} is not in the decisions (as {c!r} or {INPUT_PREFIX + c!r}): "
-                         "CSI not computed (lendscore.monitoring.load_monitoring_data derives it from the "
-                         "application's raw fields)")
+            notes.append(
+                f"characteristic {c!r} is not in the decisions (as {c!r} or {INPUT_PREFIX + c!r}): "
+                "CSI not computed (lendscore.monitoring.load_monitoring_data derives it from the "
+                "application's raw fields)"
+            )
         elif c not in ref.characteristics:
             notes.append(f"characteristic {c!r} has no reference counts: CSI not computed")
     for c, b in model.binnings_.items():
@@ -461,8 +511,13 @@ def drift(
             csi_frames.append(_stability_frame(periods, c, psi_rows(exp, counts, zero_rule=zero_rule)))
             bins_frames.append(_bins_frame(periods, c, b.labels(), exp, counts))
         input_rows.append(_input_checks(c, b, decisions[col], idx, pcode, periods, ref))
-    characteristics = pd.concat(csi_frames, ignore_index=True) if csi_frames else pd.DataFrame(
-        columns=["period", "characteristic", "n", "psi", "flag", "smoothed", "chi2", "df", "p_value", "n_new_bin"])
+    characteristics = (
+        pd.concat(csi_frames, ignore_index=True)
+        if csi_frames
+        else pd.DataFrame(
+            columns=["period", "characteristic", "n", "psi", "flag", "smoothed", "chi2", "df", "p_value", "n_new_bin"]
+        )
+    )
     inputs = pd.concat(input_rows, ignore_index=True) if input_rows else pd.DataFrame()
     bins = pd.concat(bins_frames, ignore_index=True) if bins_frames else pd.DataFrame()
     if warnings is None and len(decisions):
@@ -470,9 +525,16 @@ def drift(
             warnings = model.input_warnings(application_frame(decisions, model))
         except (DataError, SchemaError) as exc:  # a value the derivation refuses: drift still reported
             notes.append(f"input warnings not counted: {exc}")
-    return DriftResult(period=period, score=score_frame, characteristics=characteristics, bins=bins,
-                       inputs=inputs, reference=ref, notes=notes,
-                       warnings=warnings_by_period(warnings, pcode, periods))
+    return DriftResult(
+        period=period,
+        score=score_frame,
+        characteristics=characteristics,
+        bins=bins,
+        inputs=inputs,
+        reference=ref,
+        notes=notes,
+        warnings=warnings_by_period(warnings, pcode, periods),
+    )
 
 
 def warnings_by_period(warnings: pd.DataFrame | None, pcode: np.ndarray, periods: list[str]) -> pd.DataFrame:
@@ -485,11 +547,23 @@ def warnings_by_period(warnings: pd.DataFrame | None, pcode: np.ndarray, periods
     if rows.min() < 0 or rows.max() >= len(pcode):
         raise DataError(f"warnings name row {int(rows.max())} of a frame of {len(pcode)} rows")
     per = np.bincount(pcode, minlength=len(periods))
-    w = pd.DataFrame({"p": pcode[rows], "field": warnings["field"].astype(str).to_numpy(),
-                      "rule": warnings["rule"].astype(str).to_numpy()})
+    w = pd.DataFrame(
+        {
+            "p": pcode[rows],
+            "field": warnings["field"].astype(str).to_numpy(),
+            "rule": warnings["rule"].astype(str).to_numpy(),
+        }
+    )
     g = w.groupby(["p", "field", "rule"], sort=True).size().reset_index(name="n")
-    out = pd.DataFrame({"period": np.asarray(periods, dtype=object)[g["p"].to_numpy()], "field": g["field"],
-                        "rule": g["rule"], "n": g["n"].astype(np.int64), "n_rows": per[g["p"].to_numpy()]})
+    out = pd.DataFrame(
+        {
+            "period": np.asarray(periods, dtype=object)[g["p"].to_numpy()],
+            "field": g["field"],
+            "rule": g["rule"],
+            "n": g["n"].astype(np.int64),
+            "n_rows": per[g["p"].to_numpy()],
+        }
+    )
     out["rate"] = out["n"] / out["n_rows"]
     return out[cols]
 
@@ -529,7 +603,18 @@ def _input_checks(name, binning, values: pd.Series, idx: np.ndarray, pcode, peri
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = np.where(n > 0, miss / np.maximum(n, 1), np.nan)
         oor_rate = np.where(n > 0, oor / np.maximum(n, 1), np.nan)
-    return pd.DataFrame({
-        "period": periods, "input": name, "n": n.astype(np.int64), "n_missing": miss.astype(np.int64),
-        "missing_rate": rate, "train_missing_rate": base, "missing_shift": rate - base,
-        "missing_p_value": pvals, "n_out_of_range": oor, "out_of_range_rate": oor_rate, "range_check": check})
+    return pd.DataFrame(
+        {
+            "period": periods,
+            "input": name,
+            "n": n.astype(np.int64),
+            "n_missing": miss.astype(np.int64),
+            "missing_rate": rate,
+            "train_missing_rate": base,
+            "missing_shift": rate - base,
+            "missing_p_value": pvals,
+            "n_out_of_range": oor,
+            "out_of_range_rate": oor_rate,
+            "range_check": check,
+        }
+    )

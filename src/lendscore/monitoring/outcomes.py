@@ -16,6 +16,7 @@ row gets one reason (the first rule it breaks, in this order):
 The function is pure: it never writes anything and never raises on bad rows, only on a batch
 without the required columns.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -54,8 +55,13 @@ class OutcomeRejections:
     def to_dict(self, max_rows: int = 50) -> dict[str, Any]:
         """JSON-ready summary with at most ``max_rows`` refused rows."""
         rows = self.rows.head(max_rows).astype(object).where(self.rows.head(max_rows).notna(), None)
-        return {"n_received": self.n_received, "n_accepted": self.n_accepted, "n_rejected": self.n_rejected,
-                "counts": dict(self.counts), "rejected": rows.to_dict(orient="records")}
+        return {
+            "n_received": self.n_received,
+            "n_accepted": self.n_accepted,
+            "n_rejected": self.n_rejected,
+            "counts": dict(self.counts),
+            "rejected": rows.to_dict(orient="records"),
+        }
 
 
 def _utc(values: pd.Series) -> pd.Series:
@@ -63,8 +69,7 @@ def _utc(values: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         t = values
     else:
-        t = pd.to_datetime(values.astype(object).where(values.notna(), None), utc=True, errors="coerce",
-                           format="mixed")
+        t = pd.to_datetime(values.astype(object).where(values.notna(), None), utc=True, errors="coerce", format="mixed")
     if getattr(t.dt, "tz", None) is None:
         t = t.dt.tz_localize("UTC")
     return t.dt.tz_convert("UTC")
@@ -113,8 +118,9 @@ def validate_outcomes(
     """
     missing_cols = [c for c in REQUIRED if c not in outcomes.columns]
     if missing_cols:
-        raise SchemaError(f"outcomes must have columns {list(REQUIRED)}; missing {missing_cols}",
-                          column=missing_cols[0])
+        raise SchemaError(
+            f"outcomes must have columns {list(REQUIRED)}; missing {missing_cols}", column=missing_cols[0]
+        )
     for c in ("decision_id", "created_at"):
         if c not in decisions.columns:
             raise SchemaError(f"decisions must have column {c!r}", column=c)
@@ -129,38 +135,65 @@ def validate_outcomes(
         detail[m] = text(m) if callable(text) else text
 
     ids = _ids(o["decision_id"])
-    refuse(ids.isna() | o["defaulted"].isna() | o["outcome_date"].isna(), "missing_field",
-           "decision_id, defaulted and outcome_date are required")
+    refuse(
+        ids.isna() | o["defaulted"].isna() | o["outcome_date"].isna(),
+        "missing_field",
+        "decision_id, defaulted and outcome_date are required",
+    )
     flag = _defaulted(o["defaulted"])
-    refuse(flag.isna(), "bad_defaulted",
-           lambda m: "defaulted must be 0 or 1; got " + o.loc[m, "defaulted"].astype(str))
+    refuse(flag.isna(), "bad_defaulted", lambda m: "defaulted must be 0 or 1; got " + o.loc[m, "defaulted"].astype(str))
     when = _utc(o["outcome_date"])
-    reported = _utc(o["reported_at"]) if "reported_at" in o.columns else pd.Series(pd.NaT, index=o.index,
-                                                                                     dtype="datetime64[ns, UTC]")
+    reported = (
+        _utc(o["reported_at"])
+        if "reported_at" in o.columns
+        else pd.Series(pd.NaT, index=o.index, dtype="datetime64[ns, UTC]")
+    )
     bad_reported = reported.isna() & o["reported_at"].notna() if "reported_at" in o.columns else reported.isna() & False
-    refuse(when.isna() | bad_reported, "bad_date",
-           lambda m: "outcome_date / reported_at is not a date: " + o.loc[m, "outcome_date"].astype(str))
+    refuse(
+        when.isna() | bad_reported,
+        "bad_date",
+        lambda m: "outcome_date / reported_at is not a date: " + o.loc[m, "outcome_date"].astype(str),
+    )
     known = _utc(decisions["created_at"].reset_index(drop=True)).set_axis(
-        pd.Index(_ids(decisions["decision_id"]).to_numpy()))
+        pd.Index(_ids(decisions["decision_id"]).to_numpy())
+    )
     known = known[~known.index.duplicated(keep="first")]
     refuse(~ids.isin(known.index), "unknown_decision", lambda m: "no decision " + ids[m].astype(str))
-    stored = set() if existing is None or "decision_id" not in existing.columns else set(
-        existing["decision_id"].astype(str))
+    stored = (
+        set() if existing is None or "decision_id" not in existing.columns else set(existing["decision_id"].astype(str))
+    )
     refuse(ids.isin(stored), "duplicate", "an outcome is already stored for this decision")
     live = reason.isna()
     dup_in_batch = live & ids.where(live).duplicated(keep="first") & ids.notna()
     refuse(dup_in_batch, "duplicate", "an earlier row of this batch gives an outcome for this decision")
     decided = known.reindex(ids.where(reason.isna()).to_numpy()).set_axis(o.index)
     before = when.dt.floor("D") < decided.dt.floor("D")
-    refuse(before & reason.isna(), "before_decision",
-           lambda m: ("outcome_date " + when[m].dt.strftime("%Y-%m-%d") + " is before the decision of "
-                      + decided[m].dt.strftime("%Y-%m-%d")))
+    refuse(
+        before & reason.isna(),
+        "before_decision",
+        lambda m: (
+            "outcome_date "
+            + when[m].dt.strftime("%Y-%m-%d")
+            + " is before the decision of "
+            + decided[m].dt.strftime("%Y-%m-%d")
+        ),
+    )
     ok = reason.isna()
-    accepted = pd.DataFrame({"decision_id": ids[ok].to_numpy(dtype=object),
-                             "defaulted": flag[ok].to_numpy(dtype=np.int64),
-                             "outcome_date": when[ok].reset_index(drop=True),
-                             "reported_at": reported[ok].reset_index(drop=True)})
+    accepted = pd.DataFrame(
+        {
+            "decision_id": ids[ok].to_numpy(dtype=object),
+            "defaulted": flag[ok].to_numpy(dtype=np.int64),
+            "outcome_date": when[ok].reset_index(drop=True),
+            "reported_at": reported[ok].reset_index(drop=True),
+        }
+    )
     counts = {r: int((reason == r).sum()) for r in REASONS}
-    rows = pd.DataFrame({"row": o.index[~ok].to_numpy(), "decision_id": ids[~ok].to_numpy(dtype=object),
-                         "reason": reason[~ok].to_numpy(dtype=object), "detail": detail[~ok].to_numpy(dtype=object)})
+    rows = pd.DataFrame(
+        {
+            "row": o.index[~ok].to_numpy(),
+            "decision_id": ids[~ok].to_numpy(dtype=object),
+            "reason": reason[~ok].to_numpy(dtype=object),
+            "detail": detail[~ok].to_numpy(dtype=object),
+        }
+    )
     return accepted, OutcomeRejections(n_received=n, n_accepted=int(ok.sum()), counts=counts, rows=rows)

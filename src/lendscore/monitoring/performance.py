@@ -12,6 +12,7 @@ classes present: ROC AUC and KS (:mod:`lendscore.validation`). Calibration by gr
 Event = default = bad = 1. Metrics use the PD logged with each decision, so the figures are those
 of the model that made the decision.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -107,10 +108,17 @@ def performance_by_vintage(
     d["_has"] = d["defaulted"].notna().to_numpy(dtype=float)
     d["_bad_appr"] = np.where(d["_approve"] == 1, d["defaulted"], np.nan)
     g = d.groupby("vintage", sort=True)
-    v = g.agg(n=("decision_id", "size"), approval_rate=("_approve", "mean"), refer_rate=("_refer", "mean"),
-              decline_rate=("_decline", "mean"), n_outcome=("_has", "sum"), n_event=("defaulted", "sum"),
-              bad_rate=("defaulted", "mean"), bad_rate_approved=("_bad_appr", "mean"),
-              mean_pd=("pd", "mean")).reset_index()
+    v = g.agg(
+        n=("decision_id", "size"),
+        approval_rate=("_approve", "mean"),
+        refer_rate=("_refer", "mean"),
+        decline_rate=("_decline", "mean"),
+        n_outcome=("_has", "sum"),
+        n_event=("defaulted", "sum"),
+        bad_rate=("defaulted", "mean"),
+        bad_rate_approved=("_bad_appr", "mean"),
+        mean_pd=("pd", "mean"),
+    ).reset_index()
     v["n_outcome"] = v["n_outcome"].astype(np.int64)
     v["n_event"] = v["n_event"].astype(np.int64)
     v["coverage"] = v["n_outcome"] / v["n"]
@@ -130,18 +138,34 @@ def performance_by_vintage(
             ks.append(np.nan)
     v["auc"] = auc
     v["ks"] = ks
-    cols = ["vintage", "n", "approval_rate", "refer_rate", "decline_rate", "n_outcome", "coverage", "n_event",
-            "bad_rate", "bad_rate_approved", "mean_pd", "matured", "auc", "ks"]
+    cols = [
+        "vintage",
+        "n",
+        "approval_rate",
+        "refer_rate",
+        "decline_rate",
+        "n_outcome",
+        "coverage",
+        "n_event",
+        "bad_rate",
+        "bad_rate_approved",
+        "mean_pd",
+        "matured",
+        "auc",
+        "ks",
+    ]
     matured_rows = d[d["vintage"].isin(v.loc[v["matured"], "vintage"]) & d["defaulted"].notna()]
     notes = [] if has_outcome else ["no decision outcome column: approval, refer and decline rates not available"]
     if matured_rows.empty:
         notes.append(f"no matured vintage with outcomes at {as_of:%Y-%m-%d} (maturity {maturity_months} months)")
-        calib = pd.DataFrame(columns=["group", "n", "n_event", "predicted_pd", "observed_rate",
-                                      "binomial_p_value", "flag"])
+        calib = pd.DataFrame(
+            columns=["group", "n", "n_event", "predicted_pd", "observed_rate", "binomial_p_value", "flag"]
+        )
     else:
         calib = calibration_by_grade(matured_rows)
-    return PerformanceResult(as_of=as_of, maturity_months=int(maturity_months), vintages=v[cols],
-                             calibration=calib, notes=notes)
+    return PerformanceResult(
+        as_of=as_of, maturity_months=int(maturity_months), vintages=v[cols], calibration=calib, notes=notes
+    )
 
 
 def calibration_by_grade(rows: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
@@ -149,5 +173,9 @@ def calibration_by_grade(rows: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataF
     rows = rows[rows["defaulted"].notna()]
     grades = rows["grade"].astype(str)
     order = sorted(grades.unique())
-    return calibration_by_group(rows["defaulted"].to_numpy(dtype=np.int8), rows["pd"].to_numpy(dtype=float),
-                                pd.Categorical(grades, categories=order, ordered=True), alpha=alpha)
+    return calibration_by_group(
+        rows["defaulted"].to_numpy(dtype=np.int8),
+        rows["pd"].to_numpy(dtype=float),
+        pd.Categorical(grades, categories=order, ordered=True),
+        alpha=alpha,
+    )

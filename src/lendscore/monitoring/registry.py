@@ -18,6 +18,7 @@ A model is loaded (format, checksum and content checked by :func:`lendscore.load
 registered and again before it is promoted: a model that fails to load is never promoted; the
 refusal is recorded in the history.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -84,8 +85,10 @@ class Registry:
         except (OSError, json.JSONDecodeError) as exc:
             raise ModelError(f"{self.index_path}: cannot read the registry index: {exc}") from exc
         if doc.get("format") != INDEX_FORMAT or doc.get("format_version") != INDEX_VERSION:
-            raise ModelError(f"{self.index_path}: not a lendscore registry index (format {doc.get('format')!r}, "
-                             f"version {doc.get('format_version')!r})")
+            raise ModelError(
+                f"{self.index_path}: not a lendscore registry index (format {doc.get('format')!r}, "
+                f"version {doc.get('format_version')!r})"
+            )
         return doc
 
     def _write(self, doc: dict[str, Any]) -> None:
@@ -122,8 +125,9 @@ class Registry:
     def get(self, version: str) -> ModelEntry:
         models = self._read()["models"]
         if version not in models:
-            raise ModelError(f"model version {version!r} is not in the registry {self.root} "
-                             f"(registered: {list(models) or 'none'})")
+            raise ModelError(
+                f"model version {version!r} is not in the registry {self.root} (registered: {list(models) or 'none'})"
+            )
         return models[version]
 
     def history(self) -> builtins.list[dict[str, Any]]:  # builtins: the method list() shadows the type here
@@ -154,9 +158,18 @@ class Registry:
         return chosen["version"], self.root / chosen["file"]
 
     # ------------------------------------------------------------------ changes
-    def register(self, model_path, *, version: str | None = None, by: str | None = None, why: str = "",
-                 metrics: dict[str, Any] | None = None, training_window: dict[str, str] | None = None,
-                 extra: dict[str, Any] | None = None, source: str | None = None) -> ModelEntry:
+    def register(
+        self,
+        model_path,
+        *,
+        version: str | None = None,
+        by: str | None = None,
+        why: str = "",
+        metrics: dict[str, Any] | None = None,
+        training_window: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+        source: str | None = None,
+    ) -> ModelEntry:
         """Copy a model file into the registry as a ``candidate`` and return its entry.
 
         The file must load (:func:`lendscore.load`). ``version`` defaults to ``v<n>``; training
@@ -181,8 +194,13 @@ class Registry:
             shutil.copyfile(src, tmp)
             os.replace(tmp, self.root / rel)
             entry = {
-                "version": version, "state": "candidate", "file": rel, "sha256": _sha256(self.root / rel),
-                "source": source or str(src), "registered_at": self.clock(), "registered_by": by or _user(),
+                "version": version,
+                "state": "candidate",
+                "file": rel,
+                "sha256": _sha256(self.root / rel),
+                "source": source or str(src),
+                "registered_at": self.clock(),
+                "registered_by": by or _user(),
                 "why": why,
                 "training_window": training_window or meta.get("training_window"),
                 "data_fingerprint": getattr(model, "data_fingerprint_", None),
@@ -232,8 +250,10 @@ class Registry:
             if entry["state"] == "retired":
                 raise ConfigError(f"model {version!r} is already retired")
             if entry["state"] == "champion" and not force:
-                raise ConfigError(f"model {version!r} is the champion: promote another model instead, "
-                                  "or retire it with force=True (the service then has no model)")
+                raise ConfigError(
+                    f"model {version!r} is the champion: promote another model instead, "
+                    "or retire it with force=True (the service then has no model)"
+                )
             before, after = {version: entry["state"]}, {version: "retired"}
             self._apply(doc, after)
             self._record(doc, "retire", version, by, why, before, after)
@@ -245,8 +265,9 @@ class Registry:
         with self._locked():
             doc = self._read()
             if version is not None and self._entry(doc, version)["state"] != "candidate":
-                raise ConfigError(f"the challenger must be a candidate; {version!r} is "
-                                  f"{doc['models'][version]['state']}")
+                raise ConfigError(
+                    f"the challenger must be a candidate; {version!r} is {doc['models'][version]['state']}"
+                )
             previous = doc.get("challenger")
             doc["challenger"] = version
             self._record(doc, "set_challenger", version, by, why, {"challenger": previous}, {"challenger": version})
@@ -261,9 +282,14 @@ class Registry:
         with self._locked():
             doc = self._read()
             undone = {h["undoes"] for h in doc["history"] if h["action"] == "rollback"}
-            target = next((h for h in reversed(doc["history"])
-                           if h["action"] in ("promote", "retire", "set_challenger") and h["seq"] not in undone),
-                          None)
+            target = next(
+                (
+                    h
+                    for h in reversed(doc["history"])
+                    if h["action"] in ("promote", "retire", "set_challenger") and h["seq"] not in undone
+                ),
+                None,
+            )
             if target is None:
                 raise ConfigError("nothing to roll back: no promote, retire or set_challenger left to undo")
             if target["action"] == "set_challenger":
@@ -272,12 +298,21 @@ class Registry:
             else:
                 current = {v: doc["models"][v]["state"] for v in target["before"]}
                 if current != target["after"]:
-                    raise ConfigError(f"cannot roll back event {target['seq']} ({target['action']} "
-                                      f"{target['version']}): states changed since ({current})")
+                    raise ConfigError(
+                        f"cannot roll back event {target['seq']} ({target['action']} "
+                        f"{target['version']}): states changed since ({current})"
+                    )
                 before, after = current, dict(target["before"])
                 self._apply(doc, after)
-            event = self._record(doc, "rollback", target["version"], by,
-                                 why or f"undo {target['action']} of {target['version']}", before, after)
+            event = self._record(
+                doc,
+                "rollback",
+                target["version"],
+                by,
+                why or f"undo {target['action']} of {target['version']}",
+                before,
+                after,
+            )
             event["undoes"] = target["seq"]
             self._write(doc)
             return event
@@ -285,8 +320,10 @@ class Registry:
     # ------------------------------------------------------------------ helpers
     def _entry(self, doc, version) -> ModelEntry:
         if version not in doc["models"]:
-            raise ModelError(f"model version {version!r} is not in the registry {self.root} "
-                             f"(registered: {list(doc['models']) or 'none'})")
+            raise ModelError(
+                f"model version {version!r} is not in the registry {self.root} "
+                f"(registered: {list(doc['models']) or 'none'})"
+            )
         return doc["models"][version]
 
     @staticmethod
@@ -297,7 +334,15 @@ class Registry:
             doc["models"][v]["state"] = s
 
     def _record(self, doc, action, version, by, why, before, after) -> dict[str, Any]:
-        event = {"seq": len(doc["history"]) + 1, "at": self.clock(), "by": by or _user(), "action": action,
-                 "version": version, "why": why, "before": before, "after": after}
+        event = {
+            "seq": len(doc["history"]) + 1,
+            "at": self.clock(),
+            "by": by or _user(),
+            "action": action,
+            "version": version,
+            "why": why,
+            "before": before,
+            "after": after,
+        }
         doc["history"].append(event)
         return event

@@ -21,6 +21,7 @@ The challenger is fitted on validated loans (:func:`lendscore.training.load_trai
 it can be promoted and served. The file is reloaded before comparison, so a model that does not load
 is never compared nor promoted, and the requested path is written only once everything succeeded.
 """
+
 from __future__ import annotations
 
 import logging
@@ -49,8 +50,9 @@ class RetrainRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_auc_drop: float = Field(0.01, ge=0.0, le=1.0, description="allowed AUC loss against the champion")
-    calibration_tolerance: float = Field(0.02, gt=0.0, le=1.0,
-                                         description="max |observed default rate - mean PD| on OOT")
+    calibration_tolerance: float = Field(
+        0.02, gt=0.0, le=1.0, description="max |observed default rate - mean PD| on OOT"
+    )
     max_flagged_grades: int | None = Field(None, ge=0, description="max grades failing the binomial test")
     alpha: float = Field(0.05, gt=0.0, lt=1.0)
     max_csi: float = Field(0.25, gt=0.0, description="CSI at or above which a shift must be explained")
@@ -75,9 +77,14 @@ class RetrainDecision:
         return "promote: every rule holds" if self.promote else f"keep the champion: failed {', '.join(failed)}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"promote": self.promote, "summary": self.summary, "steps": self.steps,
-                "champion": self.champion, "challenger": self.challenger,
-                "csi": self.csi.to_dict(orient="records")}
+        return {
+            "promote": self.promote,
+            "summary": self.summary,
+            "steps": self.steps,
+            "champion": self.champion,
+            "challenger": self.challenger,
+            "csi": self.csi.to_dict(orient="records"),
+        }
 
 
 @dataclass
@@ -104,47 +111,79 @@ def _metrics(model, X, y) -> dict[str, Any]:
     det = model.score_details(X)
     p = det["pd"].to_numpy(dtype=float)
     y = np.asarray(y, dtype=np.int8)
-    return {"auc": roc_auc(y, p), "ks": ks_statistic(y, p).statistic, "mean_pd": float(p.mean()),
-            "observed_rate": float(y.mean()), "n": int(y.size), "n_event": int(y.sum()),
-            "_pd": p, "_grade": det["grade"].to_numpy()}
+    return {
+        "auc": roc_auc(y, p),
+        "ks": ks_statistic(y, p).statistic,
+        "mean_pd": float(p.mean()),
+        "observed_rate": float(y.mean()),
+        "n": int(y.size),
+        "n_event": int(y.sum()),
+        "_pd": p,
+        "_grade": det["grade"].to_numpy(),
+    }
 
 
 def _step(steps, name, passed, value, limit, detail) -> None:
     steps.append({"step": name, "passed": passed, "value": value, "limit": limit, "detail": detail})
-    log.info("retrain step %s: %s (%s)", name, "pass" if passed else ("fail" if passed is False else "skipped"),
-             detail, extra={"event": "retrain_step", "step": name, "passed": passed, "value": value, "limit": limit})
+    log.info(
+        "retrain step %s: %s (%s)",
+        name,
+        "pass" if passed else ("fail" if passed is False else "skipped"),
+        detail,
+        extra={"event": "retrain_step", "step": name, "passed": passed, "value": value, "limit": limit},
+    )
 
 
-def compare_models(champion, challenger, X_oot: pd.DataFrame, y_oot, rules: RetrainRules | None = None,
-                   ) -> RetrainDecision:
+def compare_models(
+    champion,
+    challenger,
+    X_oot: pd.DataFrame,
+    y_oot,
+    rules: RetrainRules | None = None,
+) -> RetrainDecision:
     """Apply the rules to ``challenger`` against ``champion`` (None: no champion) on one OOT sample."""
     rules = rules or RetrainRules()
     y = np.asarray(y_oot)
     steps: list[dict[str, Any]] = []
     n, n_event = int(y.size), int(np.sum(y))
     ok = n >= rules.min_oot_rows and n_event >= rules.min_oot_events and n_event < n
-    _step(steps, "oot_sample", ok, {"n": n, "n_event": n_event},
-          {"min_oot_rows": rules.min_oot_rows, "min_oot_events": rules.min_oot_events},
-          f"{n} OOT rows with {n_event} defaults")
+    _step(
+        steps,
+        "oot_sample",
+        ok,
+        {"n": n, "n_event": n_event},
+        {"min_oot_rows": rules.min_oot_rows, "min_oot_events": rules.min_oot_events},
+        f"{n} OOT rows with {n_event} defaults",
+    )
     if not ok:
         return RetrainDecision(False, steps, None, {})
     ch = _metrics(challenger, X_oot, y)
     try:
         cm = _metrics(champion, X_oot, y) if champion is not None else None
     except SchemaError as exc:
-        raise DataError(f"the champion cannot score the out-of-time sample ({exc}): the challenger must be "
-                        "compared on data that carries the champion's inputs") from exc
+        raise DataError(
+            f"the champion cannot score the out-of-time sample ({exc}): the challenger must be "
+            "compared on data that carries the champion's inputs"
+        ) from exc
     if cm is None:
         _step(steps, "auc", None, ch["auc"], None, f"no champion: challenger AUC {ch['auc']:.4f}, comparison skipped")
     else:
         diff = ch["auc"] - cm["auc"]
-        _step(steps, "auc", bool(diff >= -rules.max_auc_drop), diff, -rules.max_auc_drop,
-              f"challenger AUC {ch['auc']:.4f} vs champion {cm['auc']:.4f} (difference {diff:+.4f}, "
-              f"allowed drop {rules.max_auc_drop})")
+        _step(
+            steps,
+            "auc",
+            bool(diff >= -rules.max_auc_drop),
+            diff,
+            -rules.max_auc_drop,
+            f"challenger AUC {ch['auc']:.4f} vs champion {cm['auc']:.4f} (difference {diff:+.4f}, "
+            f"allowed drop {rules.max_auc_drop})",
+        )
     gap = abs(ch["observed_rate"] - ch["mean_pd"])
     cal_ok = gap <= rules.calibration_tolerance
-    detail = (f"observed default rate {ch['observed_rate']:.4f} vs mean PD {ch['mean_pd']:.4f} "
-              f"(gap {gap:.4f}, tolerance {rules.calibration_tolerance})")
+    detail = (
+        f"observed default rate {ch['observed_rate']:.4f} vs mean PD {ch['mean_pd']:.4f} "
+        f"(gap {gap:.4f}, tolerance {rules.calibration_tolerance})"
+    )
     if rules.max_flagged_grades is not None:
         table = calibration_by_group(y, ch["_pd"], ch["_grade"], alpha=rules.alpha)
         flagged = table.loc[table["flag"], "group"].astype(str).tolist()
@@ -159,15 +198,27 @@ def compare_models(champion, challenger, X_oot: pd.DataFrame, y_oot, rules: Retr
         b = challenger.binnings_[c]
         counts = np.bincount(bin_codes(b, X_oot[c]), minlength=b.n_bins).astype(float)
         r = psi_rows(np.asarray(ref.characteristics[c]), counts[None, :])
-        rows.append({"characteristic": c, "csi": float(r["psi"][0]), "p_value": float(r["p_value"][0]),
-                     "explained": c in rules.explained_shifts})
+        rows.append(
+            {
+                "characteristic": c,
+                "csi": float(r["psi"][0]),
+                "p_value": float(r["p_value"][0]),
+                "explained": c in rules.explained_shifts,
+            }
+        )
     csi = pd.DataFrame(rows, columns=["characteristic", "csi", "p_value", "explained"])
     over = csi[csi["csi"] >= rules.max_csi]
     unexplained = over.loc[~over["explained"], "characteristic"].tolist()
     worst = float(csi["csi"].max()) if len(csi) else float("nan")
-    _step(steps, "stability", not unexplained, worst, rules.max_csi,
-          f"highest CSI {worst:.3f}; at or above {rules.max_csi}: {over['characteristic'].tolist() or 'none'}"
-          + (f"; unexplained: {unexplained}" if unexplained else ""))
+    _step(
+        steps,
+        "stability",
+        not unexplained,
+        worst,
+        rules.max_csi,
+        f"highest CSI {worst:.3f}; at or above {rules.max_csi}: {over['characteristic'].tolist() or 'none'}"
+        + (f"; unexplained: {unexplained}" if unexplained else ""),
+    )
     promote = all(s["passed"] is not False for s in steps)
     return RetrainDecision(promote, steps, None if cm is None else _public(cm), _public(ch), csi)
 
@@ -241,20 +292,33 @@ def retrain(
     if (tr & oot).any() or not (pd.Timestamp(oot_window[0]) > pd.Timestamp(train_window[1])):
         raise ConfigError(f"oot_window {oot_window} must start after train_window {train_window} ends")
     if tr.sum() == 0 or oot.sum() == 0:
-        raise DataError(f"no rows in train_window {train_window} ({int(tr.sum())}) or oot_window "
-                        f"{oot_window} ({int(oot.sum())})")
+        raise DataError(
+            f"no rows in train_window {train_window} ({int(tr.sum())}) or oot_window {oot_window} ({int(oot.sum())})"
+        )
     train_w = {"start": str(train_window[0]), "end": str(train_window[1])}
     oot_w = {"start": str(oot_window[0]), "end": str(oot_window[1])}
-    log.info("retrain: fitting challenger on %s..%s (%d rows)", *train_window, int(tr.sum()),
-             extra={"event": "retrain_fit", "n_train": int(tr.sum())})
+    log.info(
+        "retrain: fitting challenger on %s..%s (%d rows)",
+        *train_window,
+        int(tr.sum()),
+        extra={"event": "retrain_fit", "n_train": int(tr.sum())},
+    )
     X_tr, y_tr = X[tr], y[tr]
     model = lendscore.Scorecard(**(params or {})).fit(X_tr, y_tr, inputs=inputs)
     train_metrics = _evaluate(model, X_tr, y_tr)
-    package_model(model, X_tr, source=source, profile=profile, target=target,
-                  split=f"retrain: train {train_w['start']}..{train_w['end']}, out of time "
-                        f"{oot_w['start']}..{oot_w['end']}",
-                  training_window=train_w, test_window=oot_w, n_train=int(tr.sum()), n_test=int(oot.sum()),
-                  metrics={"train": train_metrics})
+    package_model(
+        model,
+        X_tr,
+        source=source,
+        profile=profile,
+        target=target,
+        split=f"retrain: train {train_w['start']}..{train_w['end']}, out of time {oot_w['start']}..{oot_w['end']}",
+        training_window=train_w,
+        test_window=oot_w,
+        n_train=int(tr.sum()),
+        n_test=int(oot.sum()),
+        metrics={"train": train_metrics},
+    )
     final = Path(model_path)
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
@@ -276,26 +340,47 @@ def retrain(
         y_oot = y[oot].to_numpy()
         if 0 < int(y_oot.sum()) < y_oot.size:
             metrics["oot"] = _evaluate(challenger, X[oot], y_oot)
-        challenger.save(tmp, metrics=metrics,
-                        retrain={"oot_window": oot_w, "rules": rules.model_dump(), **decision.to_dict()})
+        challenger.save(
+            tmp, metrics=metrics, retrain={"oot_window": oot_w, "rules": rules.model_dump(), **decision.to_dict()}
+        )
         lendscore.load(tmp)  # the file that will be registered and served loads
         registered, promoted = None, False
         if registry is not None:
-            entry = registry.register(tmp, source=str(final), version=version, by=by, why="retrain challenger",
-                                      training_window=train_w, metrics=metrics,
-                                      extra={"retrain": {"oot_window": [oot_w["start"], oot_w["end"]],
-                                                         "rules": rules.model_dump(), **decision.to_dict()}})
+            entry = registry.register(
+                tmp,
+                source=str(final),
+                version=version,
+                by=by,
+                why="retrain challenger",
+                training_window=train_w,
+                metrics=metrics,
+                extra={
+                    "retrain": {
+                        "oot_window": [oot_w["start"], oot_w["end"]],
+                        "rules": rules.model_dump(),
+                        **decision.to_dict(),
+                    }
+                },
+            )
             registered = entry["version"]
             if decision.promote:
-                registry.promote(registered, by=by,
-                                 why="retrain: " + "; ".join(s["detail"] for s in decision.steps))
+                registry.promote(registered, by=by, why="retrain: " + "; ".join(s["detail"] for s in decision.steps))
                 promoted = True
         os.replace(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)
-    log.info("retrain decision: %s", decision.summary,
-             extra={"event": "retrain_decision", "promote": decision.promote, "version": registered})
-    return RetrainResult(model_path=final, version=registered, decision=decision, promoted=promoted,
-                         train_window=(str(train_window[0]), str(train_window[1])),
-                         oot_window=(str(oot_window[0]), str(oot_window[1])),
-                         n_train=int(tr.sum()), n_oot=int(oot.sum()))
+    log.info(
+        "retrain decision: %s",
+        decision.summary,
+        extra={"event": "retrain_decision", "promote": decision.promote, "version": registered},
+    )
+    return RetrainResult(
+        model_path=final,
+        version=registered,
+        decision=decision,
+        promoted=promoted,
+        train_window=(str(train_window[0]), str(train_window[1])),
+        oot_window=(str(oot_window[0]), str(oot_window[1])),
+        n_train=int(tr.sum()),
+        n_oot=int(oot.sum()),
+    )

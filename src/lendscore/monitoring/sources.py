@@ -38,6 +38,7 @@ scoring (:func:`lendscore.decision.affordability.complete_finances`). The reader
 from the stored result (``affordability.deductions``), so the NTH monitored is the NTH the decision
 scored.
 """
+
 from __future__ import annotations
 
 import json
@@ -72,10 +73,31 @@ Kind = Literal["auto", "audit", "score", "decide", "decisions", "applications"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 GROUPS = ("finances", "loan")
 #: Output columns of a decisions frame (the audit store's and ``lendscore decide``'s).
-OUTPUTS = ("decision_id", "request_id", "created_at", "decided_at", "model_version", "policy_version",
-           "outcome", "pd", "score", "grade", "applicant_id")
-_AUDIT_COLUMNS = ("decision_id", "created_at", "model_version", "policy_version", "outcome", "pd", "score",
-                  "grade", "applicant_id", "inputs")
+OUTPUTS = (
+    "decision_id",
+    "request_id",
+    "created_at",
+    "decided_at",
+    "model_version",
+    "policy_version",
+    "outcome",
+    "pd",
+    "score",
+    "grade",
+    "applicant_id",
+)
+_AUDIT_COLUMNS = (
+    "decision_id",
+    "created_at",
+    "model_version",
+    "policy_version",
+    "outcome",
+    "pd",
+    "score",
+    "grade",
+    "applicant_id",
+    "inputs",
+)
 _CHUNK = 2_000
 
 
@@ -119,9 +141,14 @@ class MonitoringData:
 
     def describe(self) -> dict[str, Any]:
         """What the report shows about the data it read."""
-        return {"source": self.source, "kind": self.kind, "rows": len(self.decisions),
-                "time column": self.time_column, "scored by the model": self.scored,
-                "input warnings": len(self.warnings)}
+        return {
+            "source": self.source,
+            "kind": self.kind,
+            "rows": len(self.decisions),
+            "time column": self.time_column,
+            "scored by the model": self.scored,
+            "input warnings": len(self.warnings),
+        }
 
 
 # ---------------------------------------------------------------------------------------- helpers
@@ -175,8 +202,11 @@ def _utc(values: pd.Series, name: str, source: str) -> pd.Series:
     t = t.dt.tz_convert("UTC")
     if t.isna().any():
         first = int(np.flatnonzero(t.isna().to_numpy())[0])
-        raise DataError(f"time column {name!r} has {int(t.isna().sum())} rows without a date (first: row {first})",
-                        source=source, column=name)
+        raise DataError(
+            f"time column {name!r} has {int(t.isna().sum())} rows without a date (first: row {first})",
+            source=source,
+            column=name,
+        )
     return t.reset_index(drop=True)
 
 
@@ -209,8 +239,11 @@ def _read_file(path: Path) -> pd.DataFrame:
             doc = json.loads(path.read_text(encoding="utf-8"))
             records = doc if isinstance(doc, list) else [doc]
         else:
-            raise DataError(f"file must be {', '.join(FILE_SUFFIXES)} or a SQLite audit store "
-                            f"({', '.join(AUDIT_SUFFIXES)}), or a database URL", source=str(path))
+            raise DataError(
+                f"file must be {', '.join(FILE_SUFFIXES)} or a SQLite audit store "
+                f"({', '.join(AUDIT_SUFFIXES)}), or a database URL",
+                source=str(path),
+            )
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise DataError(f"cannot read the file: {exc}", source=str(path)) from exc
     if not all(isinstance(r, Mapping) for r in records):
@@ -277,8 +310,9 @@ def audit_records_frame(records: Iterable[Any]) -> pd.DataFrame:
         if m.get("inputs") is not None:
             row.update(_audit_rows(m["inputs"], m.get("result")))
         rows.append(row)
-    frame = pd.DataFrame.from_records(rows) if rows else pd.DataFrame(columns=[c for c in _AUDIT_COLUMNS
-                                                                               if c != "inputs"])
+    frame = (
+        pd.DataFrame.from_records(rows) if rows else pd.DataFrame(columns=[c for c in _AUDIT_COLUMNS if c != "inputs"])
+    )
     for c in ("pd", "score"):
         if c in frame.columns:
             frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)
@@ -299,12 +333,14 @@ def _read_audit(source: Any, table: str, outcomes_table: str | None) -> tuple[pd
         with engine.connect() as conn:
             insp = sa.inspect(conn)
             if not insp.has_table(table):
-                raise DataError(f"no table {table!r} (tables: {insp.get_table_names()}); is this an audit store?",
-                                source=label)
+                raise DataError(
+                    f"no table {table!r} (tables: {insp.get_table_names()}); is this an audit store?", source=label
+                )
             t = sa.Table(table, sa.MetaData(), autoload_with=conn)
             if "inputs" not in t.c or "created_at" not in t.c:
-                raise DataError(f"table {table!r} has no 'inputs' or 'created_at' column: not an audit store",
-                                source=label)
+                raise DataError(
+                    f"table {table!r} has no 'inputs' or 'created_at' column: not an audit store", source=label
+                )
             cols = [t.c[c] for c in _AUDIT_COLUMNS if c in t.c]
             rows: list[dict[str, Any]] = []
             pending: dict[Any, int] = {}  # decision_id -> its row
@@ -317,15 +353,16 @@ def _read_audit(source: Any, table: str, outcomes_table: str | None) -> tuple[pd
                 rows.append(row)
             ids = list(pending)
             for i in range(0, len(ids), _CHUNK):  # the deductions the decisions used, from their results
-                q = sa.select(t.c.decision_id, t.c.inputs, t.c.result).where(t.c.decision_id.in_(ids[i:i + _CHUNK]))
+                q = sa.select(t.c.decision_id, t.c.inputs, t.c.result).where(t.c.decision_id.in_(ids[i : i + _CHUNK]))
                 for r in conn.execute(q):
                     rows[pending[r[0]]].update(_audit_rows(r[1], r[2]))
             outcomes = None
             if outcomes_table and insp.has_table(outcomes_table):
                 o = sa.Table(outcomes_table, sa.MetaData(), autoload_with=conn)
                 ocols = [o.c[c] for c in ("decision_id", "defaulted", "outcome_date", "reported_at") if c in o.c]
-                outcomes = pd.DataFrame([dict(r) for r in conn.execute(sa.select(*ocols)).mappings()],
-                                        columns=[c.name for c in ocols])
+                outcomes = pd.DataFrame(
+                    [dict(r) for r in conn.execute(sa.select(*ocols)).mappings()], columns=[c.name for c in ocols]
+                )
     except sa.exc.SQLAlchemyError as exc:
         raise DataError(f"cannot read the audit store: {type(exc).__name__}: {exc}", source=label) from exc
     finally:
@@ -353,8 +390,11 @@ def detect_kind(columns: Iterable[str]) -> Kind:
         return "decide"
     if _score_prefix(cols) is not None:
         return "score"
-    if {"pd", "score"} <= set(cols) or "inputs" in cols or any(c.startswith((INPUT_PREFIX, "applicant."))
-                                                               for c in cols):
+    if (
+        {"pd", "score"} <= set(cols)
+        or "inputs" in cols
+        or any(c.startswith((INPUT_PREFIX, "applicant.")) for c in cols)
+    ):
         return "decisions"
     return "applications"
 
@@ -438,10 +478,12 @@ def read_decisions(
     kind = check_kind(kind)
     label = "DataFrame" if isinstance(source, pd.DataFrame) else _label(source)
     is_audit = not isinstance(source, pd.DataFrame) and (
-        _is_url(source) or Path(str(source)).name.lower().endswith(AUDIT_SUFFIXES))
+        _is_url(source) or Path(str(source)).name.lower().endswith(AUDIT_SUFFIXES)
+    )
     if kind == "audit" and not is_audit:
-        raise ConfigError(f"an audit store is a SQLite file ({', '.join(AUDIT_SUFFIXES)}) or a database URL; "
-                          f"got {label}")
+        raise ConfigError(
+            f"an audit store is a SQLite file ({', '.join(AUDIT_SUFFIXES)}) or a database URL; got {label}"
+        )
     outcomes = None
     notes: list[str] = []
     if is_audit:
@@ -470,8 +512,11 @@ def read_decisions(
     if found is None:
         if time_column:
             raise DataError(f"column {time_column!r} is missing (use --time-column)", source=label, column=time_column)
-        raise DataError(f"no time column: none of {candidates} is in the source; give --time-column "
-                        "(the date each row was decided or applied for)", source=label)
+        raise DataError(
+            f"no time column: none of {candidates} is in the source; give --time-column "
+            "(the date each row was decided or applied for)",
+            source=label,
+        )
     when = outputs[found] if found in outputs else inputs[found]
     created = _utc(when, found, label) if n else pd.Series([], dtype="datetime64[ns, UTC]")
     if found != "created_at" and "created_at" in outputs:
@@ -505,11 +550,15 @@ def read_decisions(
 def applications(frame: pd.DataFrame) -> pd.DataFrame:
     """The ``input.*`` columns of a monitoring frame under their own names."""
     cols = [c for c in frame.columns if str(c).startswith(INPUT_PREFIX)]
-    return frame[cols].set_axis([str(c)[len(INPUT_PREFIX):] for c in cols], axis=1)
+    return frame[cols].set_axis([str(c)[len(INPUT_PREFIX) :] for c in cols], axis=1)
 
 
-def prepare_monitoring_frame(frame: pd.DataFrame, model, *, source: str | None = None,
-                             ) -> tuple[pd.DataFrame, pd.DataFrame, int, list[str]]:
+def prepare_monitoring_frame(
+    frame: pd.DataFrame,
+    model,
+    *,
+    source: str | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, int, list[str]]:
     """Derive, warn and score a monitoring frame with ``model`` (see the module docstring).
 
     Returns ``(frame, warnings, n_scored, notes)``: the frame with every model input as
@@ -559,8 +608,11 @@ def prepare_monitoring_frame(frame: pd.DataFrame, model, *, source: str | None =
         out["grade"] = out["grade"].astype(object)
         out.loc[need, "grade"] = det["grade"].astype(object).to_numpy()
         scored = int(need.sum())
-        notes.append(f"{scored} rows had no score: scored with the model" if scored < n
-                     else "the source has no score: every row scored with the model")
+        notes.append(
+            f"{scored} rows had no score: scored with the model"
+            if scored < n
+            else "the source has no score: every row scored with the model"
+        )
     keep = list(dict.fromkeys([*model.feature_names_in_, *spec.derivation.outputs, *_application_dates(model)]))
     for c in keep:
         if c in derived.columns:
@@ -580,9 +632,24 @@ def load_monitoring_data(
     model_version: str | None = None,
 ) -> MonitoringData:
     """:func:`read_decisions` then :func:`prepare_monitoring_frame`: what ``lendscore monitor`` reads."""
-    raw = read_decisions(source, model=model, kind=kind, time_column=time_column, table=table,
-                         outcomes_table=outcomes_table, id_column=id_column, model_version=model_version)
+    raw = read_decisions(
+        source,
+        model=model,
+        kind=kind,
+        time_column=time_column,
+        table=table,
+        outcomes_table=outcomes_table,
+        id_column=id_column,
+        model_version=model_version,
+    )
     frame, warnings, scored, notes = prepare_monitoring_frame(raw.frame, model, source=raw.source)
-    return MonitoringData(decisions=frame, warnings=warnings, kind=raw.kind, source=raw.source,
-                          time_column=raw.time_column, outcomes=raw.outcomes, scored=scored,
-                          notes=[*raw.notes, *notes])
+    return MonitoringData(
+        decisions=frame,
+        warnings=warnings,
+        kind=raw.kind,
+        source=raw.source,
+        time_column=raw.time_column,
+        outcomes=raw.outcomes,
+        scored=scored,
+        notes=[*raw.notes, *notes],
+    )

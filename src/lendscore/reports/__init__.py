@@ -3,6 +3,7 @@
 This subpackage imports matplotlib (on an Agg canvas, without pyplot) and Jinja2; the core of
 lendscore never imports it.
 """
+
 from __future__ import annotations
 
 from lendscore.reports.html import ReportContext, SplitResult, build_view, render_report, write_report

@@ -1,4 +1,5 @@
 """Build the validation report's context from a :class:`lendscore.training.TrainingResult`."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,8 +14,13 @@ def training_report_context(result, title: str | None = None) -> ReportContext:
     m = result.model
     meta = result.metadata
     splits = {
-        name: SplitResult(y=y, pd=d["pd"].to_numpy(), score=d["score"].to_numpy(),
-                          grade=d["grade"].to_numpy(), metrics=result.metrics[name])
+        name: SplitResult(
+            y=y,
+            pd=d["pd"].to_numpy(),
+            score=d["score"].to_numpy(),
+            grade=d["grade"].to_numpy(),
+            metrics=result.metrics[name],
+        )
         for name, (y, d) in result.samples.items()
     }
     info = {
@@ -36,9 +42,17 @@ def training_report_context(result, title: str | None = None) -> ReportContext:
     ]
     return ReportContext(
         title=title or f"lendscore validation report: {meta.get('source')}",
-        model_info=info, splits=splits, threshold=m.threshold_, threshold_rule=m.threshold_rule_,
-        coef_table=m.coef_table_, points_table=m.points_table(), selection=m.selection_,
-        grades=m.grades_, data_quality=result.data_quality.to_dict(), notes=notes)
+        model_info=info,
+        splits=splits,
+        threshold=m.threshold_,
+        threshold_rule=m.threshold_rule_,
+        coef_table=m.coef_table_,
+        points_table=m.points_table(),
+        selection=m.selection_,
+        grades=m.grades_,
+        data_quality=result.data_quality.to_dict(),
+        notes=notes,
+    )
 
 
 def write_training_report(result, path: str | Path, title: str | None = None) -> Path:

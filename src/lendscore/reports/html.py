@@ -5,6 +5,7 @@ produced), computes the tables and figures (:func:`build_view`), and renders the
 ``templates/report.html.j2`` (autoescaped) into one self-contained HTML page with figures embedded
 as base64 PNG.
 """
+
 from __future__ import annotations
 
 import base64
@@ -140,8 +141,14 @@ def _metrics_table(metrics: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
 def _confusion_view(split: SplitResult, threshold: float) -> dict[str, Any]:
     cm = confusion(split.y, split.pd, threshold)
     (tn, fp), (fn, tp) = cm.to_numpy().tolist()
-    return {"tn": tn, "fp": fp, "fn": fn, "tp": tp, "n": tn + fp + fn + tp,
-            "declined_share": (tp + fp) / max(tn + fp + fn + tp, 1)}
+    return {
+        "tn": tn,
+        "fp": fp,
+        "fn": fn,
+        "tp": tp,
+        "n": tn + fp + fn + tp,
+        "declined_share": (tp + fp) / max(tn + fp + fn + tp, 1),
+    }
 
 
 def _calibration_view(name: str, split: SplitResult) -> dict[str, Any]:
@@ -152,11 +159,20 @@ def _calibration_view(name: str, split: SplitResult) -> dict[str, Any]:
         hl_pass = hl.p_value >= 0.05
     except LendscoreError as e:  # too few rows, or degenerate PD: say so instead of failing the report
         hl_text, hl_pass = f"not computed: {e}", None
-    formats: dict[str, Format] = {"predicted_pd": "{:.4f}", "observed_rate": "{:.4f}", "binomial_p_value": "{:.4g}",
-                                  "flag": lambda f: "miscalibrated (p < 0.05)" if f else ""}
+    formats: dict[str, Format] = {
+        "predicted_pd": "{:.4f}",
+        "observed_rate": "{:.4f}",
+        "binomial_p_value": "{:.4g}",
+        "flag": lambda f: "miscalibrated (p < 0.05)" if f else "",
+    }
     view = _table(table.rename(columns={"group": "grade"}), formats)
-    view.update(name=name, hl_text=hl_text, hl_pass=hl_pass, n_flagged=int(table["flag"].sum()),
-                figure=figure_to_data_uri(plots.plot_calibration(table, title=f"Calibration by grade ({name})")))
+    view.update(
+        name=name,
+        hl_text=hl_text,
+        hl_pass=hl_pass,
+        n_flagged=int(table["flag"].sum()),
+        figure=figure_to_data_uri(plots.plot_calibration(table, title=f"Calibration by grade ({name})")),
+    )
     return view
 
 
@@ -173,8 +189,10 @@ def _info_rows(info: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def build_view(ctx: ReportContext) -> dict[str, Any]:
     """Compute every table and figure of the report (the "compute" step) as template variables."""
-    metrics = {name: s.metrics if s.metrics is not None else evaluate(s.y, s.pd, ctx.threshold)
-               for name, s in ctx.splits.items()}
+    metrics = {
+        name: s.metrics if s.metrics is not None else evaluate(s.y, s.pd, ctx.threshold)
+        for name, s in ctx.splits.items()
+    }
     splits = ctx.splits.items()
     points = ctx.points_table
     characteristics = list(dict.fromkeys(points["characteristic"])) if len(points) else []
@@ -196,15 +214,20 @@ def build_view(ctx: ReportContext) -> dict[str, Any]:
         "ks_figures": ks_figures,
         "dist_figures": dist_figures,
         "calibration": [_calibration_view(name, s) for name, s in splits],
-        "grades": _table(pd.DataFrame(ctx.grades),
-                         {"pd_min": "{:.2%}", "pd_max": "{:.2%}", "score_min": "{:.0f}", "score_max": "{:.0f}"}),
+        "grades": _table(
+            pd.DataFrame(ctx.grades),
+            {"pd_min": "{:.2%}", "pd_max": "{:.2%}", "score_min": "{:.0f}", "score_max": "{:.0f}"},
+        ),
         "coef_table": _table(ctx.coef_table, {"p_value": "{:.3g}"}, index=True),
         "selection": _table(ctx.selection, {"iv": "{:.4f}", "selected": lambda s: "yes" if s else "no"}),
         "n_selected": int(ctx.selection["selected"].sum()) if "selected" in ctx.selection else None,
         "points_table": _table(points, {"event_rate": "{:.2%}", "woe": "{:.3f}", "iv": "{:.4f}", "points": "{:.0f}"}),
         "woe_figures": [(c, figure_to_data_uri(plots.plot_woe(points, c))) for c in characteristics],
-        "data_quality": None if dq is None else {
-            "rows_in": dq.get("rows_in"), "rows_out": dq.get("rows_out"),
+        "data_quality": None
+        if dq is None
+        else {
+            "rows_in": dq.get("rows_in"),
+            "rows_out": dq.get("rows_out"),
             "rules": _table(pd.DataFrame(dq.get("rules", []), columns=["rule", "column", "action", "n_rows"])),
         },
         "notes": list(ctx.notes),
@@ -212,8 +235,13 @@ def build_view(ctx: ReportContext) -> dict[str, Any]:
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["fmt"] = _fmt
     return env
 
@@ -228,4 +256,3 @@ def write_report(ctx: ReportContext, path: str | PathLike[str]) -> Path:
     target = Path(path)
     target.write_text(render_report(ctx), encoding="utf-8")
     return target
-

@@ -6,6 +6,7 @@ a :class:`~lendscore.monitoring.PerformanceResult`, alerts and retraining decisi
 time, score distribution shift, AUC and KS by vintage, calibration by grade), and the autoescaped
 template ``templates/monitoring.html.j2`` renders them into one self-contained page.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -21,8 +22,15 @@ from lendscore.monitoring.drift import PSI_MODERATE, PSI_SIGNIFICANT
 from lendscore.reports import plots
 from lendscore.reports.html import _environment, _info_rows, _table, figure_to_data_uri
 
-__all__ = ["MonitoringContext", "plot_psi_over_time", "plot_score_shift", "plot_vintage_metrics",
-           "build_monitoring_view", "render_monitoring_report", "write_monitoring_report"]
+__all__ = [
+    "MonitoringContext",
+    "plot_psi_over_time",
+    "plot_score_shift",
+    "plot_vintage_metrics",
+    "build_monitoring_view",
+    "render_monitoring_report",
+    "write_monitoring_report",
+]
 
 
 @dataclass
@@ -81,8 +89,13 @@ def plot_score_shift(drift, periods: list[str] | None = None) -> Figure:
     for k, (p, colour) in enumerate(zip(chosen, plots.SPLIT_COLOURS * 4, strict=False), start=1):
         rows = b[b["period"] == p]
         psi_value = drift.score.set_index("period")["psi"].get(p, np.nan)
-        ax.bar(x - 0.4 + width / 2 + k * width, rows["actual_share"], width, color=colour,
-               label=f"{p} (PSI {psi_value:.3f})")
+        ax.bar(
+            x - 0.4 + width / 2 + k * width,
+            rows["actual_share"],
+            width,
+            color=colour,
+            label=f"{p} (PSI {psi_value:.3f})",
+        )
     ax.set_xticks(x, first["label"], rotation=45, ha="right", fontsize=7)
     ax.set(xlabel="score bin (training deciles)", ylabel="share", title="Score distribution shift")
     ax.legend(fontsize=7)
@@ -115,54 +128,112 @@ _PCT = "{:.2%}"
 def build_monitoring_view(ctx: MonitoringContext) -> dict[str, Any]:
     """Every table and figure of the monitoring report, as template variables."""
     d, p = ctx.drift, ctx.performance
-    view: dict[str, Any] = {"title": ctx.title, "model_info": _info_rows(ctx.model_info), "notes": list(ctx.notes),
-                            "drift": None, "performance": None, "outcome_rejections": ctx.outcome_rejections}
+    view: dict[str, Any] = {
+        "title": ctx.title,
+        "model_info": _info_rows(ctx.model_info),
+        "notes": list(ctx.notes),
+        "drift": None,
+        "performance": None,
+        "outcome_rejections": ctx.outcome_rejections,
+    }
     if d is not None:
         notes = list(d.notes)
-        latest = d.characteristics[d.characteristics["period"] == d.characteristics["period"].max()] \
-            if len(d.characteristics) else d.characteristics
+        latest = (
+            d.characteristics[d.characteristics["period"] == d.characteristics["period"].max()]
+            if len(d.characteristics)
+            else d.characteristics
+        )
         inputs = d.inputs
-        flagged_inputs = inputs[(inputs["missing_shift"].abs() > 0.02) | (inputs["out_of_range_rate"] > 0)] \
-            if len(inputs) else inputs
+        flagged_inputs = (
+            inputs[(inputs["missing_shift"].abs() > 0.02) | (inputs["out_of_range_rate"] > 0)]
+            if len(inputs)
+            else inputs
+        )
         w = getattr(d, "warnings", None)
-        warnings = w.sort_values(["period", "n"], ascending=[True, False], kind="stable") \
-            if w is not None and len(w) else None
+        warnings = (
+            w.sort_values(["period", "n"], ascending=[True, False], kind="stable") if w is not None and len(w) else None
+        )
         view["drift"] = {
-            "period": d.period, "notes": notes, "reference": d.reference.source,
+            "period": d.period,
+            "notes": notes,
+            "reference": d.reference.source,
             "warnings": _table(warnings, {"rate": _PCT}) if warnings is not None else None,
             "n_warnings": int(w["n"].sum()) if w is not None and len(w) else 0,
             "psi_figure": figure_to_data_uri(plot_psi_over_time(d)),
             "shift_figure": figure_to_data_uri(plot_score_shift(d)),
             "score": _table(d.score, {"psi": "{:.4f}", "chi2": "{:.1f}", "p_value": "{:.3g}"}),
-            "latest_csi": _table(latest.sort_values("psi", ascending=False),
-                                 {"psi": "{:.4f}", "chi2": "{:.1f}", "p_value": "{:.3g}"}),
-            "inputs": _table(flagged_inputs, {"missing_rate": _PCT, "train_missing_rate": _PCT,
-                                              "missing_shift": "{:+.2%}", "missing_p_value": "{:.3g}",
-                                              "n_out_of_range": "{:.0f}", "out_of_range_rate": _PCT}),
+            "latest_csi": _table(
+                latest.sort_values("psi", ascending=False), {"psi": "{:.4f}", "chi2": "{:.1f}", "p_value": "{:.3g}"}
+            ),
+            "inputs": _table(
+                flagged_inputs,
+                {
+                    "missing_rate": _PCT,
+                    "train_missing_rate": _PCT,
+                    "missing_shift": "{:+.2%}",
+                    "missing_p_value": "{:.3g}",
+                    "n_out_of_range": "{:.0f}",
+                    "out_of_range_rate": _PCT,
+                },
+            ),
         }
     if p is not None:
         cal = p.calibration
         view["performance"] = {
-            "as_of": f"{p.as_of:%Y-%m-%d}", "maturity_months": p.maturity_months, "notes": list(p.notes),
-            "vintages": _table(p.vintages, {c: _PCT for c in ("approval_rate", "refer_rate", "decline_rate",
-                                                              "coverage", "bad_rate", "bad_rate_approved",
-                                                              "mean_pd")} | {"auc": "{:.4f}", "ks": "{:.4f}"}),
-            "vintage_figure": figure_to_data_uri(plot_vintage_metrics(p.vintages)) if p.vintages["matured"].any()
+            "as_of": f"{p.as_of:%Y-%m-%d}",
+            "maturity_months": p.maturity_months,
+            "notes": list(p.notes),
+            "vintages": _table(
+                p.vintages,
+                {
+                    c: _PCT
+                    for c in (
+                        "approval_rate",
+                        "refer_rate",
+                        "decline_rate",
+                        "coverage",
+                        "bad_rate",
+                        "bad_rate_approved",
+                        "mean_pd",
+                    )
+                }
+                | {"auc": "{:.4f}", "ks": "{:.4f}"},
+            ),
+            "vintage_figure": figure_to_data_uri(plot_vintage_metrics(p.vintages))
+            if p.vintages["matured"].any()
             else None,
-            "calibration": _table(cal.rename(columns={"group": "grade"}),
-                                  {"predicted_pd": "{:.4f}", "observed_rate": "{:.4f}",
-                                   "binomial_p_value": "{:.3g}",
-                                   "flag": lambda f: "miscalibrated (p < 0.05)" if f else ""}),
-            "calibration_figure": figure_to_data_uri(plots.plot_calibration(cal, title="Calibration by grade "
-                                                                            "(matured vintages)"))
-            if len(cal) else None,
+            "calibration": _table(
+                cal.rename(columns={"group": "grade"}),
+                {
+                    "predicted_pd": "{:.4f}",
+                    "observed_rate": "{:.4f}",
+                    "binomial_p_value": "{:.3g}",
+                    "flag": lambda f: "miscalibrated (p < 0.05)" if f else "",
+                },
+            ),
+            "calibration_figure": figure_to_data_uri(
+                plots.plot_calibration(cal, title="Calibration by grade (matured vintages)")
+            )
+            if len(cal)
+            else None,
         }
     view["alerts"] = [a.to_dict() if hasattr(a, "to_dict") else dict(a) for a in ctx.alerts]
     view["retrain"] = [
-        {"label": r.get("label", ""), "summary": r.get("summary", ""), "promote": r.get("promote"),
-         "steps": _table(pd.DataFrame([{k: (str(v) if isinstance(v, (dict, list)) else v) for k, v in s.items()}
-                                       for s in r.get("steps", [])]))}
-        for r in ctx.retrain]
+        {
+            "label": r.get("label", ""),
+            "summary": r.get("summary", ""),
+            "promote": r.get("promote"),
+            "steps": _table(
+                pd.DataFrame(
+                    [
+                        {k: (str(v) if isinstance(v, (dict, list)) else v) for k, v in s.items()}
+                        for s in r.get("steps", [])
+                    ]
+                )
+            ),
+        }
+        for r in ctx.retrain
+    ]
     return view
 
 

@@ -6,6 +6,7 @@ and a figure is freed as soon as it is no longer referenced (no ``plt.close`` to
 
 Conventions: event = default = bad = 1; score higher = safer; PD = probability of default.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -57,8 +58,13 @@ def plot_roc(splits: Mapping[str, tuple[ArrayLike, ArrayLike]]) -> Figure:
         fpr, tpr, _ = roc_curve(y_arr, p_arr)
         ax.plot(fpr, tpr, color=colour, lw=1.6, label=f"{name} (AUC {roc_auc(y_arr, p_arr):.3f})")
     ax.plot([0, 1], [0, 1], color="#999999", lw=0.8, ls="--", label="random")
-    ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="false positive rate (goods declined)",
-           ylabel="true positive rate (bads caught)", title="ROC curve")
+    ax.set(
+        xlim=(0, 1),
+        ylim=(0, 1.01),
+        xlabel="false positive rate (goods declined)",
+        ylabel="true positive rate (bads caught)",
+        title="ROC curve",
+    )
     ax.legend(loc="lower right", fontsize=8)
     return fig
 
@@ -80,8 +86,14 @@ def plot_ks(y: ArrayLike, score: ArrayLike, *, title: str = "KS") -> Figure:
     ax.step(grid, f_bad, where="post", color=BAD_COLOUR, label="bad (event)")
     ax.step(grid, f_good, where="post", color=GOOD_COLOUR, label="good (non-event)")
     ax.vlines(grid[best], min(f_bad[best], f_good[best]), max(f_bad[best], f_good[best]), color="black", lw=2)
-    ax.annotate(f"KS = {gap[best]:.3f}\nat score {grid[best]:.0f}", (grid[best], (f_bad[best] + f_good[best]) / 2),
-                xytext=(8, 0), textcoords="offset points", fontsize=8, va="center")
+    ax.annotate(
+        f"KS = {gap[best]:.3f}\nat score {grid[best]:.0f}",
+        (grid[best], (f_bad[best] + f_good[best]) / 2),
+        xytext=(8, 0),
+        textcoords="offset points",
+        fontsize=8,
+        va="center",
+    )
     ax.set(xlabel="score (higher = safer)", ylabel="cumulative share", ylim=(0, 1.01), title=title)
     ax.legend(loc="lower right", fontsize=8)
     return fig
@@ -120,8 +132,15 @@ def plot_calibration(table: pd.DataFrame, *, level: float = 0.95, title: str = "
     low = np.array([ci.low for ci in intervals])
     high = np.array([ci.high for ci in intervals])
     observed = table["observed_rate"].to_numpy(dtype=float)
-    ax.errorbar(x, observed, yerr=[observed - low, high - observed], fmt="o", color=BAD_COLOUR, capsize=3,
-                label=f"observed default rate ({level:.0%} exact CI)")
+    ax.errorbar(
+        x,
+        observed,
+        yerr=[observed - low, high - observed],
+        fmt="o",
+        color=BAD_COLOUR,
+        capsize=3,
+        label=f"observed default rate ({level:.0%} exact CI)",
+    )
     ax.plot(x, table["predicted_pd"].to_numpy(dtype=float), "D", color="#1f4e79", label="predicted PD (mean)")
     ax.set_xticks(x, [str(g) for g in table["group"]])
     ax.set(xlabel="grade", ylabel="default rate", title=title)
@@ -184,8 +203,15 @@ def score_hist(
     samples = [(labels[0], current, "#1f4e79")] + ([(labels[1], ref, "#999999")] if ref is not None else [])
     for name, values, colour in samples:
         counts, _ = np.histogram(np.clip(values, edges[0], edges[-1]), bins=edges)
-        ax.stairs(counts / max(counts.sum(), 1), edges, fill=name == labels[0], alpha=0.5 if name == labels[0] else 1.0,
-                  color=colour, lw=1.5, label=f"{name}, n={values.size}")
+        ax.stairs(
+            counts / max(counts.sum(), 1),
+            edges,
+            fill=name == labels[0],
+            alpha=0.5 if name == labels[0] else 1.0,
+            color=colour,
+            lw=1.5,
+            label=f"{name}, n={values.size}",
+        )
     ax.set(xlabel="score (higher = safer)", ylabel="share", title=title)
     ax.legend(fontsize=8)
     return fig

@@ -3,6 +3,7 @@
 Needs the ``service`` extra (fastapi, uvicorn, alembic, httpx, psycopg). Nothing is built at
 import: ``create_app(settings)`` builds the app; ``lendscore serve`` runs it with uvicorn.
 """
+
 from __future__ import annotations
 
 from lendscore.service.app import create_app
@@ -10,5 +11,16 @@ from lendscore.service.audit import AuditStore, DecisionRecord, InMemoryAuditSto
 from lendscore.service.security import hash_key, new_key
 from lendscore.service.settings import ApiKey, Settings, load_settings
 
-__all__ = ["ApiKey", "AuditStore", "DecisionRecord", "InMemoryAuditStore", "OutcomeRecord", "Settings",
-           "create_app", "hash_key", "load_settings", "new_key", "open_store"]
+__all__ = [
+    "ApiKey",
+    "AuditStore",
+    "DecisionRecord",
+    "InMemoryAuditStore",
+    "OutcomeRecord",
+    "Settings",
+    "create_app",
+    "hash_key",
+    "load_settings",
+    "new_key",
+    "open_store",
+]

@@ -4,6 +4,7 @@ Both give the same JSON values; the text may differ in float spelling (``1e-05``
 Non-finite floats must be refused *before* :func:`dumps` (orjson writes them as null):
 :func:`non_finite` lists where they are.
 """
+
 from __future__ import annotations
 
 import json

@@ -6,6 +6,7 @@ out of range, lone surrogates, a byte-order mark, malformed text) the body is pa
 ``json.loads``, which returns what FastAPI would have seen or raises the very error FastAPI turns
 into its ``json_invalid`` 422. So validation and its errors are unchanged; only the parse is faster.
 """
+
 from __future__ import annotations
 
 import json

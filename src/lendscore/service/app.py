@@ -4,6 +4,7 @@ The model, policy and reason catalogue are loaded once; the request schemas are 
 model file's ``inputs`` section (its fields, value rules and derivation); the audit store is opened (and migrated) when the app starts (lifespan) and
 closed when it stops.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -47,8 +48,11 @@ BATCH_PATHS = ("/v1/decisions/batch", "/v1/outcomes/batch")
 # FastAPI >= 0.16x traces requests with OpenTelemetry when a provider is configured, checking the
 # global providers on every request and logging validation failures *with the input values*.
 # The service keeps its own logs and metrics without personal data, so that is switched off.
-_NO_TELEMETRY = ({"telemetry": {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}}
-                 if "telemetry" in inspect.signature(FastAPI).parameters else {})
+_NO_TELEMETRY = (
+    {"telemetry": {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}}
+    if "telemetry" in inspect.signature(FastAPI).parameters
+    else {}
+)
 
 
 def _request_id(request: Request) -> str | None:
@@ -61,8 +65,13 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
         loc = [str(p) for p in err.get("loc", ())]
         if loc and loc[0] == "body":
             loc = loc[1:]
-        out.append({"field": ".".join(loc) or "(body)", "rule": str(err.get("type", "invalid")),
-                    "message": str(err.get("msg", "")).removeprefix("Value error, ")})
+        out.append(
+            {
+                "field": ".".join(loc) or "(body)",
+                "rule": str(err.get("type", "invalid")),
+                "message": str(err.get("msg", "")).removeprefix("Value error, "),
+            }
+        )
     return out
 
 
@@ -83,8 +92,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error", exc_info=exc, extra={"request_id": _request_id(request)})
-        return JSONResponse({"detail": "internal error; quote the request id to support",
-                             "request_id": _request_id(request)}, status_code=500)
+        return JSONResponse(
+            {"detail": "internal error; quote the request id to support", "request_id": _request_id(request)},
+            status_code=500,
+        )
 
 
 def _monitoring_source(settings: Settings, given_store) -> dict[str, str] | None:
@@ -104,8 +115,14 @@ def _monitoring_source(settings: Settings, given_store) -> dict[str, str] | None
     return {"audit_url": settings.audit_url, "model_path": str(path)}
 
 
-def create_app(settings: Settings, *, store: AuditStore | None = None,
-               clock: Callable[[], dt.datetime] = utcnow, tune_gc: bool = False, fast_path: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    store: AuditStore | None = None,
+    clock: Callable[[], dt.datetime] = utcnow,
+    tune_gc: bool = False,
+    fast_path: bool = True,
+) -> FastAPI:
     """Build the service for ``settings``; ``store`` replaces the one the settings name (tests).
 
     ``fast_path`` answers POST /v1/decisions through :class:`~lendscore.service.fastpath.DecisionFastPath`
@@ -130,20 +147,35 @@ def create_app(settings: Settings, *, store: AuditStore | None = None,
     schemas = build_request_schemas(model.inputs_, settings.max_batch)
     if store is None:
         store = open_store(settings.audit_url, sqlite_synchronous=settings.sqlite_synchronous)
-    metrics = Metrics({"model_version": model_version, "policy_version": policy.version,
-                       "lendscore_version": __version__})
-    for attr, name, help_ in (("queue_depth", "lendscore_audit_queue_depth", "Writes waiting for the audit writer."),
-                              ("commits", "lendscore_audit_commits", "Audit transactions committed."),
-                              ("rows_committed", "lendscore_audit_rows_committed", "Decision rows committed.")):
+    metrics = Metrics(
+        {"model_version": model_version, "policy_version": policy.version, "lendscore_version": __version__}
+    )
+    for attr, name, help_ in (
+        ("queue_depth", "lendscore_audit_queue_depth", "Writes waiting for the audit writer."),
+        ("commits", "lendscore_audit_commits", "Audit transactions committed."),
+        ("rows_committed", "lendscore_audit_rows_committed", "Decision rows committed."),
+    ):
         if hasattr(store, attr):
             metrics.gauges[name] = (help_, lambda a=attr: getattr(store, a))
-    state = ServiceState(settings=settings, engine=engine, schemas=schemas, store=store,
-                         keys=KeyRing(settings.api_keys), metrics=metrics, clock=clock,
-                         decisions=DecisionService(engine, store, clock, metrics, schemas.date_fields),
-                         monitoring=MonitoringPage(engine, store, clock=clock, period=settings.monitoring_period,
-                                                   cache_seconds=settings.monitoring_cache_seconds,
-                                                   outcome_counts=metrics.outcome_counts,
-                                                   source=_monitoring_source(settings, given_store)))
+    state = ServiceState(
+        settings=settings,
+        engine=engine,
+        schemas=schemas,
+        store=store,
+        keys=KeyRing(settings.api_keys),
+        metrics=metrics,
+        clock=clock,
+        decisions=DecisionService(engine, store, clock, metrics, schemas.date_fields),
+        monitoring=MonitoringPage(
+            engine,
+            store,
+            clock=clock,
+            period=settings.monitoring_period,
+            cache_seconds=settings.monitoring_cache_seconds,
+            outcome_counts=metrics.outcome_counts,
+            source=_monitoring_source(settings, given_store),
+        ),
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -153,8 +185,14 @@ def create_app(settings: Settings, *, store: AuditStore | None = None,
             gc.freeze()
             gc.set_threshold(10_000, *gc.get_threshold()[1:])
         state.started = True
-        log.info("service started", extra={"model_version": model_version, "policy_version": policy.version,
-                                           "challenger_version": None if challenger is None else challenger.version})
+        log.info(
+            "service started",
+            extra={
+                "model_version": model_version,
+                "policy_version": policy.version,
+                "challenger_version": None if challenger is None else challenger.version,
+            },
+        )
         try:
             yield
         finally:
@@ -162,10 +200,17 @@ def create_app(settings: Settings, *, store: AuditStore | None = None,
             state.monitoring.close()
             store.close()
 
-    app = FastAPI(title="lendscore", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=None, **_NO_TELEMETRY,
-                  description="Credit decisions: score, affordability (NTH), policy and reasons, each "
-                              "decision committed to an audit store before it is answered.")
+    app = FastAPI(
+        title="lendscore",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        **_NO_TELEMETRY,
+        description="Credit decisions: score, affordability (NTH), policy and reasons, each "
+        "decision committed to an audit store before it is answered.",
+    )
     app.state.service = state
     app.state.templates = Jinja2Templates(directory=str(resources.files("lendscore.service") / "templates"))
     decisions_router = decisions.make_router(schemas, settings.max_batch)
@@ -183,7 +228,12 @@ def create_app(settings: Settings, *, store: AuditStore | None = None,
     app.mount("/static", StaticFiles(directory=str(resources.files("lendscore.service") / "static")), name="static")
     _install_error_handlers(app)
     route = next(r for r in decisions_router.routes if r.path == DecisionFastPath.path and "POST" in r.methods)
-    app.add_middleware(ServiceMiddleware, metrics=metrics, max_body=settings.max_body_bytes,
-                       max_batch_body=settings.max_batch_body_bytes, batch_paths=BATCH_PATHS,
-                       fast=DecisionFastPath(state, route) if fast_path else None)
+    app.add_middleware(
+        ServiceMiddleware,
+        metrics=metrics,
+        max_body=settings.max_body_bytes,
+        max_batch_body=settings.max_batch_body_bytes,
+        batch_paths=BATCH_PATHS,
+        fast=DecisionFastPath(state, route) if fast_path else None,
+    )
     return app

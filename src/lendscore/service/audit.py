@@ -21,6 +21,7 @@ a concurrent write made unknown or duplicate comes back as its :class:`AuditErro
 
 Monitoring reads :meth:`AuditStore.decisions_frame` and :meth:`AuditStore.outcomes_frame`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -55,9 +56,23 @@ from lendscore.service.audit_records import (
 # the records, errors, ids and frames are defined in audit_records (which the SQL store imports
 # instead of this module) and re-exported here
 __all__ = [
-    "AuditConflict", "AuditError", "AuditNotFound", "AuditStore", "AuditUnavailable",
-    "DecisionRecord", "InMemoryAuditStore", "OutcomeRecord", "DECISION_COLUMNS", "OUTCOME_COLUMNS",
-    "SHADOW_COLUMNS", "decisions_to_frame", "shadow_to_frame", "new_id", "outcomes_to_frame", "open_store", "utcnow",
+    "AuditConflict",
+    "AuditError",
+    "AuditNotFound",
+    "AuditStore",
+    "AuditUnavailable",
+    "DecisionRecord",
+    "InMemoryAuditStore",
+    "OutcomeRecord",
+    "DECISION_COLUMNS",
+    "OUTCOME_COLUMNS",
+    "SHADOW_COLUMNS",
+    "decisions_to_frame",
+    "shadow_to_frame",
+    "new_id",
+    "outcomes_to_frame",
+    "open_store",
+    "utcnow",
     "uuid7",
 ]
 
@@ -151,8 +166,9 @@ class InMemoryAuditStore:
 
     def decision_times(self, decision_ids: Sequence[str]) -> pd.DataFrame:
         with self._lock:
-            return times_frame((d, self._decisions[d].created_at) for d in dict.fromkeys(decision_ids)
-                               if d in self._decisions)
+            return times_frame(
+                (d, self._decisions[d].created_at) for d in dict.fromkeys(decision_ids) if d in self._decisions
+            )
 
     def stored_outcome_ids(self, decision_ids: Sequence[str]) -> set[str]:
         with self._lock:
@@ -161,8 +177,18 @@ class InMemoryAuditStore:
     def shadow_frame(self) -> pd.DataFrame:
         with self._lock:
             records = [r for r in self._decisions.values() if r.shadow]
-        return shadow_to_frame((r.decision_id, r.created_at, r.model_version, r.shadow["model_version"],
-                                r.shadow["pd"], r.shadow["score"], r.shadow["grade"]) for r in records)
+        return shadow_to_frame(
+            (
+                r.decision_id,
+                r.created_at,
+                r.model_version,
+                r.shadow["model_version"],
+                r.shadow["pd"],
+                r.shadow["score"],
+                r.shadow["grade"],
+            )
+            for r in records
+        )
 
     def get_decision(self, decision_id: str) -> DecisionRecord | None:
         return self._decisions.get(decision_id)
@@ -178,9 +204,11 @@ class InMemoryAuditStore:
 
     def decisions_frame(self, since=None, until=None) -> pd.DataFrame:
         since, until = as_utc(since), as_utc(until)
-        return decisions_to_frame(r for r in list(self._decisions.values())
-                                  if (since is None or as_utc(r.created_at) >= since)
-                                  and (until is None or as_utc(r.created_at) < until))
+        return decisions_to_frame(
+            r
+            for r in list(self._decisions.values())
+            if (since is None or as_utc(r.created_at) >= since) and (until is None or as_utc(r.created_at) < until)
+        )
 
     def outcomes_frame(self) -> pd.DataFrame:
         return outcomes_to_frame(list(self._outcomes.values()))

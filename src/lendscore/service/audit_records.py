@@ -11,6 +11,7 @@ Errors::
     ├── AuditNotFound          a decision id is not in the store
     └── AuditConflict          the write contradicts what is stored (an outcome already reported, a reused key)
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,13 +28,36 @@ import pandas as pd
 from lendscore.errors import LendscoreError
 
 __all__ = [
-    "AuditConflict", "AuditError", "AuditNotFound", "AuditUnavailable", "DECISION_COLUMNS", "DecisionRecord",
-    "OUTCOME_COLUMNS", "OutcomeRecord", "SHADOW_COLUMNS", "decisions_to_frame", "new_id", "outcomes_to_frame",
-    "as_utc", "shadow_to_frame", "times_frame", "utcnow", "uuid7",
+    "AuditConflict",
+    "AuditError",
+    "AuditNotFound",
+    "AuditUnavailable",
+    "DECISION_COLUMNS",
+    "DecisionRecord",
+    "OUTCOME_COLUMNS",
+    "OutcomeRecord",
+    "SHADOW_COLUMNS",
+    "decisions_to_frame",
+    "new_id",
+    "outcomes_to_frame",
+    "as_utc",
+    "shadow_to_frame",
+    "times_frame",
+    "utcnow",
+    "uuid7",
 ]
 
-DECISION_COLUMNS = ["decision_id", "request_id", "created_at", "model_version", "policy_version",
-                    "outcome", "pd", "score", "grade"]
+DECISION_COLUMNS = [
+    "decision_id",
+    "request_id",
+    "created_at",
+    "model_version",
+    "policy_version",
+    "outcome",
+    "pd",
+    "score",
+    "grade",
+]
 OUTCOME_COLUMNS = ["decision_id", "defaulted", "reported_at", "outcome_date"]
 SHADOW_COLUMNS = ["decision_id", "created_at", "champion_version", "challenger_version", "pd", "score", "grade"]
 
@@ -64,7 +88,7 @@ _V7 = (0x7 << 76) | (0b10 << 62)  # version 7, RFC 4122 variant
 def uuid7(unix_ms: int, rand74: int) -> str:
     """The version 7 UUID (RFC 9562) of a Unix time in milliseconds and 74 random bits, as text."""
     bits = (unix_ms & (2**48 - 1)) << 80 | (rand74 >> 62) << 64 | (rand74 & (2**62 - 1)) | _V7
-    h = "%032x" % bits
+    h = f"{bits:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
@@ -85,7 +109,7 @@ def new_id() -> str:
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -130,7 +154,7 @@ class OutcomeRecord:
 def as_utc(t: dt.datetime | None) -> dt.datetime | None:
     if t is None:
         return None
-    return t.replace(tzinfo=dt.timezone.utc) if t.tzinfo is None else t.astimezone(dt.timezone.utc)
+    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
 
 
 def decisions_to_frame(records: Iterable[DecisionRecord]) -> pd.DataFrame:
@@ -146,8 +170,20 @@ def decisions_to_frame(records: Iterable[DecisionRecord]) -> pd.DataFrame:
         for k in applicant:
             if k not in columns:
                 columns[k] = f"applicant.{k}" if k in DECISION_COLUMNS else k
-        rows.append([r.decision_id, r.request_id, as_utc(r.created_at), r.model_version, r.policy_version,
-                     r.outcome, r.pd, r.score, r.grade, applicant])
+        rows.append(
+            [
+                r.decision_id,
+                r.request_id,
+                as_utc(r.created_at),
+                r.model_version,
+                r.policy_version,
+                r.outcome,
+                r.pd,
+                r.score,
+                r.grade,
+                applicant,
+            ]
+        )
     base = pd.DataFrame([row[:-1] for row in rows], columns=DECISION_COLUMNS)
     base["created_at"] = pd.to_datetime(base["created_at"], utc=True)
     base["pd"] = base["pd"].astype(float)
@@ -158,8 +194,9 @@ def decisions_to_frame(records: Iterable[DecisionRecord]) -> pd.DataFrame:
         if all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values):
             feats[col] = pd.array([float("nan") if v is None else float(v) for v in values], dtype="float64")
         else:
-            feats[col] = pd.Series(values, dtype="object").astype("str").where(
-                pd.Series([v is not None for v in values]))
+            feats[col] = (
+                pd.Series(values, dtype="object").astype("str").where(pd.Series([v is not None for v in values]))
+            )
     frame = pd.concat([base, pd.DataFrame(feats, index=base.index)], axis=1) if feats else base
     frame.attrs["characteristics"] = dict(columns)
     return frame.sort_values("created_at", kind="stable").reset_index(drop=True)
@@ -183,9 +220,15 @@ def times_frame(pairs: Iterable[tuple[str, dt.datetime]]) -> pd.DataFrame:
 
 def outcomes_to_frame(records: Iterable[OutcomeRecord]) -> pd.DataFrame:
     """Columns :data:`OUTCOME_COLUMNS`; ``defaulted`` is 0/1, dates are UTC timestamps (NaT = unknown)."""
-    rows = [{"decision_id": r.decision_id, "defaulted": int(r.defaulted), "reported_at": as_utc(r.reported_at),
-             "outcome_date": None if r.outcome_date is None else pd.Timestamp(r.outcome_date)}
-            for r in records]
+    rows = [
+        {
+            "decision_id": r.decision_id,
+            "defaulted": int(r.defaulted),
+            "reported_at": as_utc(r.reported_at),
+            "outcome_date": None if r.outcome_date is None else pd.Timestamp(r.outcome_date),
+        }
+        for r in records
+    ]
     frame = pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
     frame["defaulted"] = frame["defaulted"].astype("int64")
     frame["reported_at"] = pd.to_datetime(frame["reported_at"], utc=True)

@@ -16,6 +16,7 @@ Shadow scores (the challenger's pd, score, grade) go to table ``shadow_scores`` 
 of their decision. The schema is created and upgraded by the Alembic migrations in ``service/migrations`` when the
 store starts (``alembic upgrade head`` on the same URL does the same from the command line).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -51,7 +52,8 @@ log = logging.getLogger("lendscore.service.audit")
 
 metadata = sa.MetaData()
 decisions_table = sa.Table(
-    "decisions", metadata,
+    "decisions",
+    metadata,
     sa.Column("decision_id", sa.String(36), primary_key=True),
     sa.Column("request_id", sa.String(64), nullable=False),
     sa.Column("created_at", sa.DateTime(), nullable=False),  # UTC
@@ -70,7 +72,8 @@ decisions_table = sa.Table(
     sa.Column("result", sa.Text(), nullable=False),
 )
 outcomes_table = sa.Table(
-    "outcomes", metadata,
+    "outcomes",
+    metadata,
     sa.Column("decision_id", sa.String(36), sa.ForeignKey("decisions.decision_id"), primary_key=True),
     sa.Column("defaulted", sa.SmallInteger(), nullable=False),
     sa.Column("outcome_date", sa.Date(), nullable=True),
@@ -78,7 +81,8 @@ outcomes_table = sa.Table(
     sa.Column("reported_by", sa.String(64), nullable=False),
 )
 shadow_table = sa.Table(
-    "shadow_scores", metadata,
+    "shadow_scores",
+    metadata,
     sa.Column("decision_id", sa.String(36), sa.ForeignKey("decisions.decision_id"), primary_key=True),
     sa.Column("challenger_version", sa.String(200), nullable=False),
     sa.Column("pd", sa.Float(), nullable=False),
@@ -91,11 +95,11 @@ _CHUNK = 500
 
 
 def _naive_utc(t: dt.datetime) -> dt.datetime:
-    return t.astimezone(dt.timezone.utc).replace(tzinfo=None) if t.tzinfo else t
+    return t.astimezone(dt.UTC).replace(tzinfo=None) if t.tzinfo else t
 
 
 def _aware(t: dt.datetime) -> dt.datetime:
-    return t.replace(tzinfo=dt.timezone.utc) if t.tzinfo is None else t
+    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t
 
 
 def _dumps(obj: Any) -> str:
@@ -106,12 +110,24 @@ _COLUMNS = [c.name for c in decisions_table.columns]
 
 
 def _row_of(r: DecisionRecord) -> dict[str, Any]:
-    return {"decision_id": r.decision_id, "request_id": r.request_id, "created_at": _naive_utc(r.created_at),
-            "model_version": r.model_version, "policy_version": r.policy_version, "outcome": r.outcome,
-            "pd": r.pd, "score": r.score, "grade": r.grade, "applicant_id": r.applicant_id,
-            "api_key_name": r.api_key_name, "idempotency_key": r.idempotency_key,
-            "request_sha256": r.request_sha256, "batch_id": r.batch_id,
-            "inputs": r.inputs_json or _dumps(r.inputs), "result": r.result_json or _dumps(r.result)}
+    return {
+        "decision_id": r.decision_id,
+        "request_id": r.request_id,
+        "created_at": _naive_utc(r.created_at),
+        "model_version": r.model_version,
+        "policy_version": r.policy_version,
+        "outcome": r.outcome,
+        "pd": r.pd,
+        "score": r.score,
+        "grade": r.grade,
+        "applicant_id": r.applicant_id,
+        "api_key_name": r.api_key_name,
+        "idempotency_key": r.idempotency_key,
+        "request_sha256": r.request_sha256,
+        "batch_id": r.batch_id,
+        "inputs": r.inputs_json or _dumps(r.inputs),
+        "result": r.result_json or _dumps(r.result),
+    }
 
 
 _SQLITE_INSERT = f"INSERT INTO decisions ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
@@ -127,34 +143,84 @@ def _sqlite_params(records: Sequence[DecisionRecord]) -> list[tuple]:
         t = stamps.get(r.created_at)
         if t is None:
             t = stamps[r.created_at] = _naive_utc(r.created_at).strftime("%Y-%m-%d %H:%M:%S.%f")
-        out.append((r.decision_id, r.request_id, t, r.model_version, r.policy_version, r.outcome, r.pd, r.score,
-                    r.grade, r.applicant_id, r.api_key_name, r.idempotency_key, r.request_sha256, r.batch_id,
-                    r.inputs_json or _dumps(r.inputs), r.result_json or _dumps(r.result)))
+        out.append(
+            (
+                r.decision_id,
+                r.request_id,
+                t,
+                r.model_version,
+                r.policy_version,
+                r.outcome,
+                r.pd,
+                r.score,
+                r.grade,
+                r.applicant_id,
+                r.api_key_name,
+                r.idempotency_key,
+                r.request_sha256,
+                r.batch_id,
+                r.inputs_json or _dumps(r.inputs),
+                r.result_json or _dumps(r.result),
+            )
+        )
     return out
 
 
 def _record_of(row: Any) -> DecisionRecord:
     m = row._mapping
-    return DecisionRecord(result_json=m["result"], inputs_json=m["inputs"],
-        decision_id=m["decision_id"], request_id=m["request_id"], created_at=_aware(m["created_at"]),
-        model_version=m["model_version"], policy_version=m["policy_version"], outcome=m["outcome"],
-        pd=float(m["pd"]), score=float(m["score"]), grade=m["grade"], inputs=_loads(m["inputs"]),
-        result=_loads(m["result"]), api_key_name=m["api_key_name"], applicant_id=m["applicant_id"],
-        idempotency_key=m["idempotency_key"], request_sha256=m["request_sha256"], batch_id=m["batch_id"])
+    return DecisionRecord(
+        result_json=m["result"],
+        inputs_json=m["inputs"],
+        decision_id=m["decision_id"],
+        request_id=m["request_id"],
+        created_at=_aware(m["created_at"]),
+        model_version=m["model_version"],
+        policy_version=m["policy_version"],
+        outcome=m["outcome"],
+        pd=float(m["pd"]),
+        score=float(m["score"]),
+        grade=m["grade"],
+        inputs=_loads(m["inputs"]),
+        result=_loads(m["result"]),
+        api_key_name=m["api_key_name"],
+        applicant_id=m["applicant_id"],
+        idempotency_key=m["idempotency_key"],
+        request_sha256=m["request_sha256"],
+        batch_id=m["batch_id"],
+    )
 
 
-_FRAME_COLUMNS = ("decision_id", "request_id", "created_at", "model_version", "policy_version", "outcome",
-                  "pd", "score", "grade", "inputs")
+_FRAME_COLUMNS = (
+    "decision_id",
+    "request_id",
+    "created_at",
+    "model_version",
+    "policy_version",
+    "outcome",
+    "pd",
+    "score",
+    "grade",
+    "inputs",
+)
 
 
 def _frame_record(row) -> DecisionRecord:
     """A record with what :func:`decisions_to_frame` reads (the result JSON is not parsed)."""
     m = row._mapping
-    return DecisionRecord(decision_id=m["decision_id"], request_id=m["request_id"],
-                          created_at=_aware(m["created_at"]), model_version=m["model_version"],
-                          policy_version=m["policy_version"], outcome=m["outcome"], pd=float(m["pd"]),
-                          score=float(m["score"]), grade=m["grade"], inputs=_loads(m["inputs"]), result={},
-                          api_key_name="")
+    return DecisionRecord(
+        decision_id=m["decision_id"],
+        request_id=m["request_id"],
+        created_at=_aware(m["created_at"]),
+        model_version=m["model_version"],
+        policy_version=m["policy_version"],
+        outcome=m["outcome"],
+        pd=float(m["pd"]),
+        score=float(m["score"]),
+        grade=m["grade"],
+        inputs=_loads(m["inputs"]),
+        result={},
+        api_key_name="",
+    )
 
 
 def upgrade(connection: sa.Connection, revision: str = "head") -> None:
@@ -182,8 +248,14 @@ _WAL_KEEP_BYTES = 64 * 2**20  # the WAL file is cut back to this after a checkpo
 class SqlAuditStore:
     """Audit store on an SQLAlchemy URL (``sqlite:///path`` or ``postgresql+psycopg://...``)."""
 
-    def __init__(self, url: str, *, sqlite_synchronous: str = "FULL", max_group: int = 5000,
-                 checkpoint_seconds: float | None = 0.2):
+    def __init__(
+        self,
+        url: str,
+        *,
+        sqlite_synchronous: str = "FULL",
+        max_group: int = 5000,
+        checkpoint_seconds: float | None = 0.2,
+    ):
         self.url = url
         self.sqlite_synchronous = sqlite_synchronous
         self.max_group = max_group
@@ -194,8 +266,8 @@ class SqlAuditStore:
         self.engine: sa.Engine | None = None
         self._queue: queue.Queue = queue.Queue()
         self._thread: threading.Thread | None = None
-        self.commits = 0          # transactions committed (for metrics)
-        self.rows_committed = 0   # decision rows committed
+        self.commits = 0  # transactions committed (for metrics)
+        self.rows_committed = 0  # decision rows committed
 
     # ------------------------------------------------------------------ life cycle
     def start(self) -> None:
@@ -212,7 +284,7 @@ class SqlAuditStore:
             sync = self.sqlite_synchronous
 
             @sa.event.listens_for(engine, "connect")
-            def _pragmas(dbapi_conn, _record):  # noqa: ANN001
+            def _pragmas(dbapi_conn, _record):
                 cur = dbapi_conn.cursor()
                 cur.execute("PRAGMA page_size=8192")
                 cur.execute("PRAGMA journal_mode=WAL")
@@ -223,20 +295,24 @@ class SqlAuditStore:
                     cur.execute(f"PRAGMA wal_autocheckpoint={_WAL_SAFETY_PAGES}")
                     cur.execute(f"PRAGMA journal_size_limit={_WAL_KEEP_BYTES}")  # the file shrinks back
                 cur.close()
+
         try:
             with engine.begin() as conn:
                 upgrade(conn)
         except sa.exc.SQLAlchemyError as exc:
             engine.dispose()
-            raise AuditUnavailable(f"audit store {sa.make_url(self.url).render_as_string(hide_password=True)}: "
-                                   f"cannot open or migrate: {type(exc).__name__}") from exc
+            raise AuditUnavailable(
+                f"audit store {sa.make_url(self.url).render_as_string(hide_password=True)}: "
+                f"cannot open or migrate: {type(exc).__name__}"
+            ) from exc
         self.engine = engine
         self._thread = threading.Thread(target=self._run, name="lendscore-audit-writer", daemon=True)
         self._thread.start()
         if background:
             self._stopping.clear()
-            self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="lendscore-audit-checkpoint",
-                                                  daemon=True)
+            self._checkpointer = threading.Thread(
+                target=self._checkpoint_loop, name="lendscore-audit-checkpoint", daemon=True
+            )
             self._checkpointer.start()
 
     def _checkpoint_loop(self) -> None:
@@ -331,10 +407,11 @@ class SqlAuditStore:
         try:
             with self.engine.begin() as conn:
                 results = self._apply(conn, group)
-        except Exception as exc:  # noqa: BLE001 - any failure: retry one by one, then report
+        except Exception as exc:
             if len(group) > 1:
-                log.warning("audit group commit failed (%s); retrying %d writes one by one",
-                            type(exc).__name__, len(group))
+                log.warning(
+                    "audit group commit failed (%s); retrying %d writes one by one", type(exc).__name__, len(group)
+                )
                 for w in group:
                     self._write_group([w])
                 return
@@ -363,16 +440,22 @@ class SqlAuditStore:
                 recs: list[DecisionRecord] = w.payload
                 hits = [stored[r.idempotency_key] for r in recs if r.idempotency_key in stored]
                 if hits:
-                    results.append([replace(h, replayed=True) for h in hits] if len(hits) == len(recs)
-                                   else AuditConflict("idempotency key reused with a different batch"))
+                    results.append(
+                        [replace(h, replayed=True) for h in hits]
+                        if len(hits) == len(recs)
+                        else AuditConflict("idempotency key reused with a different batch")
+                    )
                     continue
                 for r in recs:
                     if r.idempotency_key:
                         stored[r.idempotency_key] = r
                     new_ids.add(r.decision_id)
                 rows.extend(recs)
-                shadows.extend((r.decision_id, r.shadow["model_version"], r.shadow["pd"], r.shadow["score"],
-                                r.shadow["grade"]) for r in recs if r.shadow)
+                shadows.extend(
+                    (r.decision_id, r.shadow["model_version"], r.shadow["pd"], r.shadow["score"], r.shadow["grade"])
+                    for r in recs
+                    if r.shadow
+                )
                 results.append(recs)
             elif w.kind == "outcomes":
                 results.append(self._check_outcomes(conn, w.payload, new_ids, outcome_rows))
@@ -392,17 +475,27 @@ class SqlAuditStore:
 
     def _check_outcome(self, conn, rec: OutcomeRecord, new_ids: set[str], pending: list[dict]) -> Any:
         d = decisions_table.c
-        exists = rec.decision_id in new_ids or conn.execute(
-            sa.select(d.decision_id).where(d.decision_id == rec.decision_id)).first() is not None
+        exists = (
+            rec.decision_id in new_ids
+            or conn.execute(sa.select(d.decision_id).where(d.decision_id == rec.decision_id)).first() is not None
+        )
         if not exists:
             return AuditNotFound(f"decision {rec.decision_id!r} is not in the audit store")
         o = outcomes_table.c
-        if any(p["decision_id"] == rec.decision_id for p in pending) or conn.execute(
-                sa.select(o.decision_id).where(o.decision_id == rec.decision_id)).first() is not None:
+        if (
+            any(p["decision_id"] == rec.decision_id for p in pending)
+            or conn.execute(sa.select(o.decision_id).where(o.decision_id == rec.decision_id)).first() is not None
+        ):
             return AuditConflict(f"an outcome for decision {rec.decision_id!r} is already stored")
-        pending.append({"decision_id": rec.decision_id, "defaulted": int(rec.defaulted),
-                        "outcome_date": rec.outcome_date, "reported_at": _naive_utc(rec.reported_at),
-                        "reported_by": rec.reported_by})
+        pending.append(
+            {
+                "decision_id": rec.decision_id,
+                "defaulted": int(rec.defaulted),
+                "outcome_date": rec.outcome_date,
+                "reported_at": _naive_utc(rec.reported_at),
+                "reported_by": rec.reported_by,
+            }
+        )
         return rec
 
     def _check_outcomes(self, conn, recs: list[OutcomeRecord], new_ids: set[str], pending: list[dict]) -> list[Any]:
@@ -410,11 +503,17 @@ class SqlAuditStore:
         ids = list(dict.fromkeys(r.decision_id for r in recs))
         known, done = set(new_ids), {p["decision_id"] for p in pending}
         for i in range(0, len(ids), _CHUNK):
-            chunk = ids[i:i + _CHUNK]
-            known.update(conn.execute(sa.select(decisions_table.c.decision_id)
-                                      .where(decisions_table.c.decision_id.in_(chunk))).scalars())
-            done.update(conn.execute(sa.select(outcomes_table.c.decision_id)
-                                     .where(outcomes_table.c.decision_id.in_(chunk))).scalars())
+            chunk = ids[i : i + _CHUNK]
+            known.update(
+                conn.execute(
+                    sa.select(decisions_table.c.decision_id).where(decisions_table.c.decision_id.in_(chunk))
+                ).scalars()
+            )
+            done.update(
+                conn.execute(
+                    sa.select(outcomes_table.c.decision_id).where(outcomes_table.c.decision_id.in_(chunk))
+                ).scalars()
+            )
         out: list[Any] = []
         for rec in recs:
             if rec.decision_id not in known:
@@ -423,9 +522,15 @@ class SqlAuditStore:
                 out.append(AuditConflict(f"an outcome for decision {rec.decision_id!r} is already stored"))
             else:
                 done.add(rec.decision_id)
-                pending.append({"decision_id": rec.decision_id, "defaulted": int(rec.defaulted),
-                                "outcome_date": rec.outcome_date, "reported_at": _naive_utc(rec.reported_at),
-                                "reported_by": rec.reported_by})
+                pending.append(
+                    {
+                        "decision_id": rec.decision_id,
+                        "defaulted": int(rec.defaulted),
+                        "outcome_date": rec.outcome_date,
+                        "reported_at": _naive_utc(rec.reported_at),
+                        "reported_by": rec.reported_by,
+                    }
+                )
                 out.append(rec)
         return out
 
@@ -433,7 +538,7 @@ class SqlAuditStore:
     def _fetch_keys(conn: sa.Connection, keys: list[str]) -> dict[str, DecisionRecord]:
         out: dict[str, DecisionRecord] = {}
         for i in range(0, len(keys), _CHUNK):
-            chunk = keys[i:i + _CHUNK]
+            chunk = keys[i : i + _CHUNK]
             q = sa.select(decisions_table).where(decisions_table.c.idempotency_key.in_(chunk))
             for row in conn.execute(q):
                 out[row._mapping["idempotency_key"]] = _record_of(row)
@@ -457,8 +562,9 @@ class SqlAuditStore:
     def recent_decisions(self, limit: int) -> list[DecisionRecord]:
         d = decisions_table.c
         with self._engine().connect() as conn:
-            rows = conn.execute(sa.select(decisions_table).order_by(d.created_at.desc(), d.decision_id)
-                                .limit(limit)).all()
+            rows = conn.execute(
+                sa.select(decisions_table).order_by(d.created_at.desc(), d.decision_id).limit(limit)
+            ).all()
         return [_record_of(r) for r in rows]
 
     def decisions_frame(self, since: dt.datetime | None = None, until: dt.datetime | None = None) -> pd.DataFrame:
@@ -477,8 +583,12 @@ class SqlAuditStore:
         ids, pairs = list(dict.fromkeys(decision_ids)), []
         with self._engine().connect() as conn:
             for i in range(0, len(ids), _CHUNK):
-                pairs += [(r.decision_id, _aware(r.created_at)) for r in conn.execute(
-                    sa.select(d.decision_id, d.created_at).where(d.decision_id.in_(ids[i:i + _CHUNK])))]
+                pairs += [
+                    (r.decision_id, _aware(r.created_at))
+                    for r in conn.execute(
+                        sa.select(d.decision_id, d.created_at).where(d.decision_id.in_(ids[i : i + _CHUNK]))
+                    )
+                ]
         return times_frame(pairs)
 
     def stored_outcome_ids(self, decision_ids: Sequence[str]) -> set[str]:
@@ -486,13 +596,16 @@ class SqlAuditStore:
         ids, out = list(dict.fromkeys(decision_ids)), set()
         with self._engine().connect() as conn:
             for i in range(0, len(ids), _CHUNK):
-                out.update(conn.execute(sa.select(o.decision_id).where(o.decision_id.in_(ids[i:i + _CHUNK]))).scalars())
+                out.update(
+                    conn.execute(sa.select(o.decision_id).where(o.decision_id.in_(ids[i : i + _CHUNK]))).scalars()
+                )
         return out
 
     def shadow_frame(self) -> pd.DataFrame:
         d, s = decisions_table.c, shadow_table.c
-        q = sa.select(s.decision_id, d.created_at, d.model_version, s.challenger_version, s.pd, s.score, s.grade) \
-            .join_from(shadow_table, decisions_table, s.decision_id == d.decision_id)
+        q = sa.select(
+            s.decision_id, d.created_at, d.model_version, s.challenger_version, s.pd, s.score, s.grade
+        ).join_from(shadow_table, decisions_table, s.decision_id == d.decision_id)
         with self._engine().connect() as conn:
             rows = [(r[0], _aware(r[1]), *r[2:]) for r in conn.execute(q)]
         return shadow_to_frame(rows)
@@ -500,6 +613,13 @@ class SqlAuditStore:
     def outcomes_frame(self) -> pd.DataFrame:
         with self._engine().connect() as conn:
             rows = conn.execute(sa.select(outcomes_table)).all()
-        return outcomes_to_frame(OutcomeRecord(
-            decision_id=r.decision_id, defaulted=int(r.defaulted), reported_at=_aware(r.reported_at),
-            reported_by=r.reported_by, outcome_date=r.outcome_date) for r in rows)
+        return outcomes_to_frame(
+            OutcomeRecord(
+                decision_id=r.decision_id,
+                defaulted=int(r.defaulted),
+                reported_at=_aware(r.reported_at),
+                reported_by=r.reported_by,
+                outcome_date=r.outcome_date,
+            )
+            for r in rows
+        )

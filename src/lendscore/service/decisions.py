@@ -22,6 +22,7 @@ rule, before anything is stored: a raw value the derivation refuses (``applicant
 after the application date), a policy refusal, or amounts too large to compute with (a decision
 with a non-finite number is refused rather than stored).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -42,8 +43,18 @@ from lendscore.service.audit_records import AuditConflict, AuditUnavailable, Dec
 __all__ = ["DecisionRefused", "DecisionService"]
 
 _GROUPS = ("finances", "loan")
-_AFFORD_NUMBERS = ("income", "deductions", "net_income", "existing_obligations", "new_instalment", "nth",
-                   "nth_share", "foir", "floor", "margin")
+_AFFORD_NUMBERS = (
+    "income",
+    "deductions",
+    "net_income",
+    "existing_obligations",
+    "new_instalment",
+    "nth",
+    "nth_share",
+    "foir",
+    "floor",
+    "margin",
+)
 TOO_LARGE = "too_large_to_compute"
 POLICY = "policy"
 
@@ -90,7 +101,9 @@ def _refused(exc: DataError | PolicyError | ArithmeticError, prefix: tuple) -> D
     if isinstance(exc, PolicyError):
         return DecisionRefused(_where(prefix), POLICY, str(exc))
     # overflow in the affordability arithmetic
-    return DecisionRefused(_where(prefix), TOO_LARGE, f"the amounts are too large to compute with ({type(exc).__name__})")
+    return DecisionRefused(
+        _where(prefix), TOO_LARGE, f"the amounts are too large to compute with ({type(exc).__name__})"
+    )
 
 
 def _finite(out: dict) -> bool:
@@ -171,8 +184,14 @@ class DecisionService:
     date fields, which the request model gives as dates and the records keep as ISO text.
     """
 
-    def __init__(self, engine: DecisionEngine, store: Any, clock: Callable[[], dt.datetime], metrics: Any,
-                 date_fields: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        engine: DecisionEngine,
+        store: Any,
+        clock: Callable[[], dt.datetime],
+        metrics: Any,
+        date_fields: tuple[str, ...] = (),
+    ):
         self.engine = engine
         self.store = store
         self.clock = clock
@@ -180,8 +199,9 @@ class DecisionService:
         self.date_fields = tuple(date_fields)
 
     # ------------------------------------------------------------------ the two doors
-    async def decide(self, request: Any, principal: Any, idempotency_key: str | None,
-                     request_id: str) -> DecisionRecord:
+    async def decide(
+        self, request: Any, principal: Any, idempotency_key: str | None, request_id: str
+    ) -> DecisionRecord:
         """Decide one validated request (the request model's instance: ``applicant``, ``finances``,
         ``loan``, ``applicant_id``) for ``principal`` and return its record as stored (or, for a
         repeated ``idempotency_key``, the record stored the first time, ``replayed=True``)."""
@@ -189,8 +209,9 @@ class DecisionService:
         record = self._decide_one(request, _Call(request_id, principal.name, self.clock()), key)
         return (await self._commit([record]))[0]
 
-    async def decide_batch(self, request: Any, principal: Any, idempotency_key: str | None,
-                           request_id: str) -> list[DecisionRecord]:
+    async def decide_batch(
+        self, request: Any, principal: Any, idempotency_key: str | None, request_id: str
+    ) -> list[DecisionRecord]:
         """Decide a validated batch (``applications``) in one scoring pass and commit its records in
         one transaction (all or none); an idempotency key covers the whole batch."""
         with _collector_paused():
@@ -212,12 +233,17 @@ class DecisionService:
             out = eng.decide_application(app, decision_date=day)
         except (DataError, PolicyError, ArithmeticError) as exc:
             raise _refused(exc, ()) from exc
-        inputs = {"applicant": applicant, "finances": app.get("finances"), "loan": loan,
-                  "applicant_id": item.applicant_id}
+        inputs = {
+            "applicant": applicant,
+            "finances": app.get("finances"),
+            "loan": loan,
+            "applicant_id": item.applicant_id,
+        }
         return self._record(call, inputs, sent, out, eng.shadow(app, decision_date=day), key, ())
 
-    def _decide_many(self, body: Any, request_id: str, api_key_name: str,
-                     idempotency_key: str | None) -> list[DecisionRecord]:
+    def _decide_many(
+        self, body: Any, request_id: str, api_key_name: str, idempotency_key: str | None
+    ) -> list[DecisionRecord]:
         """A whole batch: one vectorised scoring pass, then the policy by column (``decide_batch``).
 
         A refused application is named as on the single path, at ``applications.<i>`` (the first in
@@ -274,8 +300,15 @@ class DecisionService:
 
     # ------------------------------------------------------------------ the record
     @staticmethod
-    def _record(call: _Call, inputs: dict, sent_finances: dict | None, out: dict, shadow: dict | None,
-                key: str | None, where: tuple) -> DecisionRecord:
+    def _record(
+        call: _Call,
+        inputs: dict,
+        sent_finances: dict | None,
+        out: dict,
+        shadow: dict | None,
+        key: str | None,
+        where: tuple,
+    ) -> DecisionRecord:
         """The audit record of one decided application. ``inputs``: the application as decided
         (``applicant, finances, loan, applicant_id``; the finances completed), ``sent_finances``: the
         finances as sent, ``where``: the application's place in the request (for a refusal).
@@ -284,25 +317,52 @@ class DecisionService:
         replay compares the bodies whatever the policy's deduction rate, and hashes stored by
         earlier versions stay comparable."""
         if not _finite(out):  # refuse rather than store something unreadable
-            raise DecisionRefused(_where(where), TOO_LARGE, f"the amounts are too large to compute with; "
-                                                            f"{', '.join(non_finite(out))} came out non-finite")
+            raise DecisionRefused(
+                _where(where),
+                TOO_LARGE,
+                f"the amounts are too large to compute with; {', '.join(non_finite(out))} came out non-finite",
+            )
         decision_id = new_id()
         applicant_id = inputs["applicant_id"]
-        stored = {"applicant": inputs["applicant"], "finances": inputs["finances"], "loan": inputs["loan"],
-                  "applicant_id": applicant_id}
+        stored = {
+            "applicant": inputs["applicant"],
+            "finances": inputs["finances"],
+            "loan": inputs["loan"],
+            "applicant_id": applicant_id,
+        }
         # field order is fixed by the schema, so the text is canonical; with an idempotency key the
         # standard library's spelling is kept, so stored request hashes stay comparable across versions
         spell = dumps_std if key else dumps
         inputs_json = spell(stored)
         sent_json = inputs_json if sent_finances == stored["finances"] else spell({**stored, "finances": sent_finances})
-        result = {"decision_id": decision_id, "request_id": call.request_id, "created_at": call.created_iso,
-                  "applicant_id": applicant_id, **out}
+        result = {
+            "decision_id": decision_id,
+            "request_id": call.request_id,
+            "created_at": call.created_iso,
+            "applicant_id": applicant_id,
+            **out,
+        }
         return DecisionRecord(
-            result_json=dumps(result), inputs_json=inputs_json, decision_id=decision_id, request_id=call.request_id,
-            created_at=call.created, model_version=out["model_version"], policy_version=out["policy_version"],
-            outcome=out["outcome"], pd=out["pd"], score=out["score"], grade=out["grade"], inputs=stored,
-            result=result, api_key_name=call.api_key_name, applicant_id=applicant_id, idempotency_key=key,
-            request_sha256=hashlib.sha256(sent_json.encode()).hexdigest(), batch_id=call.batch_id, shadow=shadow)
+            result_json=dumps(result),
+            inputs_json=inputs_json,
+            decision_id=decision_id,
+            request_id=call.request_id,
+            created_at=call.created,
+            model_version=out["model_version"],
+            policy_version=out["policy_version"],
+            outcome=out["outcome"],
+            pd=out["pd"],
+            score=out["score"],
+            grade=out["grade"],
+            inputs=stored,
+            result=result,
+            api_key_name=call.api_key_name,
+            applicant_id=applicant_id,
+            idempotency_key=key,
+            request_sha256=hashlib.sha256(sent_json.encode()).hexdigest(),
+            batch_id=call.batch_id,
+            shadow=shadow,
+        )
 
     # ------------------------------------------------------------------ the store
     async def _commit(self, records: Sequence[DecisionRecord]) -> list[DecisionRecord]:
@@ -311,8 +371,9 @@ class DecisionService:
         try:
             stored = await asyncio.wrap_future(self.store.submit_decisions(records))
         except AuditUnavailable as exc:
-            raise AuditUnavailable("the audit store could not record the decision; nothing was decided, "
-                                   "retry later") from exc
+            raise AuditUnavailable(
+                "the audit store could not record the decision; nothing was decided, retry later"
+            ) from exc
         if stored[0].replayed:
             if [s.request_sha256 for s in stored] != [r.request_sha256 for r in records]:
                 raise AuditConflict("Idempotency-Key was already used with a different request")

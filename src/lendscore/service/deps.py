@@ -1,4 +1,5 @@
 """Dependencies shared by the routes: the service state and the caller's role (dependency aliases)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,8 +45,9 @@ async def get_state(request: Request) -> ServiceState:
 
 State = Annotated[ServiceState, Depends(get_state)]
 
-_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
-                               description="API key; `Authorization: Bearer <key>` is accepted too")
+_api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="API key; `Authorization: Bearer <key>` is accepted too"
+)
 
 
 def require(role: Role) -> Callable[..., Principal]:
@@ -53,19 +55,25 @@ def require(role: Role) -> Callable[..., Principal]:
     has ``role`` or a higher one."""
 
     # ``_documented`` only declares the key header in the OpenAPI schema; the key is read by api_key_of
-    async def dependency(request: Request,
-                         _documented: Annotated[str | None, Security(_api_key_header)] = None) -> Principal:
+    async def dependency(
+        request: Request, _documented: Annotated[str | None, Security(_api_key_header)] = None
+    ) -> Principal:
         key = api_key_of(request.headers)
         if not key:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "an API key is required (X-API-Key header)",
-                                headers={"WWW-Authenticate": "ApiKey"})
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "an API key is required (X-API-Key header)",
+                headers={"WWW-Authenticate": "ApiKey"},
+            )
         principal = request.app.state.service.keys.identify(key)
         if principal is None:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the API key is not valid",
-                                headers={"WWW-Authenticate": "ApiKey"})
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED, "the API key is not valid", headers={"WWW-Authenticate": "ApiKey"}
+            )
         if not principal.allows(role):
-            raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                f"role {principal.role!r} may not do this; it needs {role!r}")
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"role {principal.role!r} may not do this; it needs {role!r}"
+            )
         _log_fields(request)["api_key_name"] = principal.name
         return principal
 

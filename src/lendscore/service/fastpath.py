@@ -19,6 +19,7 @@ exception handler uses, and an unexpected error propagates to the app's outermos
 would from the route. A test sends the same requests through both paths and
 compares statuses, headers, bodies and the audit rows.
 """
+
 from __future__ import annotations
 
 import email.message
@@ -38,8 +39,12 @@ __all__ = ["DecisionFastPath"]
 
 PATH = "/v1/decisions"
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,128}")  # the route's Header rule
-_WANTED = {b"x-api-key": "x-api-key", b"authorization": "authorization", b"content-type": "content-type",
-           b"idempotency-key": "idempotency-key"}
+_WANTED = {
+    b"x-api-key": "x-api-key",
+    b"authorization": "authorization",
+    b"content-type": "content-type",
+    b"idempotency-key": "idempotency-key",
+}
 
 
 async def _no_receive() -> dict:  # a plain Response never reads the request

@@ -1,4 +1,5 @@
 """Structured JSON logs: one object per line. Never log raw inputs, personal data or keys."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,8 +17,12 @@ class JsonFormatter(logging.Formatter):
     """``{"ts", "level", "logger", "event", ...extra fields}``; tracebacks without exception messages."""
 
     def format(self, record: logging.LogRecord) -> str:
-        out = {"ts": dt.datetime.fromtimestamp(record.created, dt.timezone.utc).isoformat(timespec="milliseconds"),
-               "level": record.levelname.lower(), "logger": record.name, "event": record.getMessage()}
+        out = {
+            "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
         out.update({k: v for k, v in vars(record).items() if k not in _RESERVED and not k.startswith("_")})
         if record.exc_info and record.exc_info[0] is not None:
             etype, _, tb = record.exc_info

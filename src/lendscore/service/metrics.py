@@ -1,4 +1,5 @@
 """Prometheus text exposition (format 0.0.4), written by hand: counters, one histogram, gauges."""
+
 from __future__ import annotations
 
 import bisect
@@ -62,27 +63,38 @@ class Metrics:
 
     def render(self) -> str:
         with self._lock:
-            lines = ["# HELP lendscore_info Active model and policy.", "# TYPE lendscore_info gauge",
-                     f"lendscore_info{_labels(**self._info)} 1",
-                     "# HELP lendscore_http_requests_total HTTP requests by method, route and status.",
-                     "# TYPE lendscore_http_requests_total counter"]
+            lines = [
+                "# HELP lendscore_info Active model and policy.",
+                "# TYPE lendscore_info gauge",
+                f"lendscore_info{_labels(**self._info)} 1",
+                "# HELP lendscore_http_requests_total HTTP requests by method, route and status.",
+                "# TYPE lendscore_http_requests_total counter",
+            ]
             for (m, r, s), n in sorted(self._requests.items()):
                 lines.append(f"lendscore_http_requests_total{_labels(method=m, route=r, status=s)} {n}")
-            lines += ["# HELP lendscore_http_request_duration_seconds Request latency by route.",
-                      "# TYPE lendscore_http_request_duration_seconds histogram"]
+            lines += [
+                "# HELP lendscore_http_request_duration_seconds Request latency by route.",
+                "# TYPE lendscore_http_request_duration_seconds histogram",
+            ]
             for route, h in sorted(self._hist.items()):
                 cum = 0
                 for le, n in zip([*map(str, BUCKETS), "+Inf"], h, strict=True):
                     cum += n
                     lines.append(f"lendscore_http_request_duration_seconds_bucket{_labels(route=route, le=le)} {cum}")
                 lines.append(f"lendscore_http_request_duration_seconds_sum{_labels(route=route)} {self._sum[route]}")
-                lines.append(f"lendscore_http_request_duration_seconds_count{_labels(route=route)} {self._count[route]}")
-            lines += ["# HELP lendscore_decisions_total Decisions made, by outcome.",
-                      "# TYPE lendscore_decisions_total counter"]
+                lines.append(
+                    f"lendscore_http_request_duration_seconds_count{_labels(route=route)} {self._count[route]}"
+                )
+            lines += [
+                "# HELP lendscore_decisions_total Decisions made, by outcome.",
+                "# TYPE lendscore_decisions_total counter",
+            ]
             for o, n in sorted(self._decisions.items()):
                 lines.append(f"lendscore_decisions_total{_labels(outcome=o)} {n}")
-            lines += ["# HELP lendscore_outcomes_total Reported outcomes: accepted, or refused by reason.",
-                      "# TYPE lendscore_outcomes_total counter"]
+            lines += [
+                "# HELP lendscore_outcomes_total Reported outcomes: accepted, or refused by reason.",
+                "# TYPE lendscore_outcomes_total counter",
+            ]
             for o, n in sorted(self._outcomes.items()):
                 lines.append(f"lendscore_outcomes_total{_labels(result=o)} {n}")
         for name, (help_, fn) in sorted(self.gauges.items()):

@@ -1,4 +1,5 @@
 """Pure ASGI middleware: request id, body size limit (413), access log and metrics."""
+
 from __future__ import annotations
 
 import json
@@ -18,17 +19,34 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 async def _send_json(send, status: int, body: dict[str, Any], request_id: str) -> None:
     data = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
-                            (b"x-request-id", request_id.encode()), (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+                (b"x-request-id", request_id.encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": data})
 
 
 class ServiceMiddleware:
     """Gives every request an id, refuses bodies over the limit and logs one JSON line per request."""
 
-    def __init__(self, app, *, metrics: Metrics, max_body: int, max_batch_body: int, batch_paths: tuple[str, ...],
-                 fast: Any = None):
+    def __init__(
+        self,
+        app,
+        *,
+        metrics: Metrics,
+        max_body: int,
+        max_batch_body: int,
+        batch_paths: tuple[str, ...],
+        fast: Any = None,
+    ):
         self.app = app
         self.fast = fast  # a DecisionFastPath (or None): tried first for POST on its path
         self.metrics = metrics
@@ -64,25 +82,39 @@ class ServiceMiddleware:
             buffered = await self._buffer(scope, receive, limit)
             if buffered is None:
                 status_box[0] = 413
-                await _send_json(send, 413, {"detail": f"request body larger than {limit} bytes",
-                                             "request_id": rid}, rid)
+                await _send_json(
+                    send, 413, {"detail": f"request body larger than {limit} bytes", "request_id": rid}, rid
+                )
                 return
             body, body_receive = buffered
             fast = self.fast
-            if (fast is not None and scope["method"] == "POST" and scope["path"] == fast.path
-                    and await fast.handle(scope, body, send_wrapper)):
+            if (
+                fast is not None
+                and scope["method"] == "POST"
+                and scope["path"] == fast.path
+                and await fast.handle(scope, body, send_wrapper)
+            ):
                 return
             await self.app(scope, body_receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - t0
             route = scope.get("route")
-            template = getattr(route, "path", None) or ("(static)" if scope["path"].startswith("/static")
-                                                        else "(unmatched)")
+            template = getattr(route, "path", None) or (
+                "(static)" if scope["path"].startswith("/static") else "(unmatched)"
+            )
             self.metrics.observe_request(scope["method"], template, status_box[0], elapsed)
             if log.isEnabledFor(logging.INFO):  # the record's fields are not even built below INFO
-                log.info("request", extra={"request_id": rid, "method": scope["method"], "route": template,
-                                           "status": status_box[0], "latency_ms": round(elapsed * 1000, 3),
-                                           **fields})
+                log.info(
+                    "request",
+                    extra={
+                        "request_id": rid,
+                        "method": scope["method"],
+                        "route": template,
+                        "status": status_box[0],
+                        "latency_ms": round(elapsed * 1000, 3),
+                        **fields,
+                    },
+                )
 
     @staticmethod
     async def _buffer(scope, receive, limit: int):

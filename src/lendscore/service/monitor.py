@@ -13,15 +13,17 @@ package (:func:`~lendscore.monitoring.drift`, :func:`~lendscore.monitoring.perfo
 :mod:`lendscore.reports.monitoring`. New alerts are logged as structured events
 (``event="monitoring_alert"``, by :func:`lendscore.monitoring.emit`), each once.
 """
+
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
-import os
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
@@ -38,9 +40,17 @@ _ALL = 2**62  # recent_decisions(limit): every decision of the store
 class MonitoringPage:
     """Builds and caches the monitoring HTML for one engine and store."""
 
-    def __init__(self, engine, store, *, clock: Callable[[], dt.datetime], period: str = "M",
-                 cache_seconds: float = 5.0, outcome_counts: Callable[[], dict[str, int]] | None = None,
-                 source: dict[str, str] | None = None):
+    def __init__(
+        self,
+        engine,
+        store,
+        *,
+        clock: Callable[[], dt.datetime],
+        period: str = "M",
+        cache_seconds: float = 5.0,
+        outcome_counts: Callable[[], dict[str, int]] | None = None,
+        source: dict[str, str] | None = None,
+    ):
         self.engine, self.store, self.clock = engine, store, clock
         self.period, self.cache_seconds = period, cache_seconds
         self.outcome_counts = outcome_counts
@@ -75,16 +85,23 @@ class MonitoringPage:
         if self._pool is None:
             import multiprocessing
 
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_lowest_priority)
-        work = self._pool.submit(_page_in_worker, self.source, self._info(), self.period,
-                                 self.outcome_counts() if self.outcome_counts else {}, sorted(self._alerted))
+            self._pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_lowest_priority
+            )
+        work = self._pool.submit(
+            _page_in_worker,
+            self.source,
+            self._info(),
+            self.period,
+            self.outcome_counts() if self.outcome_counts else {},
+            sorted(self._alerted),
+        )
         done: Future = Future()
 
         def relay(f: Future) -> None:
             try:
                 done.set_result(self._finish(f.result))
-            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting request
+            except BaseException as exc:
                 done.set_exception(exc)
 
         work.add_done_callback(relay)
@@ -108,9 +125,12 @@ class MonitoringPage:
 
     def _info(self) -> dict[str, Any]:
         eng = self.engine
-        return {"champion": eng.model_version,
-                "challenger": None if eng.challenger is None else eng.challenger.version,
-                "policy": eng.policy.version, "computed at": self.clock().isoformat(timespec="seconds")}
+        return {
+            "champion": eng.model_version,
+            "challenger": None if eng.challenger is None else eng.challenger.version,
+            "policy": eng.policy.version,
+            "computed at": self.clock().isoformat(timespec="seconds"),
+        }
 
     # ------------------------------------------------------------------ compute -> render
     def context(self):
@@ -118,9 +138,16 @@ class MonitoringPage:
         from lendscore.monitoring import audit_records_frame
 
         decisions = audit_records_frame(self.store.recent_decisions(_ALL))
-        ctx, _ = build_context(self.engine.model, self._info(), decisions,
-                               self.store.outcomes_frame(), self.store.shadow_frame(), self.period,
-                               self.outcome_counts() if self.outcome_counts else {}, self._alerted)
+        ctx, _ = build_context(
+            self.engine.model,
+            self._info(),
+            decisions,
+            self.store.outcomes_frame(),
+            self.store.shadow_frame(),
+            self.period,
+            self.outcome_counts() if self.outcome_counts else {},
+            self._alerted,
+        )
         return ctx
 
     def render(self) -> str:
@@ -130,15 +157,11 @@ class MonitoringPage:
 def _lowest_priority() -> None:
     """``nice 19``, and on Linux the idle scheduling class: the worker then runs only on CPU time
     that nothing else wants (nice 19 alone still gets a small share against busy processes)."""
-    try:
+    with contextlib.suppress(OSError):  # not permitted: the worker still runs, only at normal priority
         os.nice(19)
-    except OSError:  # not permitted: the worker still runs, only at normal priority
-        pass
     if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
-        try:
+        with contextlib.suppress(OSError):
             os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-        except OSError:
-            pass
 
 
 def _render(ctx) -> str:
@@ -150,8 +173,9 @@ def _render(ctx) -> str:
     return page
 
 
-def _page_in_worker(source: dict[str, str], info: dict[str, Any], period: str, counts: dict[str, int],
-                    alerted: list[tuple]) -> tuple[str, list]:
+def _page_in_worker(
+    source: dict[str, str], info: dict[str, Any], period: str, counts: dict[str, int], alerted: list[tuple]
+) -> tuple[str, list]:
     """In the worker process: read the store and the model file, build and render the page.
 
     The decisions are read by the reader ``lendscore monitor`` uses (the application as stored:
@@ -167,8 +191,16 @@ def _page_in_worker(source: dict[str, str], info: dict[str, Any], period: str, c
     try:
         model = lendscore.load(source["model_path"])
         decisions = read_decisions(source["audit_url"], model=model, kind="audit", outcomes_table=None).frame
-        ctx, fresh = build_context(model, info, decisions, store.outcomes_frame(),
-                                   store.shadow_frame(), period, counts, set(map(tuple, alerted)))
+        ctx, fresh = build_context(
+            model,
+            info,
+            decisions,
+            store.outcomes_frame(),
+            store.shadow_frame(),
+            period,
+            counts,
+            set(map(tuple, alerted)),
+        )
     finally:
         close = getattr(store, "close", None)
         if close is not None:
@@ -176,8 +208,16 @@ def _page_in_worker(source: dict[str, str], info: dict[str, Any], period: str, c
     return _render(ctx), fresh
 
 
-def build_context(model, info: dict[str, Any], decisions: pd.DataFrame, outcomes: pd.DataFrame,
-                  shadow: pd.DataFrame, period: str, counts: dict[str, int], alerted: set[tuple]):
+def build_context(
+    model,
+    info: dict[str, Any],
+    decisions: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    shadow: pd.DataFrame,
+    period: str,
+    counts: dict[str, int],
+    alerted: set[tuple],
+):
     """(MonitoringContext, alerts not raised before) from the audit store.
 
     ``decisions`` is the store's monitoring frame as :func:`lendscore.monitoring.read_decisions`
@@ -203,13 +243,14 @@ def build_context(model, info: dict[str, Any], decisions: pd.DataFrame, outcomes
     else:
         own = decisions[decisions["model_version"] == version].reset_index(drop=True)
         if len(own) < len(decisions):
-            notes.append(f"drift uses the {len(own)} decisions of the champion {version}; "
-                         f"{len(decisions) - len(own)} were made by other models")
+            notes.append(
+                f"drift uses the {len(own)} decisions of the champion {version}; "
+                f"{len(decisions) - len(own)} were made by other models"
+            )
         if len(own):
             try:
                 prepared, warnings, _, prep_notes = prepare_monitoring_frame(own, model)
-                drift_result = drift(prepared, model, reference_from_model(model), period=period,
-                                     warnings=warnings)
+                drift_result = drift(prepared, model, reference_from_model(model), period=period, warnings=warnings)
                 info["input warnings"] = len(warnings)
                 notes += prep_notes
             except LendscoreError as exc:
@@ -227,11 +268,21 @@ def build_context(model, info: dict[str, Any], decisions: pd.DataFrame, outcomes
     rejections = None
     if counts:
         refused = {k: v for k, v in counts.items() if k != "accepted"}
-        rejections = {"n_received": sum(counts.values()), "n_accepted": counts.get("accepted", 0),
-                      "n_rejected": sum(refused.values()), "counts": refused}
-    ctx = MonitoringContext(title=f"lendscore monitoring: {version}", model_info=info,
-                            drift=drift_result, performance=perf, alerts=alerts,
-                            outcome_rejections=rejections, notes=notes)
+        rejections = {
+            "n_received": sum(counts.values()),
+            "n_accepted": counts.get("accepted", 0),
+            "n_rejected": sum(refused.values()),
+            "counts": refused,
+        }
+    ctx = MonitoringContext(
+        title=f"lendscore monitoring: {version}",
+        model_info=info,
+        drift=drift_result,
+        performance=perf,
+        alerts=alerts,
+        outcome_rejections=rejections,
+        notes=notes,
+    )
     return ctx, fresh
 
 
@@ -239,12 +290,15 @@ def _shadow_notes(decisions: pd.DataFrame, shadow: pd.DataFrame) -> list[str]:
     if len(shadow) == 0:
         return []
     champion = decisions[["decision_id", "grade", "score"]].rename(
-        columns={"grade": "grade_champion", "score": "score_champion"})
+        columns={"grade": "grade_champion", "score": "score_champion"}
+    )
     joined = shadow.merge(champion, on="decision_id", how="left")
     out = []
     for version, g in joined.groupby("challenger_version", sort=True):
         differ = float((g["grade"] != g["grade_champion"]).mean())
         diff = float((g["score"] - g["score_champion"]).mean())
-        out.append(f"shadow scoring by challenger {version}: {len(g)} decisions, {differ:.1%} with another "
-                   f"grade, mean score difference {diff:+.1f} points (never deciding)")
+        out.append(
+            f"shadow scoring by challenger {version}: {len(g)} decisions, {differ:.1%} with another "
+            f"grade, mean score difference {diff:+.1f} points (never deciding)"
+        )
     return out

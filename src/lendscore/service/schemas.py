@@ -8,6 +8,7 @@ unknown fields are refused. Fields the derivation computes (NTH, credit age, ...
 too, but the derivation overrides them when their raw fields are given. Field names are the
 model's column names (pydantic aliases, so any column name works).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,9 +23,26 @@ from lendscore.data.derivation import InputSpec
 from lendscore.decision import Finances, LoanRequest
 
 __all__ = [
-    "AffordabilityOut", "BatchOut", "CounterOfferOut", "DecisionOut", "DecisionSummary", "ErrorOut",
-    "FieldError", "ModelsOut", "OutcomeBatchIn", "OutcomeBatchOut", "OutcomeIn", "OutcomeOut", "OutcomeRowIn",
-    "ReasonOut", "RequestSchemas", "ScaleOut", "StepOut", "ValidationErrorOut", "WarningOut", "WhoAmIOut",
+    "AffordabilityOut",
+    "BatchOut",
+    "CounterOfferOut",
+    "DecisionOut",
+    "DecisionSummary",
+    "ErrorOut",
+    "FieldError",
+    "ModelsOut",
+    "OutcomeBatchIn",
+    "OutcomeBatchOut",
+    "OutcomeIn",
+    "OutcomeOut",
+    "OutcomeRowIn",
+    "ReasonOut",
+    "RequestSchemas",
+    "ScaleOut",
+    "StepOut",
+    "ValidationErrorOut",
+    "WarningOut",
+    "WhoAmIOut",
     "build_request_schemas",
 ]
 
@@ -74,8 +92,9 @@ class FinancesIn(Finances):
     gross_income: float = Field(gt=0, le=MAX_MONTHLY_AMOUNT, description="gross monthly income")
     net_income: float | None = Field(default=None, ge=0, le=MAX_MONTHLY_AMOUNT, description="net monthly income")
     deductions: float | None = Field(default=None, ge=0, le=MAX_MONTHLY_AMOUNT, description="statutory deductions")
-    existing_obligations: float = Field(default=0.0, ge=0, le=MAX_MONTHLY_AMOUNT,
-                                        description="existing monthly instalments")
+    existing_obligations: float = Field(
+        default=0.0, ge=0, le=MAX_MONTHLY_AMOUNT, description="existing monthly instalments"
+    )
 
 
 class LoanRequestIn(LoanRequest):
@@ -105,54 +124,86 @@ def build_request_schemas(spec: InputSpec, max_batch: int) -> RequestSchemas:
         op = made_by.get(name)
         if op is None:
             return what
-        return (f"{what}; derived ({op.op}) from {', '.join(op.reads())} or from the finances and loan "
-                "when they are given, which overrides a value sent here")
+        return (
+            f"{what}; derived ({op.op}) from {', '.join(op.reads())} or from the finances and loan "
+            "when they are given, which overrides a value sent here"
+        )
 
     for i, f in enumerate(spec.fields):
         key = _py_name(i, f.name)
         if f.type == "category":
             kinds[f.name] = "categorical"
-            fields[key] = (str | None, Field(default=None, alias=f.name, max_length=MAX_CATEGORY_LENGTH,
-                                             description=note(f.name, "category")))
+            fields[key] = (
+                str | None,
+                Field(default=None, alias=f.name, max_length=MAX_CATEGORY_LENGTH, description=note(f.name, "category")),
+            )
         elif f.type == "date":
             kinds[f.name] = "date"
-            fields[key] = (IsoDate | None, Field(default=None, alias=f.name, description=note(f.name, "date (YYYY-MM-DD)")))
+            fields[key] = (
+                IsoDate | None,
+                Field(default=None, alias=f.name, description=note(f.name, "date (YYYY-MM-DD)")),
+            )
         else:
             kinds[f.name] = "numeric"
-            fields[key] = (float | None, Field(default=None, alias=f.name, ge=f.min, le=f.max,
-                                               description=note(f.name, "number")))
+            fields[key] = (
+                float | None,
+                Field(default=None, alias=f.name, ge=f.min, le=f.max, description=note(f.name, "number")),
+            )
         names.append(f.name)
     extra = [o for o in spec.derivation.outputs if o not in kinds]  # intermediate outputs (monthly income, ...)
     for j, name in enumerate(extra, start=len(fields)):
         kinds[name] = "numeric"
-        fields[_py_name(j, name)] = (float | None, Field(default=None, alias=name,
-                                                         description=note(name, "number (not a model input)")))
+        fields[_py_name(j, name)] = (
+            float | None,
+            Field(default=None, alias=name, description=note(name, "number (not a model input)")),
+        )
         names.append(name)
     for j, (name, why) in enumerate(spec.ignored.items(), start=len(fields)):
         if name in kinds:
             continue
         kinds[name] = "categorical"
-        fields[_py_name(j, name)] = (str | float | None, Field(default=None, alias=name,
-                                                               description=f"not read by the model: {why}"))
+        fields[_py_name(j, name)] = (
+            str | float | None,
+            Field(default=None, alias=name, description=f"not read by the model: {why}"),
+        )
         names.append(name)
-    applicant = create_model("Applicant", __base__=_In, __doc__="The applicant's fields: the model's inputs and "
-                             "the raw fields its derivation reads (all optional: absent or null = missing).",
-                             **fields)
+    applicant = create_model(
+        "Applicant",
+        __base__=_In,
+        __doc__="The applicant's fields: the model's inputs and "
+        "the raw fields its derivation reads (all optional: absent or null = missing).",
+        **fields,
+    )
     decision_in = create_model(
-        "DecisionIn", __base__=_In, __doc__="One application.",
+        "DecisionIn",
+        __base__=_In,
+        __doc__="One application.",
         applicant=(applicant, Field(description="the applicant's fields")),
         finances=(FinancesIn | None, Field(default=None, description="monthly finances for the NTH check")),
         loan=(LoanRequestIn | None, Field(default=None, description="the loan asked for")),
-        applicant_id=(str | None, Field(default=None, pattern=_ID_PATTERN,
-                                        description="the origination system's reference (not personal data)")),
+        applicant_id=(
+            str | None,
+            Field(
+                default=None, pattern=_ID_PATTERN, description="the origination system's reference (not personal data)"
+            ),
+        ),
     )
     batch_in = create_model(
-        "BatchIn", __base__=_In, __doc__=f"Up to {max_batch} applications.",
+        "BatchIn",
+        __base__=_In,
+        __doc__=f"Up to {max_batch} applications.",
         applications=(list[decision_in], Field(min_length=1, max_length=max_batch)),
     )
-    return RequestSchemas(applicant, decision_in, batch_in, tuple(names), kinds,
-                          requested=tuple(spec.requested),
-                          date_fields=tuple(n for n, k in kinds.items() if k == "date"), spec=spec)
+    return RequestSchemas(
+        applicant,
+        decision_in,
+        batch_in,
+        tuple(names),
+        kinds,
+        requested=tuple(spec.requested),
+        date_fields=tuple(n for n, k in kinds.items() if k == "date"),
+        spec=spec,
+    )
 
 
 class ReasonOut(_Out):
@@ -196,8 +247,10 @@ class WarningOut(_Out):
     """A value the model scored by a declared rule rather than as seen in training."""
 
     field: str = Field(description="the model input")
-    rule: str = Field(description="unseen_category (scored in the unseen-category bin), below_training_range or "
-                                  "above_training_range (scored in the outermost bin)")
+    rule: str = Field(
+        description="unseen_category (scored in the unseen-category bin), below_training_range or "
+        "above_training_range (scored in the outermost bin)"
+    )
     value: float | str | None
 
 
@@ -214,8 +267,9 @@ class DecisionOut(_Out):
     reasons: list[ReasonOut]
     steps: list[StepOut]
     points: dict[str, float]
-    warnings: list[WarningOut] = Field(default_factory=list, description="input values scored by a rule "
-                                                                         "rather than as seen in training")
+    warnings: list[WarningOut] = Field(
+        default_factory=list, description="input values scored by a rule rather than as seen in training"
+    )
     model_version: str
     policy_version: str
 
@@ -241,8 +295,9 @@ class OutcomeIn(_In):
 
     decision_id: str = Field(min_length=1, max_length=64)
     defaulted: bool = Field(description="true if the loan defaulted (event = bad)")
-    outcome_date: dt.date | None = Field(default=None, description="when the outcome was observed (required: "
-                                                                   "refused as missing_field when absent)")
+    outcome_date: dt.date | None = Field(
+        default=None, description="when the outcome was observed (required: refused as missing_field when absent)"
+    )
 
 
 class OutcomeRowIn(_In):

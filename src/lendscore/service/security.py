@@ -9,6 +9,7 @@ unsalted SHA-256 is enough (no password stretching is needed).
 Roles are ordered: scorer < officer < admin. A scorer may POST decisions; an officer may also
 read decisions and use the web page; an admin may do everything (outcomes, models, metrics).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -67,8 +68,7 @@ class KeyRing:
     """The configured keys; :meth:`identify` finds the caller in constant time."""
 
     def __init__(self, keys: Iterable[ApiKey]):
-        self._entries = [(bytes.fromhex(k.hash.removeprefix("sha256:")), Principal(k.name, k.role))
-                         for k in keys]
+        self._entries = [(bytes.fromhex(k.hash.removeprefix("sha256:")), Principal(k.name, k.role)) for k in keys]
 
     def identify(self, presented: str | None) -> Principal | None:
         """The principal whose key is ``presented``, or None. Every stored hash is compared."""

@@ -11,6 +11,7 @@ Environment variables (all optional)::
     LENDSCORE_MAX_BATCH_BODY_BYTES, LENDSCORE_LOG_LEVEL, LENDSCORE_MONITORING_CACHE_SECONDS,
     LENDSCORE_API_KEYS  "name:role:sha256:<hex>,name2:role:sha256:<hex>"  (or a JSON list of objects)
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,14 +32,43 @@ __all__ = ["ApiKey", "Role", "Settings", "load_settings", "PLACEHOLDER_KEYS"]
 
 Role = Literal["scorer", "officer", "admin"]
 
-PLACEHOLDER_KEYS = ("", "changeme", "change-me", "change_me", "changethis", "secret", "password",
-                    "admin", "test", "example", "placeholder", "xxx", "key", "apikey", "api-key",
-                    "lendscore", "default", "dev")
+PLACEHOLDER_KEYS = (
+    "",
+    "changeme",
+    "change-me",
+    "change_me",
+    "changethis",
+    "secret",
+    "password",
+    "admin",
+    "test",
+    "example",
+    "placeholder",
+    "xxx",
+    "key",
+    "apikey",
+    "api-key",
+    "lendscore",
+    "default",
+    "dev",
+)
 """Raw keys whose hashes are refused: the usual placeholders left in example configuration."""
 _PLACEHOLDER_HASHES = {"sha256:" + hashlib.sha256(k.encode()).hexdigest() for k in PLACEHOLDER_KEYS}
 _HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
-_ENV_FIELDS = ("model_path", "registry_dir", "monitoring_cache_seconds", "policy_path", "catalogue_path", "audit_url", "sqlite_synchronous",
-               "max_batch", "max_body_bytes", "max_batch_body_bytes", "log_level", "api_keys")
+_ENV_FIELDS = (
+    "model_path",
+    "registry_dir",
+    "monitoring_cache_seconds",
+    "policy_path",
+    "catalogue_path",
+    "audit_url",
+    "sqlite_synchronous",
+    "max_batch",
+    "max_body_bytes",
+    "max_batch_body_bytes",
+    "log_level",
+    "api_keys",
+)
 
 
 class ApiKey(BaseModel):
@@ -66,27 +96,34 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    model_path: Path | None = Field(default=None,
-                                    description="model JSON saved by Scorecard.save / `lendscore train`; "
-                                                "not used when registry_dir is set")
-    registry_dir: Path | None = Field(default=None,
-                                      description="model registry directory: the service serves its champion "
-                                                  "and shadow-scores every decision with its challenger")
+    model_path: Path | None = Field(
+        default=None,
+        description="model JSON saved by Scorecard.save / `lendscore train`; not used when registry_dir is set",
+    )
+    registry_dir: Path | None = Field(
+        default=None,
+        description="model registry directory: the service serves its champion "
+        "and shadow-scores every decision with its challenger",
+    )
     policy_path: Path | None = Field(default=None, description="policy TOML; None = bundled default")
     catalogue_path: Path | None = Field(default=None, description="reason catalogue TOML; None = bundled")
-    audit_url: str = Field(default="sqlite:///lendscore-audit.db",
-                           description="SQLAlchemy URL of the audit store: sqlite:///path, "
-                                       "postgresql+psycopg://user@host:port/db, or memory://")
+    audit_url: str = Field(
+        default="sqlite:///lendscore-audit.db",
+        description="SQLAlchemy URL of the audit store: sqlite:///path, "
+        "postgresql+psycopg://user@host:port/db, or memory://",
+    )
     sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
-        default="FULL", description="SQLite WAL synchronous level (FULL: durable against power loss)")
+        default="FULL", description="SQLite WAL synchronous level (FULL: durable against power loss)"
+    )
     api_keys: tuple[ApiKey, ...] = Field(min_length=1)
     max_batch: int = Field(default=1000, ge=1, le=100_000)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="largest body of a single request")
     max_batch_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, description="largest batch body")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     recent_limit: int = Field(default=50, ge=1, le=1000, description="most decisions the recent list shows")
-    monitoring_cache_seconds: float = Field(default=5.0, ge=0, le=3600,
-                                            description="how long a computed monitoring page is reused")
+    monitoring_cache_seconds: float = Field(
+        default=5.0, ge=0, le=3600, description="how long a computed monitoring page is reused"
+    )
     monitoring_period: Literal["D", "W", "M"] = Field(default="M", description="drift period of the monitoring page")
 
     @field_validator("audit_url")
@@ -122,14 +159,16 @@ def _env_value(name: str, raw: str) -> Any:
     for item in filter(None, (p.strip() for p in raw.split(","))):
         parts = item.split(":", 2)
         if len(parts) != 3:
-            raise ConfigError("LENDSCORE_API_KEYS entries must be 'name:role:sha256:<hex>'; "
-                              f"got an entry with {len(parts)} part(s)")
+            raise ConfigError(
+                f"LENDSCORE_API_KEYS entries must be 'name:role:sha256:<hex>'; got an entry with {len(parts)} part(s)"
+            )
         keys.append({"name": parts[0], "role": parts[1], "hash": parts[2]})
     return keys
 
 
-def load_settings(path: str | Path | None = None, *, environ: Mapping[str, str] | None = None,
-                  **overrides: Any) -> Settings:
+def load_settings(
+    path: str | Path | None = None, *, environ: Mapping[str, str] | None = None, **overrides: Any
+) -> Settings:
     """Read the TOML file (if any), then ``LENDSCORE_*`` variables, then ``overrides``.
 
     Raises :class:`~lendscore.errors.ConfigError` naming the key, the rule and the source.

@@ -9,9 +9,11 @@
 - :class:`RawClient`: a tiny keep-alive HTTP/1.1 client on asyncio streams (low overhead, so a
   load generator sharing the machine leaves the CPU to the server).
 """
+
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -24,9 +26,17 @@ from typing import Any
 
 from lendscore.service.security import hash_key, new_key
 
-__all__ = ["RawClient", "ServerProcess", "cached_demo_model", "demo_keys", "free_port", "sample_applications",
-           "test_client", "train_demo_model",
-           "write_settings"]
+__all__ = [
+    "RawClient",
+    "ServerProcess",
+    "cached_demo_model",
+    "demo_keys",
+    "free_port",
+    "sample_applications",
+    "test_client",
+    "train_demo_model",
+    "write_settings",
+]
 
 ROLES = ("scorer", "officer", "admin")
 
@@ -90,18 +100,31 @@ def sample_applications(n: int, seed: int = 0, *, raw: bool = False) -> list[dic
             rows[c] = [None if pd.isna(v) else pd.Timestamp(v).date().isoformat() for v in dates[c]]
     out = []
     for i, row in enumerate(rows.to_dict(orient="records")):
-        applicant = {k: (None if (isinstance(v, float) and v != v) or v is pd.NA else
-                         (float(v) if isinstance(v, (int, float, np.number)) and not isinstance(v, bool) else str(v)))
-                     for k, v in row.items()}
+        applicant = {
+            k: (
+                None
+                if (isinstance(v, float) and v != v) or v is pd.NA
+                else (float(v) if isinstance(v, (int, float, np.number)) and not isinstance(v, bool) else str(v))
+            )
+            for k, v in row.items()
+        }
         income = float(applicant.get("annual_inc") or 48000.0) / 12.0
-        out.append({
-            "applicant": applicant,
-            "finances": {"gross_income": round(income, 2), "existing_obligations": round(float(rng.uniform(0, 0.3)) * income, 2),
-                         "dependants": int(rng.integers(0, 4))},
-            "loan": {"amount": float(applicant.get("loan_amnt") or 10000.0), "annual_rate": 0.12,
-                     "term_months": int(applicant.get("term") or 36)},
-            "applicant_id": f"APP-{seed}-{i}",
-        })
+        out.append(
+            {
+                "applicant": applicant,
+                "finances": {
+                    "gross_income": round(income, 2),
+                    "existing_obligations": round(float(rng.uniform(0, 0.3)) * income, 2),
+                    "dependants": int(rng.integers(0, 4)),
+                },
+                "loan": {
+                    "amount": float(applicant.get("loan_amnt") or 10000.0),
+                    "annual_rate": 0.12,
+                    "term_months": int(applicant.get("term") or 36),
+                },
+                "applicant_id": f"APP-{seed}-{i}",
+            }
+        )
     return out
 
 
@@ -130,14 +153,29 @@ class ServerProcess:
 
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "lendscore", "serve", "--settings", str(self.settings_path),
-             "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=log, stderr=subprocess.STDOUT, env=self.env)
+            [
+                sys.executable,
+                "-m",
+                "lendscore",
+                "serve",
+                "--settings",
+                str(self.settings_path),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+        )
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}; log:\n{Path(self.log_path).read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"server exited with {self.proc.returncode}; log:\n{Path(self.log_path).read_text()[-3000:]}"
+                )
             try:
                 if httpx.get(self.base_url + "/readyz", timeout=1.0).status_code == 200:
                     return self
@@ -174,8 +212,9 @@ class RawClient:
         self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         return self
 
-    async def request(self, method: str, path: str, body: bytes = b"",
-                      headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    async def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
         if self.writer is None:
             await self.connect()
         head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", f"Content-Length: {len(body)}"]
@@ -207,10 +246,8 @@ class RawClient:
     async def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
-            try:
+            with contextlib.suppress(ConnectionError, OSError):
                 await self.writer.wait_closed()
-            except (ConnectionError, OSError):
-                pass
             self.writer = self.reader = None
 
 

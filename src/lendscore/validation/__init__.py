@@ -3,6 +3,7 @@
 Imports numpy, pandas, scikit-learn and scipy only (never matplotlib); plots live in
 :mod:`lendscore.reports`.
 """
+
 from __future__ import annotations
 
 from lendscore.validation.calibration import HosmerLemeshowResult, calibration_by_group, hosmer_lemeshow

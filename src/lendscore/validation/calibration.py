@@ -7,6 +7,7 @@
 
 Event = default = 1 (see docs/architecture.md).
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple

@@ -10,6 +10,7 @@ Conventions (see docs/architecture.md):
 
 Everything returns plain Python floats and ints so that results serialise to JSON as they are.
 """
+
 from __future__ import annotations
 
 from typing import Any, Literal, NamedTuple
@@ -172,9 +173,7 @@ def _auc_from_weights(y: NDArray[np.int8], p: NDArray[np.float64], weights: NDAr
         return np.where(denom > 0, pairs / np.where(denom > 0, denom, 1.0), np.nan)
 
 
-def auc_ci(
-    y: ArrayLike, p: ArrayLike, n_boot: int = 200, seed: int = 42, level: float = 0.95
-) -> tuple[float, float]:
+def auc_ci(y: ArrayLike, p: ArrayLike, n_boot: int = 200, seed: int = 42, level: float = 0.95) -> tuple[float, float]:
     """Bootstrap percentile confidence interval of the ROC AUC.
 
     Rows are resampled with replacement ``n_boot`` times (``numpy.random.default_rng(seed)``);

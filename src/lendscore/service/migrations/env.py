@@ -3,6 +3,7 @@
 Run programmatically by :func:`lendscore.service.audit_sql.upgrade` (a connection is passed in
 ``config.attributes["connection"]``) or from the command line with ``sqlalchemy.url`` set.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -13,8 +14,7 @@ connection = config.attributes.get("connection")
 
 
 def _run(conn: sa.Connection) -> None:
-    context.configure(connection=conn, target_metadata=None,
-                      render_as_batch=conn.dialect.name == "sqlite")
+    context.configure(connection=conn, target_metadata=None, render_as_batch=conn.dialect.name == "sqlite")
     with context.begin_transaction():
         context.run_migrations()
 

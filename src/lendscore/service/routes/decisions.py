@@ -12,6 +12,7 @@ commit: 503).
 With an ``Idempotency-Key`` header a repeated request returns the stored decision (header
 ``Idempotent-Replayed: true``) and stores nothing.
 """
+
 # no ``from __future__ import annotations``: FastAPI must see the request models built at start-up
 from typing import Annotated
 
@@ -25,11 +26,23 @@ from lendscore.service.schemas import BatchOut, DecisionOut, DecisionSummary, Er
 
 __all__ = ["make_router"]
 
-_ERRORS = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 409: {"model": ErrorOut},
-           413: {"model": ErrorOut}, 503: {"model": ErrorOut}}
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128,
-                                              pattern=r"^[\x21-\x7e]+$",
-                                              description="retry-safe key: a repeat returns the stored decision")]
+_ERRORS = {
+    401: {"model": ErrorOut},
+    403: {"model": ErrorOut},
+    409: {"model": ErrorOut},
+    413: {"model": ErrorOut},
+    503: {"model": ErrorOut},
+}
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=128,
+        pattern=r"^[\x21-\x7e]+$",
+        description="retry-safe key: a repeat returns the stored decision",
+    ),
+]
 
 
 def make_router(schemas: RequestSchemas, max_batch: int) -> APIRouter:
@@ -38,33 +51,49 @@ def make_router(schemas: RequestSchemas, max_batch: int) -> APIRouter:
 
     # the service comes from the request, not a dependency: each dependency costs FastAPI tens of
     # microseconds per request, a tenth of a decision's whole budget
-    async def post_decision(body: DecisionIn, request: Request, principal: Scorer,
-                            idempotency_key: IdempotencyKey = None) -> Response:
+    async def post_decision(
+        body: DecisionIn, request: Request, principal: Scorer, idempotency_key: IdempotencyKey = None
+    ) -> Response:
         scope = request.scope
-        record = await request.app.state.service.decisions.decide(body, principal, idempotency_key,
-                                                                  scope["lendscore.request_id"])
+        record = await request.app.state.service.decisions.decide(
+            body, principal, idempotency_key, scope["lendscore.request_id"]
+        )
         return decision_response(scope, record)
 
-    async def post_batch(body: BatchIn, request: Request, principal: Scorer,
-                         idempotency_key: IdempotencyKey = None) -> Response:
+    async def post_batch(
+        body: BatchIn, request: Request, principal: Scorer, idempotency_key: IdempotencyKey = None
+    ) -> Response:
         scope = request.scope
-        records = await request.app.state.service.decisions.decide_batch(body, principal, idempotency_key,
-                                                                         scope["lendscore.request_id"])
+        records = await request.app.state.service.decisions.decide_batch(
+            body, principal, idempotency_key, scope["lendscore.request_id"]
+        )
         return batch_response(scope, records)
 
-    def recent(state: State, _: Officer,
-               limit: Annotated[int, Query(ge=1, le=1000, description="most recent first")] = 20) -> list[dict]:
+    def recent(
+        state: State, _: Officer, limit: Annotated[int, Query(ge=1, le=1000, description="most recent first")] = 20
+    ) -> list[dict]:
         limit = min(limit, state.settings.recent_limit)
         try:
             records = state.store.recent_decisions(limit)
         except AuditUnavailable as exc:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the audit store is unavailable") from exc
-        return [{"decision_id": r.decision_id, "created_at": r.created_at, "applicant_id": r.applicant_id,
-                 "outcome": r.outcome, "pd": r.pd, "score": r.score, "grade": r.grade,
-                 "model_version": r.model_version} for r in records]
+        return [
+            {
+                "decision_id": r.decision_id,
+                "created_at": r.created_at,
+                "applicant_id": r.applicant_id,
+                "outcome": r.outcome,
+                "pd": r.pd,
+                "score": r.score,
+                "grade": r.grade,
+                "model_version": r.model_version,
+            }
+            for r in records
+        ]
 
-    def get_decision(decision_id: Annotated[str, Path(min_length=1, max_length=64)], state: State,
-                     _: Officer) -> Response:
+    def get_decision(
+        decision_id: Annotated[str, Path(min_length=1, max_length=64)], state: State, _: Officer
+    ) -> Response:
         try:
             record = state.store.get_decision(decision_id)
         except AuditUnavailable as exc:
@@ -73,12 +102,36 @@ def make_router(schemas: RequestSchemas, max_batch: int) -> APIRouter:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"decision {decision_id!r} is not in the audit store")
         return stored_response(record)
 
-    router.add_api_route("", post_decision, methods=["POST"], response_model=DecisionOut,
-                         summary="Decide one application", responses=_ERRORS)
-    router.add_api_route("/batch", post_batch, methods=["POST"], response_model=BatchOut,
-                         summary=f"Decide up to {max_batch} applications in one transaction", responses=_ERRORS)
-    router.add_api_route("", recent, methods=["GET"], response_model=list[DecisionSummary],
-                         summary="Recent decisions (officer)", responses=_ERRORS)
-    router.add_api_route("/{decision_id}", get_decision, methods=["GET"], response_model=DecisionOut,
-                         summary="One stored decision (officer)", responses={404: {"model": ErrorOut}, **_ERRORS})
+    router.add_api_route(
+        "",
+        post_decision,
+        methods=["POST"],
+        response_model=DecisionOut,
+        summary="Decide one application",
+        responses=_ERRORS,
+    )
+    router.add_api_route(
+        "/batch",
+        post_batch,
+        methods=["POST"],
+        response_model=BatchOut,
+        summary=f"Decide up to {max_batch} applications in one transaction",
+        responses=_ERRORS,
+    )
+    router.add_api_route(
+        "",
+        recent,
+        methods=["GET"],
+        response_model=list[DecisionSummary],
+        summary="Recent decisions (officer)",
+        responses=_ERRORS,
+    )
+    router.add_api_route(
+        "/{decision_id}",
+        get_decision,
+        methods=["GET"],
+        response_model=DecisionOut,
+        summary="One stored decision (officer)",
+        responses={404: {"model": ErrorOut}, **_ERRORS},
+    )
     return router

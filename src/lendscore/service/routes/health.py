@@ -1,4 +1,5 @@
 """/healthz (liveness), /readyz (model loaded and audit store reachable), /metrics (admin)."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Response

@@ -1,4 +1,5 @@
 """GET /v1/models (admin: champion, challenger and policy), GET /v1/scale (officer), GET /v1/whoami."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter
@@ -21,17 +22,28 @@ def get_models(state: State, _: Admin) -> dict:
     registry = state.settings.registry_dir
     return {
         "source": f"registry {registry}" if registry is not None else f"model file {state.settings.model_path}",
-        "challenger": None if ch is None else {
-            "version": ch.version, "metadata": dict(getattr(ch.model, "metadata_", {}) or {}),
-            "characteristics": list(ch.model.characteristics_), "grades": ch.model.grades_,
-            "role": "shadow-scored beside every decision; never decides"},
-        "model": {"version": eng.model_version, "metadata": dict(getattr(m, "metadata_", {}) or {}),
-                  "training_data": getattr(m, "data_fingerprint_", None),
-                  "input_schema": _input_schema(state.schemas),
-                  "derivation": m.inputs_.derivation.model_dump(mode="json"),
-                  "characteristics": list(m.characteristics_), "max_points": eng.max_points,
-                  "grades": m.grades_, "scaling": m.scaling_.to_dict(),
-                  "score_min": eng.score_min, "score_max": eng.score_max},
+        "challenger": None
+        if ch is None
+        else {
+            "version": ch.version,
+            "metadata": dict(getattr(ch.model, "metadata_", {}) or {}),
+            "characteristics": list(ch.model.characteristics_),
+            "grades": ch.model.grades_,
+            "role": "shadow-scored beside every decision; never decides",
+        },
+        "model": {
+            "version": eng.model_version,
+            "metadata": dict(getattr(m, "metadata_", {}) or {}),
+            "training_data": getattr(m, "data_fingerprint_", None),
+            "input_schema": _input_schema(state.schemas),
+            "derivation": m.inputs_.derivation.model_dump(mode="json"),
+            "characteristics": list(m.characteristics_),
+            "max_points": eng.max_points,
+            "grades": m.grades_,
+            "scaling": m.scaling_.to_dict(),
+            "score_min": eng.score_min,
+            "score_max": eng.score_max,
+        },
         "policy": eng.policy.model_dump(mode="json"),
         "catalogue_version": eng.catalogue.version,
     }
@@ -43,9 +55,16 @@ def _input_schema(schemas) -> list[dict]:
     out = []
     for n in schemas.field_names:
         f = None if spec is None else spec.field(n)
-        out.append({"name": n, "kind": schemas.kinds.get(n, "numeric"), "requested": n in requested,
-                    "derived": spec is not None and n in spec.derivation.outputs,
-                    "min": None if f is None else f.min, "max": None if f is None else f.max})
+        out.append(
+            {
+                "name": n,
+                "kind": schemas.kinds.get(n, "numeric"),
+                "requested": n in requested,
+                "derived": spec is not None and n in spec.derivation.outputs,
+                "min": None if f is None else f.min,
+                "max": None if f is None else f.max,
+            }
+        )
     return out
 
 
@@ -53,9 +72,13 @@ def _input_schema(schemas) -> list[dict]:
 def get_scale(state: State, _: Officer) -> dict:
     """The score range and the policy bands, to place a score on the scale."""
     eng = state.engine
-    return {"basis": eng.policy.basis, "score_min": eng.score_min, "score_max": eng.score_max,
-            "bands": [b.model_dump(include={"outcome", "min", "max"}) for b in eng.policy.bands],
-            "grades": eng.model.grades_}
+    return {
+        "basis": eng.policy.basis,
+        "score_min": eng.score_min,
+        "score_max": eng.score_max,
+        "bands": [b.model_dump(include={"outcome", "min", "max"}) for b in eng.policy.bands],
+        "grades": eng.model.grades_,
+    }
 
 
 @router.get("/whoami", response_model=WhoAmIOut)

@@ -1,4 +1,5 @@
 """GET /ui/monitoring (admin key): drift and realised performance, computed off the decision path."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter

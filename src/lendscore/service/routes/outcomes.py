@@ -7,6 +7,7 @@ reason and counted (``lendscore_outcomes_total{result=<reason>}``). A single out
 ``unknown_decision``, 409 for ``duplicate`` and 422 for the other reasons; a batch stores the
 accepted rows in one transaction and answers the accepted count and the rejection report.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -35,32 +36,48 @@ def _validate(state, frame: pd.DataFrame):
 
 
 def _records(accepted: pd.DataFrame, when, by: str) -> list[OutcomeRecord]:
-    return [OutcomeRecord(decision_id=d, defaulted=int(f), reported_at=when, reported_by=by,
-                          outcome_date=None if pd.isna(o) else o.date())
-            for d, f, o in zip(accepted["decision_id"], accepted["defaulted"], accepted["outcome_date"], strict=True)]
+    return [
+        OutcomeRecord(
+            decision_id=d,
+            defaulted=int(f),
+            reported_at=when,
+            reported_by=by,
+            outcome_date=None if pd.isna(o) else o.date(),
+        )
+        for d, f, o in zip(accepted["decision_id"], accepted["defaulted"], accepted["outcome_date"], strict=True)
+    ]
 
 
 async def _store(state, records: list[OutcomeRecord]) -> list:
     try:
         return await asyncio.wrap_future(state.store.submit_outcomes(records))
     except AuditUnavailable as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the audit store could not record the outcomes") from exc
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "the audit store could not record the outcomes"
+        ) from exc
 
 
-@router.post("", response_model=OutcomeOut, status_code=status.HTTP_201_CREATED,
-             responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut},
-                        503: {"model": ErrorOut}})
+@router.post(
+    "",
+    response_model=OutcomeOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+)
 async def post_outcome(body: OutcomeIn, request: Request, state: State, principal: Admin) -> dict:
     """Record whether the loan of a stored decision defaulted (one outcome per decision)."""
-    frame = pd.DataFrame({"decision_id": [body.decision_id], "defaulted": [int(body.defaulted)],
-                          "outcome_date": [None if body.outcome_date is None else body.outcome_date.isoformat()]},
-                         dtype=object)
+    frame = pd.DataFrame(
+        {
+            "decision_id": [body.decision_id],
+            "defaulted": [int(body.defaulted)],
+            "outcome_date": [None if body.outcome_date is None else body.outcome_date.isoformat()],
+        },
+        dtype=object,
+    )
     accepted, report = await asyncio.to_thread(_validate, state, frame)
     if report.n_rejected:
         row = report.rows.iloc[0]
         state.metrics.count_outcomes(0, report.counts)
-        raise HTTPException(_STATUS.get(row["reason"], 422),
-                            f"{row['reason']}: {row['detail']}")
+        raise HTTPException(_STATUS.get(row["reason"], 422), f"{row['reason']}: {row['detail']}")
     when = state.clock()
     (result,) = await _store(state, _records(accepted, when, principal.name))
     if isinstance(result, (AuditNotFound, AuditConflict)):  # a concurrent write got there first
@@ -69,8 +86,12 @@ async def post_outcome(body: OutcomeIn, request: Request, state: State, principa
         raise HTTPException(_STATUS[reason], f"{reason}: {result}")
     state.metrics.count_outcomes(1, {})
     log_fields(request).update(decision_id=body.decision_id)
-    return {"decision_id": result.decision_id, "defaulted": bool(result.defaulted),
-            "outcome_date": result.outcome_date, "reported_at": result.reported_at}
+    return {
+        "decision_id": result.decision_id,
+        "defaulted": bool(result.defaulted),
+        "outcome_date": result.outcome_date,
+        "reported_at": result.reported_at,
+    }
 
 
 @router.post("/batch", response_model=OutcomeBatchOut, responses={503: {"model": ErrorOut}})
@@ -90,13 +111,18 @@ async def post_outcomes(body: OutcomeBatchIn, request: Request, state: State, pr
             if isinstance(res, (AuditNotFound, AuditConflict)):  # a concurrent write got there first
                 reason = "unknown_decision" if isinstance(res, AuditNotFound) else "duplicate"
                 counts[reason] += 1
-                refused.append({"row": pos, "decision_id": rows[pos]["decision_id"], "reason": reason,
-                                "detail": str(res)})
+                refused.append(
+                    {"row": pos, "decision_id": rows[pos]["decision_id"], "reason": reason, "detail": str(res)}
+                )
             else:
                 n_accepted += 1
     state.metrics.count_outcomes(n_accepted, counts)
     log_fields(request).update(n_outcomes=len(rows), n_accepted=n_accepted)
     refused.sort(key=lambda r: r["row"])
-    return {"n_received": len(rows), "n_accepted": n_accepted, "n_rejected": len(rows) - n_accepted,
-            "counts": {r: counts.get(r, 0) for r in REASONS}, "rejected": refused[:_MAX_LISTED]}
-
+    return {
+        "n_received": len(rows),
+        "n_accepted": n_accepted,
+        "n_rejected": len(rows) - n_accepted,
+        "counts": {r: counts.get(r, 0) for r in REASONS},
+        "rejected": refused[:_MAX_LISTED],
+    }

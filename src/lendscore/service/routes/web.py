@@ -4,6 +4,7 @@ officer's key, kept in the tab's sessionStorage (the page itself holds no data, 
 The form asks for the fields a person is asked for (the model file's ``InputSpec.requested``: raw
 fields such as dates, never the derived NTH or credit age), the monthly finances and the loan.
 """
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
@@ -46,11 +47,25 @@ def officer_page(request: Request, state: State) -> HTMLResponse:
     fields = []
     for n in names:
         f = None if spec is None else spec.field(n)
-        fields.append({"name": n, "kind": schemas.kinds.get(n, "numeric"),
-                       "min": None if f is None else f.min, "max": None if f is None else f.max})
+        fields.append(
+            {
+                "name": n,
+                "kind": schemas.kinds.get(n, "numeric"),
+                "min": None if f is None else f.min,
+                "max": None if f is None else f.max,
+            }
+        )
     # the model inputs the affordability NTH feeds (the page says the score used the NTH it shows)
-    nth_scored = [] if spec is None else [op.output for op in spec.derivation.operations
-                                          if isinstance(op, (NetTakeHome, NthShare)) and op.output in characteristics]
+    nth_scored = (
+        []
+        if spec is None
+        else [
+            op.output
+            for op in spec.derivation.operations
+            if isinstance(op, (NetTakeHome, NthShare)) and op.output in characteristics
+        ]
+    )
     templates = request.app.state.templates
-    return templates.TemplateResponse(request, "officer.html", {"fields": fields, "used": used,
-                                                                "nth_scored": nth_scored})
+    return templates.TemplateResponse(
+        request, "officer.html", {"fields": fields, "used": used, "nth_scored": nth_scored}
+    )
