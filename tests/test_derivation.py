@@ -1,5 +1,6 @@
 """The declared derivation: one definition for a frame and for one applicant, one NTH with the
 affordability check, and bad raw values refused by field and rule."""
+
 from __future__ import annotations
 
 import re
@@ -26,8 +27,10 @@ def raw() -> pd.DataFrame:
 
 
 def _one_by_one(frame: pd.DataFrame, **kw) -> pd.DataFrame:
-    rows = [derive_one({k: v for k, v in r.items() if not (isinstance(v, float) and v != v)}, SPEC, **kw)
-            for r in frame.to_dict("records")]
+    rows = [
+        derive_one({k: v for k, v in r.items() if not (isinstance(v, float) and v != v)}, SPEC, **kw)
+        for r in frame.to_dict("records")
+    ]
     return pd.DataFrame(rows, index=frame.index)[OUTPUTS].astype(float)
 
 
@@ -58,31 +61,42 @@ def test_finances_give_the_affordability_nth():
     """One NTH: with finances and loan the model's nth and nth_ratio are the affordability figures."""
     rng = np.random.default_rng(7)
     for _ in range(300):
-        fin = {"gross_income": float(rng.uniform(500, 20_000)),
-               "existing_obligations": float(rng.uniform(0, 3_000))}
+        fin = {"gross_income": float(rng.uniform(500, 20_000)), "existing_obligations": float(rng.uniform(0, 3_000))}
         pick = rng.integers(3)
         if pick == 1:
             fin["net_income"] = fin["gross_income"] * float(rng.uniform(0.5, 1.0))
         elif pick == 2:
             fin["deductions"] = fin["gross_income"] * float(rng.uniform(0, 0.4))
-        loan = {"amount": float(rng.uniform(500, 40_000)), "annual_rate": float(rng.choice([0.0, rng.uniform(0, 0.3)])),
-                "term_months": int(rng.integers(6, 84))}
+        loan = {
+            "amount": float(rng.uniform(500, 40_000)),
+            "annual_rate": float(rng.choice([0.0, rng.uniform(0, 0.3)])),
+            "term_months": int(rng.integers(6, 84)),
+        }
         app = {"annual_inc": 99_999.0, "dti": 50.0, "installment": 1.0, "finances": fin, "loan": loan}
         d = derive_one(app, SPEC)
         a = assess_affordability(fin, loan, AffordabilityRule())  # deduction_rate 0: as the model reads it
         assert d["nth"] == a.nth and d["nth_ratio"] == a.nth_share and d["installment"] == a.new_instalment
 
 
-@pytest.mark.parametrize(("field", "value", "rule"), [
-    ("earliest_cr_line", "2011-13-45", "must be an ISO date"),
-    ("issue_d", "not-a-date", "must be an ISO date"),
-    ("earliest_cr_line", "2012-05-01", "must not be after the application date"),
-    ("annual_inc", -5.0, "must be >= 0"),
-    ("revol_util", 12.3, "must be in [0, 5]"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "rule"),
+    [
+        ("earliest_cr_line", "2011-13-45", "must be an ISO date"),
+        ("issue_d", "not-a-date", "must be an ISO date"),
+        ("earliest_cr_line", "2012-05-01", "must not be after the application date"),
+        ("annual_inc", -5.0, "must be >= 0"),
+        ("revol_util", 12.3, "must be in [0, 5]"),
+    ],
+)
 def test_bad_raw_values_are_refused_by_field_and_rule(field, value, rule):
-    app = {"issue_d": "2011-12-01", "earliest_cr_line": "2001-01-01", "annual_inc": 60_000.0, "dti": 10.0,
-           "installment": 300.0, field: value}
+    app = {
+        "issue_d": "2011-12-01",
+        "earliest_cr_line": "2001-01-01",
+        "annual_inc": 60_000.0,
+        "dti": 10.0,
+        "installment": 300.0,
+        field: value,
+    }
     spec = PROFILE.input_spec({"revol_util": "numeric", "annual_inc": "numeric"})
     with pytest.raises(DataError, match=re.escape(rule)) as e:
         derive_one(app, spec)
@@ -116,3 +130,12 @@ def test_scalar_instalment_matches_vectorised_emi():
     vec = emi(p, r, n)
     one = np.array([instalment_one(a, b, c) for a, b, c in zip(p, r, n, strict=True)])
     assert np.max(np.abs(vec - one) / one) < 1e-14
+
+
+def test_an_overflow_is_refused_by_the_field_it_makes():
+    """Found by fuzzing the API: dti and income near the float limit overflow the obligations; the
+    derivation names the derived field and its inputs instead of carrying inf into a decision."""
+    with pytest.raises(DataError, match=r"existing_obligations is too large to compute \(from dti, monthly_income\)"):
+        derive_one({"annual_inc": 1e308, "dti": 1e300, "installment": 100.0}, SPEC)
+    with pytest.raises(DataError, match="existing_obligations is too large"):
+        derive_frame(pd.DataFrame({"annual_inc": [5e4, 1e308], "dti": [10.0, 1e300], "installment": [1.0, 1.0]}), SPEC)

@@ -32,6 +32,7 @@ A raw value the derivation cannot read (a date such as ``2011-13-45``, an earlie
 after the application date, a value outside its field's rule) raises :class:`DataError` naming
 the field, the rule and the value (and, for a frame, how many rows and the first one).
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -67,8 +68,7 @@ __all__ = [
 
 APPLICATION_GROUPS = ("finances", "loan")
 """Nested groups an application may carry beside its fields (dotted columns in a flat file)."""
-_FIN = ("finances.gross_income", "finances.net_income", "finances.deductions",
-        "finances.existing_obligations")
+_FIN = ("finances.gross_income", "finances.net_income", "finances.deductions", "finances.existing_obligations")
 _LOAN = ("loan.amount", "loan.annual_rate", "loan.term_months")
 
 
@@ -168,8 +168,9 @@ class Derivation(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     operations: tuple[Operation, ...] = ()
-    intermediate: tuple[str, ...] = Field((), description="outputs used by later operations only, "
-                                                          "not model inputs (dropped from a prepared frame)")
+    intermediate: tuple[str, ...] = Field(
+        (), description="outputs used by later operations only, not model inputs (dropped from a prepared frame)"
+    )
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -211,14 +212,20 @@ class InputSpec(BaseModel):
 
     fields: tuple[InputField, ...] = ()
     derivation: Derivation = Derivation()
-    ignored: dict[str, str] = Field(default_factory=dict, description="fields an application may carry that the "
-                                                                     "model deliberately does not read, with why")
+    ignored: dict[str, str] = Field(
+        default_factory=dict,
+        description="fields an application may carry that the model deliberately does not read, with why",
+    )
     _known: frozenset[str] = PrivateAttr(default=frozenset())
     _by_name: dict[str, InputField] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, context: Any, /) -> None:
-        self._known = frozenset(self.names) | frozenset(self.derivation.outputs) | frozenset(self.ignored) | {
-            "applicant_id", *APPLICATION_GROUPS}
+        self._known = (
+            frozenset(self.names)
+            | frozenset(self.derivation.outputs)
+            | frozenset(self.ignored)
+            | {"applicant_id", *APPLICATION_GROUPS}
+        )
         self._by_name = {f.name: f for f in self.fields}
 
     def field(self, name: str) -> InputField | None:
@@ -250,14 +257,15 @@ class InputSpec(BaseModel):
         known = self._known
         unknown = [n for n in names if n not in known and not n.startswith(("finances.", "loan."))]
         if unknown:
-            raise SchemaError(f"{where}.{unknown[0]}: unknown field (the model reads {sorted(self.names)}, "
-                              f"plus finances, loan and applicant_id); got {len(unknown)} unknown: {unknown}",
-                              column=unknown[0])
+            raise SchemaError(
+                f"{where}.{unknown[0]}: unknown field (the model reads {sorted(self.names)}, "
+                f"plus finances, loan and applicant_id); got {len(unknown)} unknown: {unknown}",
+                column=unknown[0],
+            )
 
 
 # ---------------------------------------------------------------------------- columns
-def _refuse(name: str, rule: str, values: np.ndarray, bad: np.ndarray, source: str | None,
-            show: Any = None) -> None:
+def _refuse(name: str, rule: str, values: np.ndarray, bad: np.ndarray, source: str | None, show: Any = None) -> None:
     rows = np.flatnonzero(bad)
     first = values[rows[0]] if show is None else show[rows[0]]
     where = f" in {rows.size} rows (first: row {int(rows[0])})" if values.size > 1 else ""
@@ -289,8 +297,12 @@ def _dates(cols: Mapping[str, Any], name: str, n: int, source: str | None) -> np
     try:
         return as_dates(v, name)
     except DataError as exc:
-        raise DataError(str(exc).removeprefix(f"{exc.source}: ") if exc.source else str(exc), source=source,
-                        column=name, rule=exc.rule) from exc
+        raise DataError(
+            str(exc).removeprefix(f"{exc.source}: ") if exc.source else str(exc),
+            source=source,
+            column=name,
+            rule=exc.rule,
+        ) from exc
 
 
 def _pick(*layers: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -304,8 +316,7 @@ def _pick(*layers: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
 def _finances(cols: Mapping[str, Any], n: int, source: str | None) -> dict[str, np.ndarray]:
     if not any(k in cols for k in ("finances.gross_income", *_LOAN)):  # no application carries finances
         nan = np.full(n, np.nan)
-        return {"has": np.zeros(n, dtype=bool), "gross": nan, "deductions": nan, "obligations": nan,
-                "instalment": nan}
+        return {"has": np.zeros(n, dtype=bool), "gross": nan, "deductions": nan, "obligations": nan, "instalment": nan}
     f = {k: _number(cols, k, n, source) for k in _FIN + _LOAN}
     has = ~np.isnan(f["finances.gross_income"])
     for k in _LOAN:
@@ -316,13 +327,15 @@ def _finances(cols: Mapping[str, Any], n: int, source: str | None) -> dict[str, 
     obligations = np.where(np.isnan(f["finances.existing_obligations"]), 0.0, f["finances.existing_obligations"])
     instal = np.full(n, np.nan)
     for i in np.flatnonzero(has):  # decisions: the affordability check's own scalar formula, to the bit
-        instal[i] = instalment_one(float(f["loan.amount"][i]), float(f["loan.annual_rate"][i]),
-                                   float(f["loan.term_months"][i]))
+        instal[i] = instalment_one(
+            float(f["loan.amount"][i]), float(f["loan.annual_rate"][i]), float(f["loan.term_months"][i])
+        )
     return {"has": has, "gross": gross, "deductions": deductions, "obligations": obligations, "instalment": instal}
 
 
-def derive_columns(cols: Mapping[str, Any], n: int, spec: InputSpec, *, decision_date: Any = None,
-                   source: str | None = None) -> dict[str, np.ndarray]:
+def derive_columns(
+    cols: Mapping[str, Any], n: int, spec: InputSpec, *, decision_date: Any = None, source: str | None = None
+) -> dict[str, np.ndarray]:
     """The outputs of ``spec.derivation`` for ``n`` rows given as columns (name -> array).
 
     ``cols`` holds the fields as given (dotted ``finances.*`` / ``loan.*`` for the application's
@@ -339,8 +352,13 @@ def derive_columns(cols: Mapping[str, Any], n: int, spec: InputSpec, *, decision
             if f.max is not None:
                 bad |= x > f.max
             if bad.any():
-                rule = (f"must be >= {f.min:g}" if f.max is None else f"must be <= {f.max:g}" if f.min is None
-                        else f"must be in [{f.min:g}, {f.max:g}]")
+                rule = (
+                    f"must be >= {f.min:g}"
+                    if f.max is None
+                    else f"must be <= {f.max:g}"
+                    if f.min is None
+                    else f"must be in [{f.min:g}, {f.max:g}]"
+                )
                 _refuse(f.name, rule, x, bad, source)
     ops = spec.derivation.operations
     if not ops:
@@ -360,48 +378,68 @@ def derive_columns(cols: Mapping[str, Any], n: int, spec: InputSpec, *, decision
             ok &= ~np.isnan(a)
         return ok
 
-    for op in ops:
-        if isinstance(op, CreditAgeMonths):
-            first = _dates(cols, op.earliest_credit_line, n, source)
-            app = _dates(cols, op.application_date, n, source)
-            if np.isnat(app).any():
-                when = _dt.datetime.now(_dt.UTC).date() if decision_date is None else decision_date
-                app = np.where(np.isnat(app), np.broadcast_to(as_dates(when, "decision_date"), (n,)), app)
-            age = np.asarray(credit_age_months(app, first), dtype=float)
-            after = age < 0
-            if after.any():
-                _refuse(op.earliest_credit_line, f"must not be after the application date ({op.application_date})",
-                        first.astype(str), after, source)
-            value = _pick((age, ~np.isnan(age)), (given(op.output), np.ones(n, dtype=bool)))
-        elif isinstance(op, Instalment):
-            a, r, t = num(op.amount), num(op.annual_rate), num(op.term_months)
-            raw = np.full(n, np.nan)
-            ok = present(a, r, t)
-            if ok.any():
-                raw[ok] = emi(a[ok], r[ok], t[ok])
-            have = given(op.given) if op.given else np.full(n, np.nan)
-            value = _pick((fin["instalment"], fin["has"]), (have, ~np.isnan(have)), (raw, ok),
-                          (given(op.output), np.ones(n, dtype=bool)))
-        elif isinstance(op, MonthlyIncome):
-            annual = num(op.annual_income)
-            value = _pick((fin["gross"], fin["has"]), (annual / 12.0, ~np.isnan(annual)),
-                          (given(op.output), np.ones(n, dtype=bool)))
-        elif isinstance(op, ExistingObligations):
-            dti, income = num(op.debt_to_income_percent), num(op.monthly_income)
-            value = _pick((fin["obligations"], fin["has"]), (dti / 100.0 * income, present(dti, income)),
-                          (given(op.output), np.ones(n, dtype=bool)))
-        elif isinstance(op, NetTakeHome):
-            inc, obl, ins = num(op.monthly_income), num(op.existing_obligations), num(op.instalment)
-            deductions = np.where(fin["has"], fin["deductions"], 0.0)
-            nth = np.asarray(net_take_home(inc - deductions, obl, ins), dtype=float)
-            value = _pick((nth, present(inc, obl, ins)), (given(op.output), np.ones(n, dtype=bool)))
-        elif isinstance(op, NthShare):
-            nth, inc = num(op.nth), num(op.monthly_income)
-            share = np.asarray(nth_share_of_income(nth, inc), dtype=float)
-            value = _pick((share, present(nth, inc)), (given(op.output), np.ones(n, dtype=bool)))
-        else:  # pragma: no cover - the discriminated union admits no other operation
-            raise TypeError(f"unknown operation {op!r}")
-        known[op.output] = value
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, by name
+        for op in ops:
+            if isinstance(op, CreditAgeMonths):
+                first = _dates(cols, op.earliest_credit_line, n, source)
+                app = _dates(cols, op.application_date, n, source)
+                if np.isnat(app).any():
+                    when = _dt.datetime.now(_dt.UTC).date() if decision_date is None else decision_date
+                    app = np.where(np.isnat(app), np.broadcast_to(as_dates(when, "decision_date"), (n,)), app)
+                age = np.asarray(credit_age_months(app, first), dtype=float)
+                after = age < 0
+                if after.any():
+                    _refuse(
+                        op.earliest_credit_line,
+                        f"must not be after the application date ({op.application_date})",
+                        first.astype(str),
+                        after,
+                        source,
+                    )
+                value = _pick((age, ~np.isnan(age)), (given(op.output), np.ones(n, dtype=bool)))
+            elif isinstance(op, Instalment):
+                a, r, t = num(op.amount), num(op.annual_rate), num(op.term_months)
+                raw = np.full(n, np.nan)
+                ok = present(a, r, t)
+                if ok.any():
+                    raw[ok] = emi(a[ok], r[ok], t[ok])
+                have = given(op.given) if op.given else np.full(n, np.nan)
+                value = _pick(
+                    (fin["instalment"], fin["has"]),
+                    (have, ~np.isnan(have)),
+                    (raw, ok),
+                    (given(op.output), np.ones(n, dtype=bool)),
+                )
+            elif isinstance(op, MonthlyIncome):
+                annual = num(op.annual_income)
+                value = _pick(
+                    (fin["gross"], fin["has"]),
+                    (annual / 12.0, ~np.isnan(annual)),
+                    (given(op.output), np.ones(n, dtype=bool)),
+                )
+            elif isinstance(op, ExistingObligations):
+                dti, income = num(op.debt_to_income_percent), num(op.monthly_income)
+                value = _pick(
+                    (fin["obligations"], fin["has"]),
+                    (dti / 100.0 * income, present(dti, income)),
+                    (given(op.output), np.ones(n, dtype=bool)),
+                )
+            elif isinstance(op, NetTakeHome):
+                inc, obl, ins = num(op.monthly_income), num(op.existing_obligations), num(op.instalment)
+                deductions = np.where(fin["has"], fin["deductions"], 0.0)
+                nth = np.asarray(net_take_home(inc - deductions, obl, ins), dtype=float)
+                value = _pick((nth, present(inc, obl, ins)), (given(op.output), np.ones(n, dtype=bool)))
+            elif isinstance(op, NthShare):
+                nth, inc = num(op.nth), num(op.monthly_income)
+                share = np.asarray(nth_share_of_income(nth, inc), dtype=float)
+                value = _pick((share, present(nth, inc)), (given(op.output), np.ones(n, dtype=bool)))
+            else:  # pragma: no cover - the discriminated union admits no other operation
+                raise TypeError(f"unknown operation {op!r}")
+            if np.isinf(value).any():
+                _refuse(
+                    op.output, f"is too large to compute (from {', '.join(op.reads())})", value, np.isinf(value), source
+                )
+            known[op.output] = value
     return known
 
 
@@ -439,8 +477,9 @@ def derive_one(applicant: Mapping[str, Any], spec: InputSpec, *, decision_date: 
     return out
 
 
-def derive_frame(frame: pd.DataFrame, spec: InputSpec, *, decision_date: Any = None,
-                 source: str | None = None) -> pd.DataFrame:
+def derive_frame(
+    frame: pd.DataFrame, spec: InputSpec, *, decision_date: Any = None, source: str | None = None
+) -> pd.DataFrame:
     """``frame`` with the derivation's outputs added (or replaced); other columns kept as they are.
 
     ``decision_date`` may be a column name of ``frame`` (e.g. an audit store's ``created_at``)."""
@@ -458,10 +497,15 @@ def derive_frame(frame: pd.DataFrame, spec: InputSpec, *, decision_date: Any = N
     return out
 
 
-def input_spec_for(kinds: Mapping[str, str], *, derivation: Derivation | None = None,
-                   raw_types: Mapping[str, str] | None = None,
-                   bounds: Mapping[str, tuple[float | None, float | None]] | None = None,
-                   X: pd.DataFrame | None = None, ignored: Mapping[str, str] | None = None) -> InputSpec:
+def input_spec_for(
+    kinds: Mapping[str, str],
+    *,
+    derivation: Derivation | None = None,
+    raw_types: Mapping[str, str] | None = None,
+    bounds: Mapping[str, tuple[float | None, float | None]] | None = None,
+    X: pd.DataFrame | None = None,
+    ignored: Mapping[str, str] | None = None,
+) -> InputSpec:
     """The applicant schema of a model with inputs ``kinds`` (name -> numeric/categorical).
 
     ``raw_types`` adds the raw fields the derivation reads (name -> number/category/date);
@@ -478,8 +522,16 @@ def input_spec_for(kinds: Mapping[str, str], *, derivation: Derivation | None = 
             x = pd.to_numeric(X[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
             if np.isfinite(x).any():
                 tmin, tmax = float(np.nanmin(x)), float(np.nanmax(x))
-        fields.append(InputField(name=name, type="number" if kind == "numeric" else "category", min=lo, max=hi,
-                                 training_min=tmin, training_max=tmax))
+        fields.append(
+            InputField(
+                name=name,
+                type="number" if kind == "numeric" else "category",
+                min=lo,
+                max=hi,
+                training_min=tmin,
+                training_max=tmax,
+            )
+        )
     for name, typ in (raw_types or {}).items():
         if name not in kinds:
             lo, hi = bounds.get(name, (None, None)) if typ == "number" else (None, None)
