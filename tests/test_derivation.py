@@ -133,9 +133,31 @@ def test_scalar_instalment_matches_vectorised_emi():
 
 
 def test_an_overflow_is_refused_by_the_field_it_makes():
-    """Found by fuzzing the API: dti and income near the float limit overflow the obligations; the
-    derivation names the derived field and its inputs instead of carrying inf into a decision."""
+    """Found by fuzzing the API: dti and income near the float limit overflowed the obligations (the
+    magnitude rule now refuses such inputs first); without declared fields the derivation still
+    names the derived field and its inputs instead of carrying inf into a decision."""
+    bare = InputSpec(derivation=LENDING_CLUB_DERIVATION)
     with pytest.raises(DataError, match=r"existing_obligations is too large to compute \(from dti, monthly_income\)"):
-        derive_one({"annual_inc": 1e308, "dti": 1e300, "installment": 100.0}, SPEC)
+        derive_one({"annual_inc": 1e308, "dti": 1e300, "installment": 100.0}, bare)
     with pytest.raises(DataError, match="existing_obligations is too large"):
-        derive_frame(pd.DataFrame({"annual_inc": [5e4, 1e308], "dti": [10.0, 1e300], "installment": [1.0, 1.0]}), SPEC)
+        derive_frame(pd.DataFrame({"annual_inc": [5e4, 1e308], "dti": [10.0, 1e300], "installment": [1.0, 1.0]}), bare)
+    with pytest.raises(DataError, match=r"annual_inc must be a finite number within \+-1e\+12"):
+        derive_one({"annual_inc": 1e308, "dti": 1e300, "installment": 100.0}, SPEC)
+
+
+@pytest.mark.parametrize("value", [1e13, -2e15, float("inf")])
+def test_absurd_magnitudes_are_refused_by_one_rule_everywhere(value):
+    """One rule for every number, in training's quality check and in every scoring door, with and
+    without a declared derivation: non-finite or beyond +-1e12 is refused naming field and rule."""
+    from lendscore.data.derivation import input_spec_for
+    from lendscore.data.quality import MAGNITUDE_RULE, RowValidator
+
+    plain = input_spec_for({"total_acc": "numeric"})
+    for spec in (PROFILE.input_spec({"total_acc": "numeric"}), plain):
+        with pytest.raises(DataError, match=re.escape(MAGNITUDE_RULE)) as e:
+            derive_one({"total_acc": value, "annual_inc": 5e4}, spec)
+        assert e.value.column == "total_acc"
+        with pytest.raises(DataError, match=re.escape(MAGNITUDE_RULE)):
+            derive_frame(pd.DataFrame({"total_acc": [3.0, value], "annual_inc": [5e4, 5e4]}), spec)
+    v = RowValidator(pd.DataFrame({"total_acc": [3.0, value]}), source="t")
+    assert v.check_magnitude("total_acc") == 1

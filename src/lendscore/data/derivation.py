@@ -45,6 +45,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from lendscore.data.derive import as_dates, credit_age_months, emi, instalment_one, net_take_home, nth_share_of_income
+from lendscore.data.quality import MAGNITUDE_RULE, MAX_MAGNITUDE
 from lendscore.errors import DataError, SchemaError
 
 __all__ = [
@@ -218,6 +219,7 @@ class InputSpec(BaseModel):
     )
     _known: frozenset[str] = PrivateAttr(default=frozenset())
     _by_name: dict[str, InputField] = PrivateAttr(default_factory=dict)
+    _numbers: tuple[str, ...] = PrivateAttr(default=())
 
     def model_post_init(self, context: Any, /) -> None:
         self._known = (
@@ -227,6 +229,7 @@ class InputSpec(BaseModel):
             | {"applicant_id", *APPLICATION_GROUPS}
         )
         self._by_name = {f.name: f for f in self.fields}
+        self._numbers = tuple(f.name for f in self.fields if f.type == "number")
 
     def field(self, name: str) -> InputField | None:
         return self._by_name.get(name)
@@ -234,6 +237,11 @@ class InputSpec(BaseModel):
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields)
+
+    @property
+    def numbers(self) -> tuple[str, ...]:
+        """The number fields (every one must keep the magnitude rule)."""
+        return self._numbers
 
     @property
     def has_rules(self) -> bool:
@@ -344,8 +352,13 @@ def derive_columns(
     Returns every operation's output as a float array (intermediate ones included).
     """
     for f in spec.fields:
-        if f.type == "number" and f.name in cols and (f.min is not None or f.max is not None):
+        if f.type == "number" and f.name in cols:
             x = _number(cols, f.name, n, source)
+            huge = ~np.isnan(x) & ~(np.abs(x) <= MAX_MAGNITUDE)
+            if huge.any():
+                _refuse(f.name, MAGNITUDE_RULE, x, huge, source)
+            if f.min is None and f.max is None:
+                continue
             bad = np.zeros(n, dtype=bool)
             if f.min is not None:
                 bad |= x < f.min
@@ -460,6 +473,12 @@ def flatten_application(applicant: Mapping[str, Any]) -> dict[str, Any]:
 def derive_one(applicant: Mapping[str, Any], spec: InputSpec, *, decision_date: Any = None) -> dict[str, Any]:
     """The application with its derived fields filled (one row through :func:`derive_columns`)."""
     if not spec.derivation.operations and not spec.has_rules:
+        # no derivation, no bounds: only the magnitude rule of derive_columns, checked on the values
+        # as given (the same rule and message; tests/test_derivation.py runs both paths)
+        for name in spec.numbers:
+            v = applicant.get(name)
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and not abs(v) <= MAX_MAGNITUDE and v == v:
+                raise DataError(f"{name} {MAGNITUDE_RULE}; got {v!r}", column=name, rule=MAGNITUDE_RULE)
         return dict(applicant)
     cols: dict[str, np.ndarray] = {}
     for k, v in flatten_application(applicant).items():
@@ -483,11 +502,14 @@ def derive_frame(
     """``frame`` with the derivation's outputs added (or replaced); other columns kept as they are.
 
     ``decision_date`` may be a column name of ``frame`` (e.g. an audit store's ``created_at``)."""
-    if not spec.derivation.operations and not spec.has_rules:
+    if not spec.derivation.operations and not spec.numbers:
         return frame
     if isinstance(decision_date, str) and decision_date in frame.columns:
         decision_date = pd.to_datetime(frame[decision_date], utc=True).dt.tz_localize(None).dt.normalize().to_numpy()
-    cols = {str(c): frame[c].to_numpy() for c in frame.columns}
+    names = set(spec.names) | {c for c in map(str, frame.columns) if c.startswith(("finances.", "loan."))}
+    if spec.derivation.operations:  # an operation may read a column the fields do not list
+        names |= set(map(str, frame.columns))
+    cols = {str(c): frame[c].to_numpy() for c in frame.columns if str(c) in names}
     derived = derive_columns(cols, len(frame), spec, decision_date=decision_date, source=source)
     if not derived:
         return frame

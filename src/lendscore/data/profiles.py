@@ -484,6 +484,10 @@ def prepare(
                 "percent" if col in profile.percent_columns else "months" if col in profile.month_columns else None
             )
             v.parse_numbers(col, unit=unit)
+    for col in v.df.columns:
+        s_ = v.df[col]
+        if col != t and pd.api.types.is_numeric_dtype(s_) and not pd.api.types.is_bool_dtype(s_):
+            v.check_magnitude(col)
     for col in profile.date_columns:
         if col in v.df.columns:
             v.parse_dates(col, profile.date_formats)

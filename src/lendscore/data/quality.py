@@ -26,7 +26,14 @@ import pandas as pd
 
 from lendscore.errors import ValidationError
 
-__all__ = ["QualityIssue", "DataQualityReport", "RowValidator"]
+__all__ = ["MAGNITUDE_RULE", "MAX_MAGNITUDE", "QualityIssue", "DataQualityReport", "RowValidator"]
+
+MAX_MAGNITUDE = 1e12
+"""Largest absolute value any number of an application may take. No consumer-credit field (an
+income, a balance, an amount, a count) comes near it; a larger one is a unit or entry error, and
+past it the affordability arithmetic and the points lose precision. Training's data-quality check,
+``lendscore decide``, the HTTP API and every scoring door refuse such a value by this one rule."""
+MAGNITUDE_RULE = f"must be a finite number within +-{MAX_MAGNITUDE:g}"
 
 Action = Literal["rejected", "repaired", "flagged"]
 Unit = Literal["percent", "months"]
@@ -262,6 +269,14 @@ class RowValidator:
         hi = "inf" if upper is None else f"{upper:g}"
         rule = "negative_value" if lower == 0 and upper is None else "out_of_bounds"
         return self.reject(rule, column, bad, f"{column} must be in [{lo}, {hi}]")
+
+    def check_magnitude(self, column: str) -> int:
+        """Reject rows whose number is not finite or beyond :data:`MAX_MAGNITUDE` (NaN passes): the
+        rule every door applies to every number (``lendscore.data.derivation``)."""
+        s = self.df[column]
+        x = s.to_numpy(dtype=float, na_value=np.nan)
+        bad = ~np.isnan(x) & ~(np.abs(x) <= MAX_MAGNITUDE)
+        return self.reject("absurd_magnitude", column, bad, f"{column} {MAGNITUDE_RULE}")
 
     def check_not_after(self, column: str, reference: str) -> int:
         """Reject rows where date ``column`` is after date ``reference`` (NaT passes)."""
