@@ -161,3 +161,9 @@ def test_absurd_magnitudes_are_refused_by_one_rule_everywhere(value):
             derive_frame(pd.DataFrame({"total_acc": [3.0, value], "annual_inc": [5e4, 5e4]}), spec)
     v = RowValidator(pd.DataFrame({"total_acc": [3.0, value]}), source="t")
     assert v.check_magnitude("total_acc") == 1
+
+
+def test_refusals_show_plain_values():
+    with pytest.raises(DataError) as e:
+        derive_frame(pd.DataFrame({"annual_inc": [5e4, -3.5]}), SPEC)
+    assert "got -3.5 in 1 rows (first: row 1)" in str(e.value) and "np." not in str(e.value)

@@ -276,6 +276,7 @@ class InputSpec(BaseModel):
 def _refuse(name: str, rule: str, values: np.ndarray, bad: np.ndarray, source: str | None, show: Any = None) -> None:
     rows = np.flatnonzero(bad)
     first = values[rows[0]] if show is None else show[rows[0]]
+    first = first.item() if isinstance(first, np.generic) else first  # 1e+307, not np.float64(1e+307)
     where = f" in {rows.size} rows (first: row {int(rows[0])})" if values.size > 1 else ""
     raise DataError(f"{name} {rule}; got {first!r}{where}", source=source, column=name, rule=rule)
 
