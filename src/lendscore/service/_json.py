@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["dumps", "dumps_std", "loads", "non_finite", "HAVE_ORJSON"]
@@ -16,9 +17,9 @@ __all__ = ["dumps", "dumps_std", "loads", "non_finite", "HAVE_ORJSON"]
 try:
     import orjson as _orjson
 except ImportError:  # pragma: no cover - the service extra installs it
-    _orjson = None
-
-HAVE_ORJSON = _orjson is not None
+    HAVE_ORJSON = False
+else:
+    HAVE_ORJSON = True
 
 
 def dumps_std(obj: Any) -> str:
@@ -26,7 +27,8 @@ def dumps_std(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), allow_nan=False)
 
 
-if _orjson is not None:
+loads: Callable[[bytes | str], Any]
+if HAVE_ORJSON:
     _OPTS = _orjson.OPT_NON_STR_KEYS
 
     def dumps(obj: Any) -> str:

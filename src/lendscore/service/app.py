@@ -14,10 +14,13 @@ import inspect
 import logging
 from collections.abc import Callable
 from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -25,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from lendscore._version import __version__
 from lendscore.decision import load_catalogue, load_policy
 from lendscore.engine import DecisionEngine, load_from_registry, load_model_versioned
+from lendscore.errors import ConfigError
 from lendscore.service.audit import AuditStore, open_store, utcnow
 from lendscore.service.audit_records import AuditError
 from lendscore.service.decisions import DecisionRefused, DecisionService
@@ -39,16 +43,25 @@ from lendscore.service.schemas import build_request_schemas
 from lendscore.service.security import KeyRing
 from lendscore.service.settings import Settings
 
+if TYPE_CHECKING:
+    from fastapi.telemetry import TelemetryConfig
+
 __all__ = ["create_app"]
 
 log = logging.getLogger("lendscore.service")
 BATCH_PATHS = ("/v1/decisions/batch", "/v1/outcomes/batch")
 
 
+class _TelemetryOption(TypedDict, total=False):
+    """``FastAPI(telemetry=...)`` where this FastAPI has the parameter (older ones have not)."""
+
+    telemetry: TelemetryConfig
+
+
 # FastAPI >= 0.16x traces requests with OpenTelemetry when a provider is configured, checking the
 # global providers on every request and logging validation failures *with the input values*.
 # The service keeps its own logs and metrics without personal data, so that is switched off.
-_NO_TELEMETRY = (
+_NO_TELEMETRY: _TelemetryOption = (
     {"telemetry": {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}}
     if "telemetry" in inspect.signature(FastAPI).parameters
     else {}
@@ -98,7 +111,19 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
 
-def _monitoring_source(settings: Settings, given_store) -> dict[str, str] | None:
+def _model_file(settings: Settings) -> Path:
+    """The model file served without a registry (the settings require ``model_path`` then)."""
+    if settings.model_path is None:
+        raise ConfigError("model_path or registry_dir is required (the model to serve)")
+    return settings.model_path
+
+
+def _gauge(obj: object, attr: str) -> Callable[[], float]:
+    """A metrics gauge reading ``obj.<attr>`` when the metrics are rendered."""
+    return lambda: getattr(obj, attr)
+
+
+def _monitoring_source(settings: Settings, given_store: AuditStore | None) -> dict[str, str] | None:
     """Where a monitoring worker process reads from: the store's URL and the champion's file.
 
     None (compute in a thread) for the in-memory store or a store handed in by a test, which
@@ -111,7 +136,7 @@ def _monitoring_source(settings: Settings, given_store) -> dict[str, str] | None
 
         path = Registry(settings.registry_dir).champion()[1]
     else:
-        path = settings.model_path
+        path = _model_file(settings)
     return {"audit_url": settings.audit_url, "model_path": str(path)}
 
 
@@ -140,7 +165,7 @@ def create_app(
     if settings.registry_dir is not None:
         model, model_version, challenger = load_from_registry(settings.registry_dir)
     else:
-        (model, model_version), challenger = load_model_versioned(settings.model_path), None
+        (model, model_version), challenger = load_model_versioned(_model_file(settings)), None
     catalogue = load_catalogue(settings.catalogue_path)
     policy = load_policy(settings.policy_path, catalogue=catalogue)
     engine = DecisionEngine(model, model_version, policy, catalogue, challenger)
@@ -156,7 +181,7 @@ def create_app(
         ("rows_committed", "lendscore_audit_rows_committed", "Decision rows committed."),
     ):
         if hasattr(store, attr):
-            metrics.gauges[name] = (help_, lambda a=attr: getattr(store, a))
+            metrics.gauges[name] = (help_, _gauge(store, attr))
     state = ServiceState(
         settings=settings,
         engine=engine,
@@ -207,9 +232,9 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
-        **_NO_TELEMETRY,
         description="Credit decisions: score, affordability (NTH), policy and reasons, each "
         "decision committed to an audit store before it is answered.",
+        **_NO_TELEMETRY,
     )
     app.state.service = state
     app.state.templates = Jinja2Templates(directory=str(resources.files("lendscore.service") / "templates"))
@@ -227,7 +252,11 @@ def create_app(
 
     app.mount("/static", StaticFiles(directory=str(resources.files("lendscore.service") / "static")), name="static")
     _install_error_handlers(app)
-    route = next(r for r in decisions_router.routes if r.path == DecisionFastPath.path and "POST" in r.methods)
+    route = next(
+        r
+        for r in decisions_router.routes
+        if isinstance(r, APIRoute) and r.path == DecisionFastPath.path and "POST" in (r.methods or ())
+    )
     app.add_middleware(
         ServiceMiddleware,
         metrics=metrics,

@@ -176,7 +176,7 @@ class InMemoryAuditStore:
 
     def shadow_frame(self) -> pd.DataFrame:
         with self._lock:
-            records = [r for r in self._decisions.values() if r.shadow]
+            records = list(self._decisions.values())
         return shadow_to_frame(
             (
                 r.decision_id,
@@ -188,6 +188,7 @@ class InMemoryAuditStore:
                 r.shadow["grade"],
             )
             for r in records
+            if r.shadow
         )
 
     def get_decision(self, decision_id: str) -> DecisionRecord | None:

@@ -164,12 +164,15 @@ def decisions_to_frame(records: Iterable[DecisionRecord]) -> pd.DataFrame:
     column (e.g. Lending Club's own ``grade``) is given as ``applicant.<name>``;
     ``frame.attrs["characteristics"]`` maps every characteristic to its column.
     """
-    rows, columns = [], {}
+    rows: list[list[Any]] = []  # the DECISION_COLUMNS of each record
+    applicants: list[dict[str, Any]] = []  # and its applicant's fields
+    columns: dict[str, str] = {}
     for r in records:
         applicant = r.inputs.get("applicant") or {}
         for k in applicant:
             if k not in columns:
                 columns[k] = f"applicant.{k}" if k in DECISION_COLUMNS else k
+        applicants.append(applicant)
         rows.append(
             [
                 r.decision_id,
@@ -181,16 +184,15 @@ def decisions_to_frame(records: Iterable[DecisionRecord]) -> pd.DataFrame:
                 r.pd,
                 r.score,
                 r.grade,
-                applicant,
             ]
         )
-    base = pd.DataFrame([row[:-1] for row in rows], columns=DECISION_COLUMNS)
+    base = pd.DataFrame(rows, columns=DECISION_COLUMNS)
     base["created_at"] = pd.to_datetime(base["created_at"], utc=True)
     base["pd"] = base["pd"].astype(float)
     base["score"] = base["score"].astype(float)
     feats = {}
     for k, col in columns.items():
-        values = [row[-1].get(k) for row in rows]
+        values = [a.get(k) for a in applicants]
         if all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values):
             feats[col] = pd.array([float("nan") if v is None else float(v) for v in values], dtype="float64")
         else:

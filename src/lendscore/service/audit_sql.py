@@ -238,7 +238,8 @@ class _Write:
     __slots__ = ("kind", "payload", "future")
 
     def __init__(self, kind: str, payload: Any):
-        self.kind, self.payload, self.future = kind, payload, Future()
+        self.kind, self.payload = kind, payload
+        self.future: Future[Any] = Future()
 
 
 _WAL_SAFETY_PAGES = 16_384  # 128 MiB of 8 KiB pages: SQLite checkpoints itself only past this
@@ -405,7 +406,7 @@ class SqlAuditStore:
 
     def _write_group(self, group: list[_Write]) -> None:
         try:
-            with self.engine.begin() as conn:
+            with self._engine().begin() as conn:  # AuditUnavailable if closed meanwhile: as a failed commit
                 results = self._apply(conn, group)
         except Exception as exc:
             if len(group) > 1:
@@ -593,7 +594,7 @@ class SqlAuditStore:
 
     def stored_outcome_ids(self, decision_ids: Sequence[str]) -> set[str]:
         o = outcomes_table.c
-        ids, out = list(dict.fromkeys(decision_ids)), set()
+        ids, out = list(dict.fromkeys(decision_ids)), set[str]()
         with self._engine().connect() as conn:
             for i in range(0, len(ids), _CHUNK):
                 out.update(

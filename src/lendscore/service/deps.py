@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -50,7 +50,7 @@ _api_key_header = APIKeyHeader(
 )
 
 
-def require(role: Role) -> Callable[..., Principal]:
+def require(role: Role) -> Callable[..., Awaitable[Principal]]:
     """A dependency that admits callers whose key (:func:`~lendscore.service.security.api_key_of`)
     has ``role`` or a higher one."""
 

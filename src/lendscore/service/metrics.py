@@ -28,7 +28,7 @@ class Metrics:
         self._lock = threading.Lock()
         self._info = info
         self._requests: dict[tuple[str, str, str], int] = defaultdict(int)
-        self._hist: dict[str, list[float]] = {}
+        self._hist: dict[str, list[int]] = {}  # counts per bucket of BUCKETS, then +Inf
         self._sum: dict[str, float] = defaultdict(float)
         self._count: dict[str, int] = defaultdict(int)
         self._decisions: dict[str, int] = defaultdict(int)

@@ -25,11 +25,14 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from lendscore.errors import LendscoreError
+
+if TYPE_CHECKING:
+    from lendscore.monitoring.drift import Period
 
 __all__ = ["MonitoringPage"]
 
@@ -46,7 +49,7 @@ class MonitoringPage:
         store,
         *,
         clock: Callable[[], dt.datetime],
-        period: str = "M",
+        period: Period = "M",
         cache_seconds: float = 5.0,
         outcome_counts: Callable[[], dict[str, int]] | None = None,
         source: dict[str, str] | None = None,
@@ -174,7 +177,7 @@ def _render(ctx) -> str:
 
 
 def _page_in_worker(
-    source: dict[str, str], info: dict[str, Any], period: str, counts: dict[str, int], alerted: list[tuple]
+    source: dict[str, str], info: dict[str, Any], period: Period, counts: dict[str, int], alerted: list[tuple]
 ) -> tuple[str, list]:
     """In the worker process: read the store and the model file, build and render the page.
 
@@ -214,7 +217,7 @@ def build_context(
     decisions: pd.DataFrame,
     outcomes: pd.DataFrame,
     shadow: pd.DataFrame,
-    period: str,
+    period: Period,
     counts: dict[str, int],
     alerted: set[tuple],
 ):

@@ -22,9 +22,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lendscore.service.security import hash_key, new_key
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "RawClient",
@@ -49,9 +52,17 @@ def train_demo_model(path: Path) -> Path:
 
     profile = get_profile("lending_club_2007_2011")
     X, y, t, _ = prepare(load_bundled("lending_club"), profile)
-    train = t < "2011-01-01"
+    train = _issue_dates(t) < "2011-01-01"
     lendscore.Scorecard().fit(X[train], y[train], inputs=profile).save(path)
     return Path(path)
+
+
+def _issue_dates(t: pd.Series | None) -> pd.Series:
+    """The application dates :func:`~lendscore.data.prepare` gives for the Lending Club profile
+    (its ``time_column``), by which the demo data is split."""
+    if t is None:
+        raise RuntimeError("the lending_club_2007_2011 profile gave no issue dates (its time_column)")
+    return t
 
 
 def demo_keys() -> dict[str, str]:
@@ -90,7 +101,7 @@ def sample_applications(n: int, seed: int = 0, *, raw: bool = False) -> list[dic
 
     frame = load_bundled("lending_club")
     X, _, t, _ = prepare(frame, get_profile("lending_club_2007_2011"))
-    X = X[t >= "2011-01-01"]
+    X = X[_issue_dates(t) >= "2011-01-01"]
     rng = np.random.default_rng(seed)
     rows = X.iloc[rng.integers(0, len(X), n)]
     if raw:
@@ -212,24 +223,29 @@ class RawClient:
         self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         return self
 
+    async def _streams(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """The connection's reader and writer (connecting first if there is none)."""
+        if self.reader is None or self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        return self.reader, self.writer
+
     async def request(
         self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
     ) -> tuple[int, bytes]:
-        if self.writer is None:
-            await self.connect()
+        reader, writer = await self._streams()
         head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", f"Content-Length: {len(body)}"]
         if body:
             head.append("Content-Type: application/json")
         head += [f"{k}: {v}" for k, v in (headers or {}).items()]
-        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
-        await self.writer.drain()
-        status_line = await self.reader.readline()
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+        await writer.drain()
+        status_line = await reader.readline()
         if not status_line:
             raise ConnectionError("connection closed by the server")
         status = int(status_line.split()[1])
         length, close = 0, False
         while True:
-            line = await self.reader.readline()
+            line = await reader.readline()
             if line in (b"\r\n", b"\n", b""):
                 break
             name, _, value = line.decode("latin-1").partition(":")
@@ -238,7 +254,7 @@ class RawClient:
                 length = int(value.strip())
             elif name == "connection" and value.strip().lower() == "close":
                 close = True
-        data = await self.reader.readexactly(length) if length else b""
+        data = await reader.readexactly(length) if length else b""
         if close:
             await self.close()
         return status, data
@@ -273,4 +289,4 @@ def test_client(app: Any, **kwargs: Any) -> Any:
     return TestClient(app, **kwargs)
 
 
-test_client.__test__ = False  # not a pytest test
+test_client.__dict__["__test__"] = False  # not a pytest test (mypy knows no attributes of a function)

@@ -13,6 +13,13 @@ config = context.config
 connection = config.attributes.get("connection")
 
 
+def _url() -> str:
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("no audit store to migrate: set sqlalchemy.url (in alembic.ini) to the store's URL")
+    return url
+
+
 def _run(conn: sa.Connection) -> None:
     context.configure(connection=conn, target_metadata=None, render_as_batch=conn.dialect.name == "sqlite")
     with context.begin_transaction():
@@ -20,13 +27,13 @@ def _run(conn: sa.Connection) -> None:
 
 
 if context.is_offline_mode():
-    context.configure(url=config.get_main_option("sqlalchemy.url"), literal_binds=True)
+    context.configure(url=_url(), literal_binds=True)
     with context.begin_transaction():
         context.run_migrations()
 elif connection is not None:
     _run(connection)
 else:
-    engine = sa.create_engine(config.get_main_option("sqlalchemy.url"), poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(_url(), poolclass=sa.pool.NullPool)
     with engine.connect() as conn:
         _run(conn)
         conn.commit()
