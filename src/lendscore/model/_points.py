@@ -38,6 +38,7 @@ def build(model) -> None:
         model.scaling_,
         model.grades_,
         ranges,
+        getattr(model, "points_rounding", None),
     )
     rows = [c.binning.table().assign(coef=c.coef, points=c.points) for c in table.characteristics]
     for r in table.rules:
@@ -64,7 +65,7 @@ def logit(table: ScoringTable, index: dict[str, np.ndarray]) -> np.ndarray:
     for c in table.characteristics:
         z += c.log_odds[index[c.name]]
     for r in table.rules:
-        z += r.coef * (r.mask_a[index[r.rule.feature_a]] & r.mask_b[index[r.rule.feature_b]])
+        z += r.log_odds * (r.mask_a[index[r.rule.feature_a]] & r.mask_b[index[r.rule.feature_b]])
     return z
 
 

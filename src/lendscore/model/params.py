@@ -50,6 +50,10 @@ PARAMETERS: dict[str, tuple[Any, Any]] = {
     "base_odds": (float, Field(50.0, gt=0, description="good:bad odds at base_points")),
     "grade_pd_bounds": (tuple[float, ...], Field(DEFAULT_PD_BOUNDS, description="upper PD of each grade")),
     "threshold": (Literal["f1", "ks"] | float, Field("f1", description="'f1', 'ks' or a PD in (0, 1)")),
+    "points_rounding": (
+        int | None,
+        Field(None, ge=0, le=6, description="decimals of every bin's points (0: whole points; None: unrounded)"),
+    ),
 }
 
 

@@ -60,6 +60,9 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
     pdo, base_points, base_odds : points scaling (600 points at 50:1 good:bad odds, 20 pdo).
     grade_pd_bounds : upper PD bound of each risk grade (the master scale).
     threshold : "f1" (maximise F1 on the training predictions), "ks", or a PD in (0, 1).
+    points_rounding : None (points as fitted) or the decimals of every bin's points (0: whole
+        points, the usual scorecard convention): a score is then exactly the sum of its printed
+        points, and every scoring path's PD follows that score.
     """
 
     def __init__(
@@ -87,6 +90,7 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
         base_odds=50.0,
         grade_pd_bounds=DEFAULT_PD_BOUNDS,
         threshold="f1",
+        points_rounding=None,
     ):
         self.categorical_features = categorical_features
         self.special_codes = special_codes
@@ -110,6 +114,7 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
         self.base_odds = base_odds
         self.grade_pd_bounds = grade_pd_bounds
         self.threshold = threshold
+        self.points_rounding = points_rounding
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -56,6 +56,7 @@ class RuleTable:
     bins_b: frozenset[int]
     coef: float
     points: float  # added when the rule holds (0 otherwise)
+    log_odds: float  # added to the log-odds when the rule holds (the coefficient, unless points are rounded)
 
     @property
     def name(self) -> str:
@@ -118,17 +119,29 @@ def scoring_table(
     scaling: Scaling,
     grades: list[dict[str, Any]],
     training_ranges: dict[str, tuple[float, float]] | None = None,
+    points_rounding: int | None = None,
 ) -> ScoringTable:
     """The scoring table of a fitted scorecard (``coef``: characteristics first, then rules);
-    ``training_ranges`` are the numeric inputs' [min, max] in training (for warnings)."""
+    ``training_ranges`` are the numeric inputs' [min, max] in training (for warnings).
+
+    With ``points_rounding`` (decimals; 0 = whole points, the usual scorecard convention) every
+    bin's and rule's points are rounded, a score is exactly the sum of the printed points, and the
+    log-odds per bin are the ones those points imply (``(offset / n - points) / factor - intercept
+    / n``), so the PD of every path (``predict_proba`` included) follows the rounded score.
+    """
     ranges = training_ranges or {}
     n_in = len(selected)
+    share = 1.0 / n_in if n_in else 0.0
     chars = []
     for j, c in enumerate(selected):
         b = binnings[c]
         woe = np.asarray(b.woe, dtype=float)
         pts = bin_points(coef[j], woe, intercept, n_in, scaling)
-        chars.append(CharacteristicTable(c, b, float(coef[j]), coef[j] * woe, pts, tuple(pts.tolist()), ranges.get(c)))
+        log_odds = coef[j] * woe
+        if points_rounding is not None:
+            pts = np.round(pts, points_rounding)
+            log_odds = (scaling.offset * share - pts) / scaling.factor - intercept * share
+        chars.append(CharacteristicTable(c, b, float(coef[j]), log_odds, pts, tuple(pts.tolist()), ranges.get(c)))
     rtabs = []
     for k, r in enumerate(rules):
         ma = np.zeros(binnings[r.feature_a].n_bins, dtype=bool)
@@ -136,7 +149,12 @@ def scoring_table(
         mb = np.zeros(binnings[r.feature_b].n_bins, dtype=bool)
         mb[list(r.bins_b)] = True
         c_r = float(coef[n_in + k])
-        rtabs.append(RuleTable(r, ma, mb, frozenset(r.bins_a), frozenset(r.bins_b), c_r, float(-c_r * scaling.factor)))
+        on = float(-c_r * scaling.factor)
+        lo = c_r
+        if points_rounding is not None:
+            on = float(round(on, points_rounding))
+            lo = -on / scaling.factor
+        rtabs.append(RuleTable(r, ma, mb, frozenset(r.bins_a), frozenset(r.bins_b), c_r, on, lo))
     rule_inputs = {f for r in rules for f in (r.feature_a, r.feature_b)} - set(selected)
     return ScoringTable(
         tuple(chars),
