@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console()
@@ -15,7 +16,7 @@ _COLUMNS = ("auc", "gini", "ks", "brier", "log_loss", "accuracy", "precision", "
 
 def step_printer():
     def step(msg: str) -> None:
-        console.print(f"[dim]...[/] {msg}")
+        console.print(f"[dim]...[/] {escape(msg)}")
 
     return step
 

@@ -162,8 +162,10 @@ def monitor_command(
     decisions_table: Annotated[str, typer.Option("--decisions-table")] = "decisions",
     outcomes_table: Annotated[str, typer.Option("--outcomes-table")] = "outcomes",
 ) -> None:
-    """Drift (score PSI, CSI of every characteristic, inputs, input warnings) and realised performance
-    by vintage; writes the HTML report."""
+    """Report drift and realised performance by vintage as HTML.
+
+    Drift: score PSI, the CSI of every characteristic, inputs and input warnings.
+    """
     import lendscore
     from lendscore.cli._console import read_records
     from lendscore.monitoring import (
@@ -310,7 +312,8 @@ def retrain_command(
     data: Annotated[
         str | None,
         typer.Argument(
-            help="CSV, CSV.gz or Parquet file, a DuckDB file, a SQLAlchemy URL (with --sql), or bundled:<name>"
+            metavar="DATA",
+            help="CSV, CSV.gz or Parquet file, a DuckDB file, a SQLAlchemy URL (with --sql), or bundled:<name>",
         ),
     ] = None,
     target: Annotated[str | None, typer.Option("--target", help="outcome column")] = None,
@@ -332,8 +335,11 @@ def retrain_command(
         str | None, typer.Option("--data", hidden=True, help="same as DATA (older spelling)")
     ] = None,
 ) -> None:
-    """Train a challenger on your data exactly as `lendscore train` does, compare it with the champion out
-    of time, promote it only if the rules hold. Nothing is written to --out unless it all succeeds."""
+    """Train a challenger, compare it with the champion out of time, promote it if the rules hold.
+
+    The challenger is trained on your data exactly as `lendscore train` does. Nothing is written
+    to --out unless it all succeeds.
+    """
     from lendscore.cli._console import step_printer
     from lendscore.config import load_config
     from lendscore.data import BUNDLED_PROFILES, bundled_path

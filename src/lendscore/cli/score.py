@@ -75,9 +75,11 @@ def export_sql_command(
         ),
     ] = None,
 ) -> None:
-    """Print the scorecard as one SQL query that derives the model inputs from raw applicant rows
-    (the model file's declared derivation) and returns pd, score, grade and the points per
-    characteristic."""
+    """Print the scorecard as one SQL query over raw applicant rows.
+
+    The query derives the model inputs from the raw rows (the model file's declared derivation)
+    and returns pd, score, grade and the points per characteristic.
+    """
     import lendscore
     from lendscore.model.sql import to_sql
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from lendscore.cli._app import app
 from lendscore.cli._console import console, metrics_table, step_printer
@@ -35,7 +36,10 @@ def _write_outputs(result, out: Path, title: str | None = None) -> None:
 @app.command("train")
 def train_command(
     data: Annotated[
-        str, typer.Argument(help="CSV, CSV.gz or Parquet file, a DuckDB file, or a SQLAlchemy URL (with --sql)")
+        str,
+        typer.Argument(
+            metavar="DATA", help="CSV, CSV.gz or Parquet file, a DuckDB file, or a SQLAlchemy URL (with --sql)"
+        ),
     ],
     out: Annotated[Path, typer.Option("--out", help="folder for model.json, report.html, metrics.json")],
     target: Annotated[str | None, typer.Option("--target", help="outcome column")] = None,
@@ -52,7 +56,9 @@ def train_command(
     ] = None,
     test_size: Annotated[float | None, typer.Option("--test-size", help="random stratified test share")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="seed of the random split")] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="scorecard.toml with [scorecard] and [split]")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="scorecard.toml with \\[scorecard] and \\[split] tables")
+    ] = None,
 ) -> None:
     """Train, validate and save a scorecard on a file of loans with known outcomes."""
     from lendscore.config import load_config
@@ -82,7 +88,7 @@ def _summary(result, out: Path) -> None:
         f"[bold]data quality[/]: {result.data_quality.rows_in:,} rows in, {result.data_quality.rows_out:,} kept"
     )
     for note in result.notes:
-        console.print(f"[yellow]note[/]: {note}")
+        console.print(f"[yellow]note[/]: {escape(note)}")
     console.print(f"[bold]split[/]: {result.split}")
     console.print(
         f"[bold]model[/]: {len(m.selected_features_)} characteristics, {len(m.rules_)} interaction "
