@@ -197,6 +197,19 @@ def render_markdown(study: Study, png_name: str) -> str:
         lines += [f"Calibration within groups ({N_CAL_BINS} PD bins per group, lowest PD first):", ""]
         lines += _md_table(cal[["group", "bin", "n", "mean PD", "default rate"]]) + [""]
     lines += ["## Reading", ""] + _reading(study) + [""]
+    lines += [
+        "## From the command line",
+        "",
+        "The same figures come from `lendscore fairness`, with the protected attributes kept in their own",
+        "file and joined by id (a group below `--min-group-size` is listed as too small to judge, not",
+        "dropped; `tests/test_cli_fairness.py` checks the figures against `fairness_report`):",
+        "",
+        "```bash",
+        "lendscore fairness applications.csv --groups groups.csv --id-column app_id --group age_band \\",
+        "    --model model.json --target credit_risk --bad 2 --approval-rate 0.7 --out fairness.json --plot fairness.png",
+        "```",
+        "",
+    ]
     return "\n".join(lines)
 
 

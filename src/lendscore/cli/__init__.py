@@ -18,7 +18,7 @@ import sys
 from types import ModuleType
 from typing import Any
 
-_COMMAND_MODULES = ("train", "score", "decide", "serve", "monitor")
+_COMMAND_MODULES = ("train", "score", "decide", "serve", "monitor", "fairness")
 PROG_NAME = "lendscore"
 
 
