@@ -113,6 +113,17 @@ def demo_command(
     )
     _write_outputs(result, out, "lendscore demo: Lending Club 2007-2011 (out-of-time test on 2011)")
     _summary(result, out)
-    from lendscore.cli._demo import show_applicants
+    from lendscore.cli._demo import compare_without_pricing, show_applicants
 
     show_applicants(result, out)
+    console.rule("[bold]how much is borrowed: the same scorecard without Lending Club's own grade, sub-grade and rate")
+    variant = train_scorecard(
+        bundled_path("lending_club"),
+        profile="lending_club_2007_2011_without_pricing",
+        test_from="2011-01-01",
+        step=step_printer(),
+    )
+    _write_outputs(
+        variant, out / "without_pricing", "lendscore demo: Lending Club 2007-2011 without the lender's pricing"
+    )
+    compare_without_pricing(result, variant, out)

@@ -43,6 +43,7 @@ __all__ = [
     "prepare",
     "LC_NON_POLICY_BAD",
     "LC_NON_POLICY_GOOD",
+    "LC_LENDER_PRICING",
     "LENDING_CLUB_DERIVATION",
 ]
 
@@ -179,8 +180,17 @@ _LC_COUNTS = (
 )
 
 
-def lending_club_profile(*, include_non_policy: bool = False) -> DatasetProfile:
+LC_LENDER_PRICING = ("grade", "sub_grade", "int_rate")
+"""Lending Club's own grade, sub-grade and interest rate: the lender's pricing of the very risk the
+scorecard estimates (a model built on a model)."""
+
+
+def lending_club_profile(*, include_non_policy: bool = False, without_pricing: bool = False) -> DatasetProfile:
     """Lending Club 2007-2011 (LoanStats3a). Bad = ``Charged Off``; good = ``Fully Paid``.
+
+    ``without_pricing=True`` leaves out :data:`LC_LENDER_PRICING` (still read by the instalment's
+    derivation when an application has no instalment): how much of the score's power is the
+    scorecard's own, and how much is borrowed from the lender's pricing.
 
     With ``include_non_policy=True`` the "Does not meet the credit policy. Status:..." loans are
     modelled too (their Charged Off variant is bad); by default they are dropped and counted.
@@ -189,7 +199,7 @@ def lending_club_profile(*, include_non_policy: bool = False) -> DatasetProfile:
     bad = ("Charged Off",) + ((LC_NON_POLICY_BAD,) if include_non_policy else ())
     good = ("Fully Paid",) + ((LC_NON_POLICY_GOOD,) if include_non_policy else ())
     return DatasetProfile(
-        name="lending_club_2007_2011",
+        name="lending_club_2007_2011" + ("_without_pricing" if without_pricing else ""),
         target="loan_status",
         bad_values=bad,
         good_values=good,
@@ -261,11 +271,21 @@ def lending_club_profile(*, include_non_policy: bool = False) -> DatasetProfile:
         excluded={
             "addr_state": "the state of residence is a geographic proxy that fair-lending review "
             "questions, and it does not help out of time (2011 AUC 0.6990 without it, "
-            "0.6975 with it)"
+            "0.6975 with it)",
+            **(
+                dict.fromkeys(
+                    LC_LENDER_PRICING,
+                    "Lending Club's own pricing of the same risk (a model built on a model); this "
+                    "variant measures the score without it",
+                )
+                if without_pricing
+                else {}
+            ),
         },
         credit_line_column="earliest_cr_line",
         derivation=LENDING_CLUB_DERIVATION,
-        description="LendingClub accepted loans issued 2007-06 to 2011-12 (LoanStats3a)",
+        description="LendingClub accepted loans issued 2007-06 to 2011-12 (LoanStats3a)"
+        + (", without the lender's own grade, sub-grade and rate" if without_pricing else ""),
     )
 
 
@@ -277,6 +297,7 @@ _GMSC_PAST_DUE = (
 
 PROFILES: dict[str, DatasetProfile] = {
     "lending_club_2007_2011": lending_club_profile(),
+    "lending_club_2007_2011_without_pricing": lending_club_profile(without_pricing=True),
     "give_me_some_credit": DatasetProfile(
         name="give_me_some_credit",
         target="SeriousDlqin2yrs",
