@@ -81,6 +81,19 @@ def make_context(n: int = 4000, n_characteristics: int = 6, seed: int = 0, *, bo
         }
         for g, lo, hi in zip(grade_labels, GRADE_EDGES[:-1], GRADE_EDGES[1:], strict=True)
     ]
+    counts = [
+        {
+            "characteristic": c,
+            "bin": b,
+            "sample": name,
+            "n_event": int(y[m & (bins[c] == b)].sum()),
+            "n_nonevent": int((m & (bins[c] == b) & (y == 0)).sum()),
+        }
+        for c in names
+        for b in range(woe_tables[c].size)
+        for name, m in (("train", train), ("test", ~train))
+    ]
+    design = pd.DataFrame({c: woe_tables[c][bins[c][train]] for c in names})
     threshold, rule = choose_threshold(y[train], pd_[train], "f1")
     splits = {}
     for name, mask in (("train", train), ("test", ~train)):
@@ -114,6 +127,10 @@ def make_context(n: int = 4000, n_characteristics: int = 6, seed: int = 0, *, bo
             "rules": [{"rule": "loan_amnt > 0", "column": "loan_amnt", "action": "drop row", "n_rows": 37}],
         },
         notes=["Synthetic data for the test suite."],
+        bin_counts=pd.DataFrame(counts),
+        woe_design=design,
+        scaling=(OFFSET, FACTOR),
+        data_limitations=["synthetic has no affordability fields"],
     )
 
 
@@ -129,33 +146,41 @@ def html(context):
     return render_report(context)
 
 
+SECTIONS = (
+    "summary",
+    "data",
+    "discrimination",
+    "gains",
+    "rank-ordering",
+    "calibration",
+    "stability",
+    "characteristics",
+    "coefficients",
+    "selection",
+    "correlation",
+    "cutoff",
+    "limitations",
+    "notes",
+)
+
+
 def test_report_has_every_section(html):
-    for section in (
-        "summary",
-        "cutoff",
-        "roc",
-        "ks",
-        "distribution",
-        "calibration",
-        "coefficients",
-        "selection",
-        "points",
-        "woe",
-        "data-quality",
-        "notes",
-    ):
+    for section in SECTIONS:
         assert f'<section id="{section}">' in html
     for text in (
         "Hosmer-Lemeshow: statistic",
-        "binomial_p_value",
+        "binomial p-value",
         "maximises F1",
         "IV &lt; 0.02",
         "refused: proxy for a protected attribute",
         "sha256:0123abcd",
         "loan_amnt &gt; 0",
         "pdo=20",
+        "synthetic has no affordability fields",
+        "Score PSI, train &rarr; test",
+        "(model)</td>",
     ):
-        assert text in html
+        assert text in html, text
 
 
 def test_report_shows_calibration_results(html, context):
@@ -165,8 +190,8 @@ def test_report_shows_calibration_results(html, context):
     hl = hosmer_lemeshow(test.y, test.pd)
     assert f"statistic {hl.statistic:.3f} on 8 degrees of freedom, p-value {hl.p_value:.4g}" in html
     for row in calibration_by_group(test.y, test.pd, test.grade).itertuples():
-        assert f"<td>{row.group}</td><td>{row.n}</td><td>{row.n_event}</td><td>{row.predicted_pd:.4f}</td>" in html
-        assert f"<td>{row.binomial_p_value:.4g}</td>" in html
+        cells = f"<td>{row.group}</td><td>{row.n:,}</td><td>{row.n_event:,}</td><td>{row.predicted_pd:.2%}</td>"
+        assert cells in html
 
 
 def test_report_shows_metric_values(html, context):
@@ -180,7 +205,8 @@ def test_report_shows_metric_values(html, context):
 def test_report_embeds_png_figures(html, context):
     images = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
     n_char = context.points_table["characteristic"].nunique()
-    assert len(images) == 1 + 3 * len(context.splits) + n_char  # ROC, KS/dist/calibration per split, WoE
+    # ROC, bad rate by band, KS/dist/calibration per split, score bands per validation split, WoE
+    assert len(images) == 2 + 3 * len(context.splits) + (len(context.splits) - 1) + n_char
     assert all(base64.b64decode(img)[:8] == b"\x89PNG\r\n\x1a\n" for img in images)
     assert "http://" not in html and "https://" not in html  # self-contained
 
@@ -196,9 +222,34 @@ def test_write_report_and_missing_metrics(tmp_path):
     ctx.splits["train"].metrics = None  # computed when rendering
     ctx.data_quality = None
     ctx.notes = []
+    ctx.bin_counts = ctx.woe_design = None  # the sections fall back to the points table and say so
     path = write_report(ctx, tmp_path / "report.html")
     text = path.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and "No data-quality record" in text
+    assert "CSI not computed" in text and "correlation and VIF not computed" in text
+    assert not (tmp_path / "report.json").exists()  # the JSON pack only when asked for
+
+
+def test_data_quality_lists_rows_per_rule(tmp_path):
+    """The quality report's own dict (``issues``) fills the table: one row per rule with its count."""
+    from lendscore.data import DataQualityReport
+    from lendscore.data.quality import QualityIssue
+    from lendscore.reports import render_report
+
+    ctx = make_context(n=1500, n_characteristics=2, seed=3)
+    issue = QualityIssue("target_out_of_scope", "loan_status", "rejected", 2749, [], "not modelled")
+    ctx.data_quality = DataQualityReport(rows_in=42535, rows_out=39786, issues=[issue]).to_dict()
+    html = render_report(ctx)
+    assert "<td>target_out_of_scope</td><td>loan_status</td><td>rejected</td><td>2,749</td>" in html
+    assert "dropped: <strong>2,749</strong>" in html
+
+
+def test_counts_print_as_integers(html):
+    from lendscore.reports._format import table
+
+    t = table(pd.DataFrame({"n": [14995.0], "n_event": [1728.0], "woe": [0.149319]}))
+    assert t["rows"] == [["14995", "1728", "0.1493"]]
+    assert not re.search(r"\de\+\d", re.sub(r"base64,[^\"]+", "", html))  # no 1.5e+04
 
 
 def test_plots_return_figures(tmp_path):

@@ -42,6 +42,8 @@ class TrainingResult:
     X_test: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    X_train: pd.DataFrame | None = None  # the training rows, for the validation report's train-side tables
+    amount_column: str | None = None  # the loan amount's column (the cut-off table's exposure), if known
 
 
 def _window(time: pd.Series | None, mask: np.ndarray) -> dict[str, str] | None:
@@ -174,4 +176,15 @@ def train_scorecard(
         n_test=int(len(yte)),
         metrics=metrics,
     )
-    return TrainingResult(model, metrics, data.quality, split, samples, Xte, notes, dict(model.metadata_))
+    return TrainingResult(
+        model,
+        metrics,
+        data.quality,
+        split,
+        samples,
+        Xte,
+        notes,
+        dict(model.metadata_),
+        X_train=Xtr,
+        amount_column=prof.field_map.get("requested_amount"),
+    )

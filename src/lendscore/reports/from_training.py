@@ -1,18 +1,77 @@
-"""Build the validation report's context from a :class:`lendscore.training.TrainingResult`."""
+"""Build the validation report's context from a :class:`lendscore.training.TrainingResult`.
+
+:func:`write_training_report` writes ``report.html`` and, beside it, ``report.json`` (the same
+validation pack as numbers); ``lendscore train`` and ``lendscore demo`` call it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from lendscore._version import __version__
-from lendscore.reports.html import ReportContext, SplitResult, write_report
+from lendscore.monitoring.drift import bin_codes, reference_from_model
+from lendscore.reports.context import BIN_COUNT_COLUMNS, ReportContext, SplitResult
+from lendscore.reports.html import write_report
 
 __all__ = ["training_report_context", "write_training_report"]
+
+#: Loss given default assumed by the cut-off table (the `lendscore cutoff` default).
+DEFAULT_LGD = 0.6
+
+
+def _bin_index(model, X: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Bin of every row in every binned input the model scores with (derived inputs filled in)."""
+    derived = model.derive(X)
+    return {c: bin_codes(model.binnings_[c], derived[c]) for c in model.table_.inputs}
+
+
+def _bin_counts(model, indices: dict[str, tuple[dict[str, np.ndarray], np.ndarray]]) -> pd.DataFrame:
+    frames = []
+    for c in model.selected_features_:
+        n_bins = model.binnings_[c].n_bins
+        for sample, (index, y) in indices.items():
+            n = np.bincount(index[c], minlength=n_bins)
+            n_event = np.bincount(index[c], weights=y, minlength=n_bins).round().astype(np.int64)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "characteristic": c,
+                        "bin": np.arange(n_bins),
+                        "sample": sample,
+                        "n_event": n_event,
+                        "n_nonevent": n - n_event,
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True)[BIN_COUNT_COLUMNS]
+
+
+def _woe_design(model, index: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The scoring WoE of every selected characteristic and the 0/1 column of every rule."""
+    cols = {c: model.binnings_[c].transform_index(index[c]) for c in model.selected_features_}
+    for r in model.rules_:
+        nb_a, nb_b = model.binnings_[r.feature_a].n_bins, model.binnings_[r.feature_b].n_bins
+        cols[r.name] = r.mask(index[r.feature_a], index[r.feature_b], nb_a, nb_b).astype(float)
+    return pd.DataFrame(cols)
+
+
+def _exposure(X: pd.DataFrame | None, column: str | None) -> np.ndarray | None:
+    if X is None or column is None or column not in X.columns:
+        return None
+    values = pd.to_numeric(X[column], errors="raise").to_numpy(dtype=float, na_value=np.nan)
+    return None if np.isnan(values).any() or (values < 0).any() else values
 
 
 def training_report_context(result, title: str | None = None) -> ReportContext:
     m = result.model
     meta = result.metadata
+    X = {"train": result.X_train, "test": result.X_test}
+    windows = {"train": meta.get("training_window"), "test": meta.get("test_window")}
+    exposures = {name: _exposure(X.get(name), result.amount_column) for name in result.samples}
+    use_exposure = all(e is not None for e in exposures.values())
     splits = {
         name: SplitResult(
             y=y,
@@ -20,8 +79,15 @@ def training_report_context(result, title: str | None = None) -> ReportContext:
             score=d["score"].to_numpy(),
             grade=d["grade"].to_numpy(),
             metrics=result.metrics[name],
+            exposure=exposures[name] if use_exposure else None,
+            window=windows.get(name),
         )
         for name, (y, d) in result.samples.items()
+    }
+    indices = {
+        name: (_bin_index(m, X[name]), np.asarray(y, dtype=float))
+        for name, (y, _) in result.samples.items()
+        if X.get(name) is not None
     }
     info = {
         "name": "lendscore.Scorecard",
@@ -36,10 +102,11 @@ def training_report_context(result, title: str | None = None) -> ReportContext:
         "parameters": {k: v for k, v in m.get_params().items()},
         "fit seconds": round(result.metrics["fit_seconds"], 3),
     }
-    notes = list(result.notes) + [
+    notes = [
         "WoE = ln(share of non-defaults / share of defaults): positive WoE is safer than average.",
         "Points add up to the score; PD = 1 / (1 + exp((score - offset) / factor)).",
     ]
+    reference = reference_from_model(m)
     return ReportContext(
         title=title or f"lendscore validation report: {meta.get('source')}",
         model_info=info,
@@ -52,8 +119,27 @@ def training_report_context(result, title: str | None = None) -> ReportContext:
         grades=m.grades_,
         data_quality=result.data_quality.to_dict(),
         notes=notes,
+        bin_counts=_bin_counts(m, indices) if "train" in indices else None,
+        woe_design=_woe_design(m, indices["train"][0]) if "train" in indices else None,
+        score_edges=reference.score_edges,
+        scaling=(m.scaling_.offset, m.scaling_.factor),
+        lgd=DEFAULT_LGD,
+        exposure_label=f"{result.amount_column} (the loan amount)" if use_exposure else "1 per loan",
+        data_limitations=list(result.notes),
     )
 
 
-def write_training_report(result, path: str | Path, title: str | None = None) -> Path:
-    return write_report(training_report_context(result, title), path)
+def write_training_report(
+    result,
+    path: str | Path,
+    title: str | None = None,
+    *,
+    json_path: str | Path | None = None,
+    write_json: bool = True,
+) -> Path:
+    """Write the validation report to ``path`` and, unless ``write_json=False``, its validation
+    pack as JSON to ``json_path`` (default: beside the report, ``report.json`` for ``report.html``).
+    Returns the HTML path."""
+    html = Path(path)
+    pack_path = (Path(json_path) if json_path is not None else html.with_suffix(".json")) if write_json else None
+    return write_report(training_report_context(result, title), html, json_path=pack_path)

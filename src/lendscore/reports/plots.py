@@ -28,6 +28,8 @@ __all__ = [
     "plot_score_distribution",
     "plot_calibration",
     "plot_woe",
+    "plot_bad_rate_by_band",
+    "plot_band_shares",
     "score_hist",
 ]
 
@@ -175,6 +177,64 @@ def plot_woe(table: pd.DataFrame, characteristic: str) -> Figure:
     ax.tick_params(axis="x", labelsize=7)
     ax.set_xlabel("WoE (positive = safer)", fontsize=7)
     ax.set_title(characteristic, fontsize=9)
+    return fig
+
+
+def _band_labels(bands: pd.DataFrame) -> list[str]:
+    lo, hi = bands["score_min"].to_numpy(dtype=float), bands["score_max"].to_numpy(dtype=float)
+    return [
+        f"< {b:.0f}" if not np.isfinite(a) else f">= {a:.0f}" if not np.isfinite(b) else f"{a:.0f}-{b:.0f}"
+        for a, b in zip(lo, hi, strict=True)
+    ]
+
+
+def plot_bad_rate_by_band(gains: Mapping[str, pd.DataFrame], *, title: str = "Bad rate by score band") -> Figure:
+    """Bad rate per score band (lowest score first) of several samples on the same bands; a band
+    whose bad rate is not below the previous band's breaks the rank ordering and is circled.
+
+    Parameters
+    ----------
+    gains
+        Sample name -> gains table (columns ``score_min, score_max, bad_rate`` and, optionally,
+        ``breaks_rank_order``), as :func:`lendscore.reports.tables.gains_table` returns.
+    """
+    fig = new_figure(5.6, 3.6)
+    ax = fig.add_subplot()
+    labels: list[str] = []
+    for (name, g), colour in zip(gains.items(), SPLIT_COLOURS * 4, strict=False):
+        x = np.arange(len(g))
+        rate = g["bad_rate"].to_numpy(dtype=float)
+        ax.plot(x, rate, "o-", color=colour, lw=1.4, ms=4, label=name)
+        if "breaks_rank_order" in g:
+            bad = g["breaks_rank_order"].to_numpy(dtype=bool)
+            ax.plot(x[bad], rate[bad], "o", ms=11, mfc="none", mec=BAD_COLOUR, mew=1.5)
+        labels = _band_labels(g)
+    ax.plot([], [], "o", ms=9, mfc="none", mec=BAD_COLOUR, label="breaks rank order")
+    ax.set_xticks(np.arange(len(labels)), labels, rotation=45, ha="right", fontsize=7)
+    ax.set(xlabel="score band (low score = risky)", ylabel="bad rate", title=title)
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_band_shares(
+    bands: pd.DataFrame, *, labels: tuple[str, str] = ("reference", "sample"), title: str = "Score band shares"
+) -> Figure:
+    """Share of each score band in the reference and in another sample (the score PSI's bins).
+
+    Parameters
+    ----------
+    bands
+        Columns ``score_min, score_max, expected_share, actual_share``.
+    """
+    fig = new_figure(5.6, 3.4)
+    ax = fig.add_subplot()
+    x = np.arange(len(bands))
+    ax.bar(x - 0.2, bands["expected_share"], width=0.4, color="#999999", label=labels[0])
+    ax.bar(x + 0.2, bands["actual_share"], width=0.4, color=SPLIT_COLOURS[0], label=labels[1])
+    ax.set_xticks(x, _band_labels(bands), rotation=45, ha="right", fontsize=7)
+    ax.set(xlabel="score band (low score = risky)", ylabel="share of rows", title=title)
+    ax.legend(fontsize=8)
     return fig
 
 
