@@ -26,7 +26,7 @@ def trained(lc_csv, tmp_path_factory):
 
 
 def test_train_writes_model_report_and_metrics(trained):
-    assert {p.name for p in trained.iterdir()} == {"model.json", "report.html", "metrics.json"}
+    assert {p.name for p in trained.iterdir()} == {"model.json", "report.html", "report.json", "metrics.json"}
     metrics = json.loads((trained / "metrics.json").read_text())
     assert set(metrics) == {"train", "test", "fit_seconds"}
     for key in ("auc", "gini", "ks", "brier", "log_loss", "accuracy", "precision", "recall", "f1", "threshold"):

@@ -41,7 +41,7 @@ def train_command(
             metavar="DATA", help="CSV, CSV.gz or Parquet file, a DuckDB file, or a SQLAlchemy URL (with --sql)"
         ),
     ],
-    out: Annotated[Path, typer.Option("--out", help="folder for model.json, report.html, metrics.json")],
+    out: Annotated[Path, typer.Option("--out", help="folder for model.json, report.html, report.json, metrics.json")],
     target: Annotated[str | None, typer.Option("--target", help="outcome column")] = None,
     bad: Annotated[str, typer.Option("--bad", help="value of the outcome column that means default")] = "1",
     profile: Annotated[
@@ -96,7 +96,9 @@ def _summary(result, out: Path) -> None:
         f"({m.threshold_rule_})"
     )
     console.print(metrics_table(result.metrics))
-    console.print(f"wrote [bold]{out / 'model.json'}[/], {out / 'report.html'}, {out / 'metrics.json'}")
+    console.print(
+        f"wrote [bold]{out / 'model.json'}[/], {out / 'report.html'}, {out / 'report.json'}, {out / 'metrics.json'}"
+    )
 
 
 @app.command("demo")
