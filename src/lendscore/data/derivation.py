@@ -220,6 +220,7 @@ class InputSpec(BaseModel):
     _known: frozenset[str] = PrivateAttr(default=frozenset())
     _by_name: dict[str, InputField] = PrivateAttr(default_factory=dict)
     _numbers: tuple[str, ...] = PrivateAttr(default=())
+    _has_rules: bool = PrivateAttr(default=False)
 
     def model_post_init(self, context: Any, /) -> None:
         self._known = (
@@ -230,6 +231,7 @@ class InputSpec(BaseModel):
         )
         self._by_name = {f.name: f for f in self.fields}
         self._numbers = tuple(f.name for f in self.fields if f.type == "number")
+        self._has_rules = any(f.min is not None or f.max is not None for f in self.fields)
 
     def field(self, name: str) -> InputField | None:
         return self._by_name.get(name)
@@ -246,7 +248,7 @@ class InputSpec(BaseModel):
     @property
     def has_rules(self) -> bool:
         """Whether any field has a value rule (min or max) to check."""
-        return any(f.min is not None or f.max is not None for f in self.fields)
+        return self._has_rules
 
     @property
     def derived(self) -> tuple[str, ...]:
@@ -507,9 +509,11 @@ def derive_frame(
         return frame
     if isinstance(decision_date, str) and decision_date in frame.columns:
         decision_date = pd.to_datetime(frame[decision_date], utc=True).dt.tz_localize(None).dt.normalize().to_numpy()
-    names = set(spec.names) | {c for c in map(str, frame.columns) if c.startswith(("finances.", "loan."))}
-    if spec.derivation.operations:  # an operation may read a column the fields do not list
-        names |= set(map(str, frame.columns))
+    # only what derive_columns reads (numbers for their rules, the derivation's fields, the
+    # application's finances): text columns are never converted (costly for Arrow-backed strings)
+    d = spec.derivation
+    names = set(spec.numbers) | set(d.raw_fields) | set(d.outputs)
+    names |= {c for c in map(str, frame.columns) if c.startswith(("finances.", "loan."))}
     cols = {str(c): frame[c].to_numpy() for c in frame.columns if str(c) in names}
     derived = derive_columns(cols, len(frame), spec, decision_date=decision_date, source=source)
     if not derived:

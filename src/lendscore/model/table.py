@@ -17,6 +17,7 @@ characteristic's :class:`~lendscore.features.binning.FeatureBinning` (``bin_inde
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -75,22 +76,25 @@ class ScoringTable:
     # training ranges of numeric inputs read only by rules (characteristics carry their own)
     rule_input_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
 
+    @cached_property
+    def _ranges(self) -> dict[str, tuple[float, float] | None]:
+        return {**self.rule_input_ranges, **{c.name: c.training_range for c in self.characteristics}}
+
     def training_range(self, name: str) -> tuple[float, float] | None:
-        for c in self.characteristics:
-            if c.name == name:
-                return c.training_range
-        return self.rule_input_ranges.get(name)
+        return self._ranges.get(name)
 
     @property
     def grade_bounds(self) -> list[float]:
         """Upper PD of every grade but the last (a PD equal to a bound takes the better grade)."""
         return [g["pd_max"] for g in self.grades[:-1]]
 
-    @property
-    def inputs(self) -> list[str]:
+    @cached_property
+    def inputs(self) -> tuple[str, ...]:
         """Inputs read: the characteristics, then the rules' inputs not already among them."""
         names = [c.name for c in self.characteristics]
-        return names + [f for r in self.rules for f in (r.rule.feature_a, r.rule.feature_b) if f not in names]
+        for r in self.rules:
+            names += [f for f in (r.rule.feature_a, r.rule.feature_b) if f not in names]
+        return tuple(names)
 
     def max_points(self) -> dict[str, float]:
         out = {c.name: float(c.points.max()) for c in self.characteristics}
