@@ -190,3 +190,30 @@ def test_score_lists_values_scored_by_a_declared_rule(trained, lc_csv, tmp_path,
         assert scored["lendscore_warnings"].str.contains("purpose:unseen_category").sum() == 7
     assert (scored["lendscore_warnings"] != "").sum() == expected["row"].nunique() > 0
     assert f"{expected['row'].nunique()} rows have values scored by a declared rule" in flat(text)
+
+
+# ---------------------------------------------------------------------------- train --segment
+def test_train_segment_shows_discrimination_by_a_raw_column(lc_csv, tmp_path, capsys):
+    out = tmp_path / "seg"
+    argv = ["train", str(lc_csv), "--profile", "lending_club_2007_2011", "--test-from", "2011-01-01"]
+    code, text = run([*argv, "--segment", "addr_state", "--out", str(out)], capsys)  # not a model input
+    assert code == 0, text
+    seg = json.loads((out / "report.json").read_text())["segments"]
+    assert seg["column"] == "addr_state" and seg["sample"] == "test"
+    assert sum(r["n"] for r in seg["rows"]) == json.loads((out / "metrics.json").read_text())["test"]["n"]
+    assert any(r["too_small"] for r in seg["rows"]) and any(r["auc"] for r in seg["rows"])
+    assert '<section id="segments">' in (out / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [("no_such_column", "segment column 'no_such_column' not found"), ("branch", "'branch' has a single value")],
+)
+def test_train_refuses_a_missing_or_single_valued_segment(lc_csv, tmp_path, capsys, column, message):
+    data = tmp_path / "lc.csv"
+    pd.read_csv(lc_csv).assign(branch="north").to_csv(data, index=False)
+    out = tmp_path / "out"
+    argv = ["train", str(data), "--profile", "lending_club_2007_2011", "--test-from", "2011-01-01"]
+    code, text = run([*argv, "--segment", column, "--out", str(out)], capsys)
+    assert code == 2 and message in flat(text) and "Traceback" not in text
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["lc.csv"]

@@ -275,3 +275,123 @@ def test_a_result_without_training_rows_still_reports(bundled, tmp_path):
     assert set(p.characteristics[0].bins[0].samples) == {"train"}
     term = result.model.points_table().query("characteristic == 'term'")
     assert [b.samples["train"].n for b in p.characteristics[0].bins] == term["n"].astype(int).tolist()
+
+
+# ---------------------------------------------------------------- side by side, segments, rounding
+@pytest.fixture(scope="module")
+def compared(bundled, tmp_path_factory):
+    """The demo's main report: with the model without the lender's pricing beside it, by state."""
+    from lendscore.cli._demo import FULL_LABEL, VARIANT_LABEL
+    from lendscore.reports.from_training import write_training_report
+
+    result, _ = bundled
+    variant = train_scorecard(
+        bundled_path("lending_club"), profile="lending_club_2007_2011_without_pricing", test_from="2011-01-01"
+    )
+    out = tmp_path_factory.mktemp("compared") / "report.html"
+    write_training_report(result, out, compare=(variant, VARIANT_LABEL), label=FULL_LABEL, segment="addr_state")
+    return result, variant, json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+
+
+def test_side_by_side_shows_both_models_on_the_test_sample(compared, pack):
+    from lendscore.reports.comparison import top_score_reasons
+
+    result, variant, p = compared
+    assert pack["comparison"] is None and pack["segments"] is None  # only when asked for
+    c = p["comparison"]
+    assert c["sample"] == "test" and len(c["models"]) == 2
+    for m, r in zip(c["models"], (result, variant), strict=True):
+        t = r.metrics["test"]
+        assert (m["auc"], m["auc_ci_low"], m["auc_ci_high"], m["ks"]) == (
+            t["auc"],
+            t["auc_ci_low"],
+            t["auc_ci_high"],
+            t["ks"],
+        )
+        assert m["gini"] == pytest.approx(2 * t["auc"] - 1) and m["n"] == t["n"]
+        assert m["n_characteristics"] == len(r.model.characteristics_)
+        assert m["top_reasons"] == top_score_reasons(r) and len(m["top_reasons"]) == 3  # the CLI's definition
+    full, own = c["models"]
+    assert c["gini_share"] == pytest.approx(own["gini"] / full["gini"])
+    assert 0.8 < c["gini_share"] < 1  # the scorecard's own reading is most of it
+    assert f"keeps {c['gini_share']:.0%} of the Gini" in c["text"] and "own reading of the applicant" in c["text"]
+    assert {"sub_grade", "int_rate"} & set(result.model.characteristics_)
+    assert not {"grade", "sub_grade", "int_rate"} & set(variant.model.characteristics_)
+
+
+def test_segments_by_a_column_that_is_not_a_model_input(compared):
+    from sklearn.metrics import roc_auc_score as sk_auc
+
+    result, _, p = compared
+    s = p["segments"]
+    assert "addr_state" not in result.X_test.columns  # excluded by the profile: read from the raw rows
+    assert s["column"] == "addr_state" and s["sample"] == "test" and s["min_rows"] == 30
+    assert sum(r["n"] for r in s["rows"]) == len(result.X_test)
+    y, d = result.samples["test"]
+    state = result.raw_test["addr_state"].to_numpy()
+    for r in s["rows"]:
+        mask = state == r["value"]
+        assert r["n"] == mask.sum() and r["n_event"] == y[mask].sum()
+        if r["too_small"]:
+            assert r["auc"] is None and (r["n"] < 30 or r["n_event"] in (0, r["n"]))
+        else:
+            assert r["auc"] == pytest.approx(sk_auc(y[mask], d["pd"].to_numpy()[mask]))
+            assert r["auc_ci_low"] <= r["auc"] <= r["auc_ci_high"] and r["gini"] == pytest.approx(2 * r["auc"] - 1)
+    assert any(r["too_small"] for r in s["rows"])  # listed, not dropped
+
+
+def test_a_segment_column_that_is_missing_or_constant_is_refused(bundled, tmp_path):
+    from lendscore.errors import ConfigError
+    from lendscore.reports.from_training import write_training_report
+
+    result, _ = bundled
+    with pytest.raises(ConfigError, match="'no_such_column' not found"):
+        write_training_report(result, tmp_path / "r.html", segment="no_such_column")
+    one = dataclasses.replace(result, raw_test=result.raw_test.assign(flat="x"))
+    with pytest.raises(ConfigError, match="'flat' has a single value"):
+        write_training_report(one, tmp_path / "r.html", segment="flat")
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    "where",
+    [lambda p: p["comparison"], lambda p: p["comparison"]["models"][0], lambda p: p["segments"]["rows"][0]],
+    ids=["comparison", "compared model", "segment row"],
+)
+def test_schema_refuses_unknown_keys_in_the_new_sections(compared, where):
+    data = json.loads(json.dumps(compared[2]))
+    where(data)["surprise"] = 1
+    with pytest.raises(ValidationError, match="surprise"):
+        ValidationPack.model_validate(data)
+
+
+def test_rounding_states_how_far_whole_points_move_the_pd(tmp_path):
+    """Scorecard(points_rounding=0) on a small bundled sample: the report's PD movement is the one
+    between the model and the same fitted state with its scoring table rebuilt unrounded."""
+    import copy
+
+    from cli_helpers import lending_club_sample
+    from lendscore.config import TrainConfig
+    from lendscore.model import _points
+    from lendscore.model.grades import assign_grades
+    from lendscore.reports.from_training import write_training_report
+
+    cfg = TrainConfig.model_validate({"scorecard": {"points_rounding": 0}})
+    result = train_scorecard(
+        lending_club_sample(4000, seed=1), profile="lending_club_2007_2011", test_from="2011-01-01", config=cfg
+    )
+    html = write_training_report(result, tmp_path / "report.html")
+    r = json.loads(html.with_suffix(".json").read_text(encoding="utf-8"))["rounding"]
+    exact = copy.deepcopy(result.model)
+    exact.points_rounding = None
+    _points.build(exact)
+    p_exact = exact.predict_proba(result.X_test)[:, 1]
+    p_round = result.model.predict_proba(result.X_test)[:, 1]
+    diff = np.abs(p_round - p_exact)
+    assert r["decimals"] == 0 and r["sample"] == "test" and r["n"] == len(result.X_test)
+    assert r["max_abs_pd_diff"] == pytest.approx(diff.max(), abs=1e-12) and 0 < r["max_abs_pd_diff"] < 0.05
+    assert r["median_abs_pd_diff"] == pytest.approx(np.median(diff), abs=1e-12)
+    changed = assign_grades(p_round, result.model.grades_) != assign_grades(p_exact, result.model.grades_)
+    assert r["n_grade_changed"] == changed.sum() and r["grade_changed_share"] == pytest.approx(changed.mean())
+    text = html.read_text(encoding="utf-8")
+    assert 'id="rounding"' in text and "whole points" in text and f"{r['n_grade_changed']:,} rows" in text

@@ -29,7 +29,14 @@ from lendscore.errors import ConfigError
 from lendscore.model.scorecard import Scorecard
 from lendscore.validation import evaluate
 
-__all__ = ["TrainingData", "TrainingResult", "load_training_data", "package_model", "train_scorecard"]
+__all__ = [
+    "TrainingData",
+    "TrainingResult",
+    "check_segment_column",
+    "load_training_data",
+    "package_model",
+    "train_scorecard",
+]
 
 
 @dataclass
@@ -44,6 +51,7 @@ class TrainingResult:
     metadata: dict[str, Any] = field(default_factory=dict)
     X_train: pd.DataFrame | None = None  # the training rows, for the validation report's train-side tables
     amount_column: str | None = None  # the loan amount's column (the cut-off table's exposure), if known
+    raw_test: pd.DataFrame | None = None  # the test rows as read (every column), for the report's segments
 
 
 def _window(time: pd.Series | None, mask: np.ndarray) -> dict[str, str] | None:
@@ -64,6 +72,7 @@ class TrainingData:
     profile: Any  # DatasetProfile
     label: str
     builtin_profile: bool
+    raw: pd.DataFrame | None = None  # the rows as read, before validation (X keeps their index)
 
 
 def load_training_data(
@@ -95,7 +104,7 @@ def load_training_data(
         raise ConfigError("give --target COLUMN (and --bad VALUE) or --profile NAME")
     step("validating rows")
     X, y, when, dq = prepare(raw, prof, source=label)
-    return TrainingData(X, y, when, dq, prof, label, profile is not None)
+    return TrainingData(X, y, when, dq, prof, label, profile is not None, raw)
 
 
 def package_model(model: Scorecard, X_train: pd.DataFrame, **metadata: Any) -> Scorecard:
@@ -122,6 +131,7 @@ def train_scorecard(
     test_from: str | None = None,
     test_size: float | None = None,
     seed: int | None = None,
+    segment: str | None = None,
     step: Callable[[str], None] = lambda msg: None,
 ) -> TrainingResult:
     """Train and validate a scorecard on a file, a SQL query or a DataFrame of loans.
@@ -129,7 +139,9 @@ def train_scorecard(
     Either ``profile`` (a built-in dataset profile, which knows the target and the columns known
     only after origination) or ``target`` and ``bad`` (your own data) must be given. With
     ``test_from`` the test set is every row dated from then on (out of time), otherwise a
-    stratified random ``test_size`` share.
+    stratified random ``test_size`` share. ``segment`` names a column of the data (a model input
+    or not) the report will break discrimination down by: a column that does not exist or has a
+    single value is refused here, before fitting.
     """
     config = config or TrainConfig()
     sp = config.split
@@ -141,6 +153,8 @@ def train_scorecard(
         source, target=target, bad=bad, profile=profile, sql=sql, time_column=time_column, step=step
     )
     X, y, when, prof = data.X, data.y, data.time, data.profile
+    if segment is not None:
+        check_segment_column(data.raw if data.raw is not None else X, segment)
     if test_from is not None:
         if when is None:
             raise ConfigError("--test-from needs --time-column (or a profile with a time column)")
@@ -187,4 +201,37 @@ def train_scorecard(
         dict(model.metadata_),
         X_train=Xtr,
         amount_column=prof.field_map.get("requested_amount"),
+        raw_test=_raw_rows(data.raw, Xte.index),
     )
+
+
+#: A segment column with more distinct values than this is refused (bin it first).
+MAX_SEGMENTS = 100
+
+
+def check_segment_column(frame: pd.DataFrame, column: str) -> pd.Series:
+    """The values of the segment column ``column`` of ``frame`` (missing as ``"(missing)"``, every value
+    as text); a column that does not exist, has a single value or more than :data:`MAX_SEGMENTS`
+    values is refused with its name (:class:`~lendscore.errors.ConfigError`)."""
+    if column not in frame.columns:
+        raise ConfigError(
+            f"segment column {column!r} not found in the data; columns: {', '.join(map(str, frame.columns))}"
+        )
+    values = frame[column].astype(object).where(frame[column].notna(), "(missing)").astype(str)
+    distinct = values.unique()
+    if len(distinct) < 2:
+        shown = repr(distinct[0]) if len(distinct) else "no rows"
+        raise ConfigError(f"segment column {column!r} has a single value ({shown}): there is nothing to compare")
+    if len(distinct) > MAX_SEGMENTS:
+        raise ConfigError(
+            f"segment column {column!r} has {len(distinct):,} distinct values (at most {MAX_SEGMENTS}): "
+            "band it into a few groups first"
+        )
+    return values
+
+
+def _raw_rows(raw: pd.DataFrame | None, index: pd.Index) -> pd.DataFrame | None:
+    """The rows of ``raw`` at ``index`` (prepare keeps the input index), or None when it cannot tell."""
+    if raw is None or not raw.index.is_unique or not index.isin(raw.index).all():
+        return None
+    return raw.loc[index]

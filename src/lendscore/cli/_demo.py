@@ -71,27 +71,9 @@ def show_applicants(result, out: Path, n: int = 5) -> None:
     console.print(f"open [bold]{out / 'report.html'}[/] for the validation report.")
 
 
-def _top_reasons(result, k: int = 3) -> list[str]:
-    """The score reasons given most often to the first 400 test applicants not approved."""
-    from collections import Counter
-
-    from lendscore.decision import load_catalogue, load_policy
-    from lendscore.engine import DecisionEngine
-
-    catalogue = load_catalogue()
-    engine = DecisionEngine(result.model, "demo", load_policy(None, catalogue=catalogue), catalogue)
-    rows = result.X_test.head(400).to_dict(orient="records")
-    apps = [engine.application({kk: v for kk, v in r.items() if v == v}, None, None) for r in rows]
-    scored, _ = engine.score_applications(apps)
-    outs = engine.decide_scored_applications(scored, apps)
-    count = Counter(
-        f"{r['code']} {r['characteristic']}"
-        for o in outs
-        if o["outcome"] != "approve"
-        for r in o["reasons"]
-        if r["kind"] == "score"
-    )
-    return [name for name, _ in count.most_common(k)]
+#: The two Lending Club models' labels, in the demo's table and in its report's side-by-side section.
+FULL_LABEL = "with the lender's grade, sub-grade and rate"
+VARIANT_LABEL = "without the lender's grade, sub-grade and rate"
 
 
 def compare_without_pricing(full, variant, out: Path) -> None:
@@ -99,7 +81,9 @@ def compare_without_pricing(full, variant, out: Path) -> None:
     t = Table(title="out-of-time test (2011): with and without the lender's own pricing")
     for col in ("model", "AUC", "KS", "Gini", "characteristics", "top score reasons (not approved)"):
         t.add_column(col, justify="left" if col in ("model", "top score reasons (not approved)") else "right")
-    for name, r in (("with grade, sub-grade, rate", full), ("without them", variant)):
+    from lendscore.reports.comparison import gini_share, top_score_reasons
+
+    for name, r in ((FULL_LABEL, full), (VARIANT_LABEL, variant)):
         m = r.metrics["test"]
         t.add_row(
             name,
@@ -107,13 +91,13 @@ def compare_without_pricing(full, variant, out: Path) -> None:
             f"{m['ks']:.4f}",
             f"{2 * m['auc'] - 1:.4f}",
             str(len(r.model.characteristics_)),
-            "; ".join(_top_reasons(r)),
+            "; ".join(top_score_reasons(r)),
         )
     console.print(t)
     a_full, a_own = full.metrics["test"]["auc"], variant.metrics["test"]["auc"]
-    share = (a_own - 0.5) / (a_full - 0.5) if a_full > 0.5 else float("nan")
+    share = gini_share(a_full, a_own)
     console.print(
-        f"Without Lending Club's own pricing the scorecard keeps {share:.0%} of its power over chance "
+        f"Without Lending Club's own pricing the scorecard keeps {'n/a' if share is None else f'{share:.0%}'} of its power over chance "
         f"(Gini {2 * a_own - 1:.3f} against {2 * a_full - 1:.3f}): that share is the scorecard's own reading of "
         f"the applicant; the rest is borrowed from the lender's grade and rate. Its files: {out / 'without_pricing'}."
     )

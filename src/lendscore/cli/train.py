@@ -6,7 +6,7 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -15,8 +15,17 @@ from lendscore.cli._app import app
 from lendscore.cli._console import console, metrics_table, step_printer
 
 
-def _write_outputs(result, out: Path, title: str | None = None) -> None:
-    """Write model.json, metrics.json and report.html; nothing lands in ``out`` unless all succeed."""
+def _write_outputs(
+    result,
+    out: Path,
+    title: str | None = None,
+    *,
+    compare: tuple[Any, str] | None = None,
+    label: str = "this model",
+    segment: str | None = None,
+) -> None:
+    """Write model.json, metrics.json, report.html and report.json; nothing lands in ``out`` unless
+    all succeed. ``compare``, ``label`` and ``segment`` go to the report (see write_training_report)."""
     from lendscore.reports.from_training import write_training_report
 
     out = Path(out)
@@ -25,7 +34,7 @@ def _write_outputs(result, out: Path, title: str | None = None) -> None:
     try:
         result.model.save(staging / "model.json")
         (staging / "metrics.json").write_text(json.dumps(result.metrics, indent=2) + "\n", encoding="utf-8")
-        write_training_report(result, staging / "report.html", title)
+        write_training_report(result, staging / "report.html", title, compare, label=label, segment=segment)
         out.mkdir(exist_ok=True)
         for f in staging.iterdir():
             f.replace(out / f.name)
@@ -59,6 +68,10 @@ def train_command(
     config: Annotated[
         Path | None, typer.Option("--config", help="scorecard.toml with \\[scorecard] and \\[split] tables")
     ] = None,
+    segment: Annotated[
+        str | None,
+        typer.Option("--segment", help="column of DATA to show test AUC, Gini and KS by (need not be a model input)"),
+    ] = None,
 ) -> None:
     """Train, validate and save a scorecard on a file of loans with known outcomes."""
     from lendscore.config import load_config
@@ -76,9 +89,10 @@ def train_command(
         test_from=test_from,
         test_size=test_size,
         seed=seed,
+        segment=segment,
         step=step_printer(),
     )
-    _write_outputs(result, out)
+    _write_outputs(result, out, segment=segment)
     _summary(result, out)
 
 
@@ -113,11 +127,8 @@ def demo_command(
     result = train_scorecard(
         bundled_path("lending_club"), profile="lending_club_2007_2011", test_from="2011-01-01", step=step_printer()
     )
-    _write_outputs(result, out, "lendscore demo: Lending Club 2007-2011 (out-of-time test on 2011)")
-    _summary(result, out)
-    from lendscore.cli._demo import compare_without_pricing, show_applicants
+    from lendscore.cli._demo import FULL_LABEL, VARIANT_LABEL, compare_without_pricing, show_applicants
 
-    show_applicants(result, out)
     console.rule("[bold]how much is borrowed: the same scorecard without Lending Club's own grade, sub-grade and rate")
     variant = train_scorecard(
         bundled_path("lending_club"),
@@ -125,7 +136,17 @@ def demo_command(
         test_from="2011-01-01",
         step=step_printer(),
     )
+    # the main report carries the two models side by side
+    _write_outputs(
+        result,
+        out,
+        "lendscore demo: Lending Club 2007-2011 (out-of-time test on 2011)",
+        compare=(variant, VARIANT_LABEL),
+        label=FULL_LABEL,
+    )
     _write_outputs(
         variant, out / "without_pricing", "lendscore demo: Lending Club 2007-2011 without the lender's pricing"
     )
+    _summary(result, out)
+    show_applicants(result, out)
     compare_without_pricing(result, variant, out)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["BIN_COUNT_COLUMNS", "ReportContext", "SplitResult"]
+__all__ = ["BIN_COUNT_COLUMNS", "ComparedModel", "ReportContext", "RoundingCheck", "Segment", "SplitResult"]
 
 #: Columns of :attr:`ReportContext.bin_counts` (``bin`` is the bin's position in the points table).
 BIN_COUNT_COLUMNS = ["characteristic", "bin", "sample", "n_event", "n_nonevent"]
@@ -38,6 +38,40 @@ class SplitResult:
     metrics: dict[str, Any] | None = None
     exposure: np.ndarray | None = None
     window: Mapping[str, str] | None = None
+
+
+@dataclass
+class ComparedModel:
+    """One model of the side-by-side section: its label, the :func:`lendscore.validation.evaluate`
+    dict on the compared sample, its number of characteristics and the score reasons given most
+    often to its non-approved applicants."""
+
+    label: str
+    metrics: dict[str, Any]
+    n_characteristics: int
+    top_reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RoundingCheck:
+    """The PD and grade of every row of one sample with the rounded points and with the same fitted
+    state unrounded (``decimals``: the model's ``points_rounding``)."""
+
+    decimals: int
+    sample: str
+    pd_rounded: np.ndarray
+    pd_unrounded: np.ndarray
+    grade_rounded: np.ndarray
+    grade_unrounded: np.ndarray
+
+
+@dataclass
+class Segment:
+    """The value of the segment column on every row of one sample (as text, aligned with its rows)."""
+
+    column: str
+    sample: str
+    values: np.ndarray
 
 
 @dataclass
@@ -66,6 +100,9 @@ class ReportContext:
       show the PD cut-off as a score.
     - ``lgd`` and ``exposure_label``: the loss assumptions of the cut-off table.
     - ``data_limitations``: what the data lacks (e.g. factor groups without a field).
+    - ``comparison``: this model and another side by side (this one first), with ``comparison_sample``.
+    - ``rounding``: the PD movement that rounded points cause (:class:`RoundingCheck`).
+    - ``segment``: the column to break discrimination down by, on one sample (:class:`Segment`).
     """
 
     title: str
@@ -86,3 +123,7 @@ class ReportContext:
     lgd: float = 0.6
     exposure_label: str = "1 per loan"
     data_limitations: list[str] = field(default_factory=list)
+    comparison: list[ComparedModel] | None = None
+    comparison_sample: str = "test"
+    rounding: RoundingCheck | None = None
+    segment: Segment | None = None

@@ -7,13 +7,22 @@ validation pack as numbers); ``lendscore train`` and ``lendscore demo`` call it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from lendscore._version import __version__
+from lendscore.errors import ConfigError
 from lendscore.monitoring.drift import bin_codes, reference_from_model
-from lendscore.reports.context import BIN_COUNT_COLUMNS, ReportContext, SplitResult
+from lendscore.reports.context import (
+    BIN_COUNT_COLUMNS,
+    ComparedModel,
+    ReportContext,
+    RoundingCheck,
+    Segment,
+    SplitResult,
+)
 from lendscore.reports.html import write_report
 
 __all__ = ["training_report_context", "write_training_report"]
@@ -65,7 +74,79 @@ def _exposure(X: pd.DataFrame | None, column: str | None) -> np.ndarray | None:
     return None if np.isnan(values).any() or (values < 0).any() else values
 
 
-def training_report_context(result, title: str | None = None) -> ReportContext:
+def _compared(result, label: str, sample: str) -> ComparedModel:
+    from lendscore.reports.comparison import top_score_reasons
+
+    return ComparedModel(
+        label=label,
+        metrics=result.metrics[sample],
+        n_characteristics=len(result.model.characteristics_),
+        top_reasons=top_score_reasons(result),
+    )
+
+
+def rounding_check(result, sample: str = "test") -> RoundingCheck | None:
+    """PD and grade of the ``sample`` rows with the model's rounded points and with the same fitted
+    state unrounded (the table :func:`~lendscore.model.table.scoring_table` builds with
+    ``points_rounding=None``); None when the model does not round or the rows are not kept."""
+    from scipy import special
+
+    from lendscore.model import _points
+    from lendscore.model.grades import assign_grades
+    from lendscore.model.table import scoring_table
+
+    m = result.model
+    decimals = getattr(m, "points_rounding", None)
+    X = {"test": result.X_test, "train": result.X_train}.get(sample)
+    if decimals is None or X is None or sample not in result.samples:
+        return None
+    exact = scoring_table(
+        m.binnings_, m.selected_features_, m.rules_, m.coef_, m.intercept_, m.scaling_, m.grades_, None, None
+    )
+    index = m._index_derived(m.derive(X))
+    pd_exact = special.expit(_points.logit(exact, index))
+    details = result.samples[sample][1]
+    return RoundingCheck(
+        decimals=int(decimals),
+        sample=sample,
+        pd_rounded=details["pd"].to_numpy(dtype=float),
+        pd_unrounded=pd_exact,
+        grade_rounded=details["grade"].to_numpy(),
+        grade_unrounded=assign_grades(pd_exact, list(m.grades_)),
+    )
+
+
+def segment_of(result, column: str, sample: str = "test") -> Segment:
+    """The segment column's values on the ``sample`` rows, read from the rows as read (it need not
+    be a model input); a column that does not exist or has a single value there is refused by name."""
+    from lendscore.training import check_segment_column
+
+    X = {"test": result.X_test, "train": result.X_train}.get(sample)
+    if X is None:
+        raise ConfigError(f"the {sample} rows are not kept: no segments")
+    raw = result.raw_test if sample == "test" else None
+    if raw is not None and column in raw.columns and raw.index.equals(X.index):
+        frame = raw
+    elif column in X.columns:
+        frame = X
+    else:
+        columns = list(raw.columns) if raw is not None else list(X.columns)
+        raise ConfigError(f"segment column {column!r} not found in the data; columns: {', '.join(map(str, columns))}")
+    values = check_segment_column(frame, column)
+    return Segment(column=column, sample=sample, values=values.to_numpy())
+
+
+def training_report_context(
+    result,
+    title: str | None = None,
+    *,
+    compare: tuple[Any, str] | None = None,
+    label: str = "this model",
+    segment: str | None = None,
+) -> ReportContext:
+    """The report's context of a training run. ``compare`` is ``(other TrainingResult, its label)``
+    (``label`` is this model's) for the side-by-side section on the test sample; ``segment`` a column
+    of the data to break the test discrimination down by."""
     m = result.model
     meta = result.metadata
     X = {"train": result.X_train, "test": result.X_test}
@@ -126,6 +207,13 @@ def training_report_context(result, title: str | None = None) -> ReportContext:
         lgd=DEFAULT_LGD,
         exposure_label=f"{result.amount_column} (the loan amount)" if use_exposure else "1 per loan",
         data_limitations=list(result.notes),
+        comparison=(
+            [_compared(result, label, "test"), _compared(compare[0], compare[1], "test")]
+            if compare is not None
+            else None
+        ),
+        rounding=rounding_check(result),
+        segment=segment_of(result, segment) if segment is not None else None,
     )
 
 
@@ -133,13 +221,21 @@ def write_training_report(
     result,
     path: str | Path,
     title: str | None = None,
+    compare: tuple[Any, str] | None = None,
     *,
+    label: str = "this model",
+    segment: str | None = None,
     json_path: str | Path | None = None,
     write_json: bool = True,
 ) -> Path:
     """Write the validation report to ``path`` and, unless ``write_json=False``, its validation
     pack as JSON to ``json_path`` (default: beside the report, ``report.json`` for ``report.html``).
-    Returns the HTML path."""
+    Returns the HTML path.
+
+    ``compare=(other_result, "its label")`` adds the two models side by side on the test sample
+    (``label`` names this one); ``segment="COLUMN"`` adds AUC, Gini and KS per value of that column
+    on the test sample (refused with the column named when it does not exist or has one value)."""
     html = Path(path)
     pack_path = (Path(json_path) if json_path is not None else html.with_suffix(".json")) if write_json else None
-    return write_report(training_report_context(result, title), html, json_path=pack_path)
+    ctx = training_report_context(result, title, compare=compare, label=label, segment=segment)
+    return write_report(ctx, html, json_path=pack_path)

@@ -23,9 +23,11 @@ from lendscore._version import __version__
 from lendscore.errors import LendscoreError
 from lendscore.reports import pack_schema as ps
 from lendscore.reports.bins import characteristic_analysis, score_stability
+from lendscore.reports.comparison import comparison_section, rounding_section
 from lendscore.reports.context import ReportContext, SplitResult
 from lendscore.reports.limitations import limitations
 from lendscore.reports.pack_schema import num
+from lendscore.reports.segments import segments_section
 from lendscore.reports.tables import (
     correlation_table,
     cutoff_strategy,
@@ -334,5 +336,8 @@ def build_pack(ctx: ReportContext) -> ps.ValidationPack:
         cutoffs=_cutoffs(ctx, edges),
         limitations=limitations(ctx, **parts),
         notes=list(ctx.notes),
+        comparison=comparison_section(ctx),
+        rounding=rounding_section(ctx),
+        segments=segments_section(ctx),
         **parts,
     )

@@ -314,6 +314,56 @@ class Limitation(_Strict):
     text: str
 
 
+class ComparedModel(_Strict):
+    label: str
+    n: int
+    n_event: int
+    auc: float
+    auc_ci_low: Num
+    auc_ci_high: Num
+    gini: float
+    ks: float
+    n_characteristics: int
+    top_reasons: list[str] = Field(description="score reasons given most often to the non-approved applicants")
+
+
+class Comparison(_Strict):
+    sample: str
+    models: list[ComparedModel] = Field(description="this model first, then the one it is compared with")
+    gini_share: Num = Field(description="the second model's Gini / this model's Gini")
+    text: str
+
+
+class Rounding(_Strict):
+    decimals: int = Field(description="points_rounding: the decimals every bin's points are rounded to")
+    sample: str
+    n: int
+    max_abs_pd_diff: float = Field(description="largest |PD rounded - PD unrounded| (same fitted state)")
+    median_abs_pd_diff: float
+    n_grade_changed: int
+    grade_changed_share: float
+    text: str
+
+
+class SegmentRow(_Strict):
+    value: str
+    n: int
+    n_event: int
+    too_small: bool = Field(description="under min_rows rows or without both classes: no metrics")
+    auc: Num
+    auc_ci_low: Num
+    auc_ci_high: Num
+    gini: Num
+    ks: Num
+
+
+class Segments(_Strict):
+    column: str
+    sample: str
+    min_rows: int
+    rows: list[SegmentRow]
+
+
 class ValidationPack(_Strict):
     """Everything the validation report shows, as numbers."""
 
@@ -339,3 +389,6 @@ class ValidationPack(_Strict):
     cutoffs: CutoffStrategy
     limitations: list[Limitation]
     notes: list[str]
+    comparison: Comparison | None = None
+    rounding: Rounding | None = None
+    segments: Segments | None = None

@@ -27,7 +27,14 @@ from lendscore.reports._format import (
 )
 from lendscore.reports.context import ReportContext
 from lendscore.reports.pack_schema import ValidationPack
-from lendscore.reports.view_sections import characteristics_view, correlation_view, cutoffs_view, stability_view
+from lendscore.reports.view_sections import (
+    characteristics_view,
+    comparison_view,
+    correlation_view,
+    cutoffs_view,
+    segments_view,
+    stability_view,
+)
 
 __all__ = ["build_view_from_pack"]
 
@@ -307,4 +314,7 @@ def build_view_from_pack(ctx: ReportContext, pack: ValidationPack) -> dict[str, 
         "cutoffs": cutoffs_view(pack),
         "limitations": pack.limitations,
         "notes": pack.notes,
+        "comparison": comparison_view(pack),
+        "rounding": pack.rounding,
+        "segments": segments_view(pack),
     }

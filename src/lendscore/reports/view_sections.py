@@ -22,7 +22,76 @@ from lendscore.reports._format import (
 )
 from lendscore.reports.pack_schema import ValidationPack
 
-__all__ = ["characteristics_view", "correlation_view", "cutoffs_view", "stability_view"]
+__all__ = [
+    "characteristics_view",
+    "comparison_view",
+    "correlation_view",
+    "cutoffs_view",
+    "segments_view",
+    "stability_view",
+]
+
+
+def _auc_ci(auc: float | None, low: float | None, high: float | None) -> str:
+    if auc is None:
+        return "–"
+    return f"{auc:.4f}" + (f" [{low:.4f}, {high:.4f}]" if low is not None and high is not None else "")
+
+
+def comparison_view(pack: ValidationPack) -> dict[str, Any] | None:
+    c = pack.comparison
+    if c is None:
+        return None
+    table = grid(
+        [
+            "model",
+            "rows",
+            "defaults",
+            "AUC [95% CI]",
+            "KS",
+            "Gini",
+            "characteristics",
+            "top score reasons (not approved)",
+        ],
+        [
+            [
+                m.label,
+                count(m.n),
+                count(m.n_event),
+                _auc_ci(m.auc, m.auc_ci_low, m.auc_ci_high),
+                f"{m.ks:.4f}",
+                f"{m.gini:.4f}",
+                count(m.n_characteristics),
+                "; ".join(m.top_reasons) or "–",
+            ]
+            for m in c.models
+        ],
+    )
+    return {"sample": c.sample, "table": table, "text": c.text}
+
+
+def segments_view(pack: ValidationPack) -> dict[str, Any] | None:
+    s = pack.segments
+    if s is None:
+        return None
+    table = grid(
+        [s.column, "rows", "defaults", "default rate", "AUC [95% CI]", "Gini", "KS"],
+        [
+            [
+                r.value,
+                count(r.n),
+                count(r.n_event),
+                fmt(r.n_event / r.n if r.n else None, RATE),
+                cell(f"too small (under {s.min_rows} rows or one class only)", "flag")
+                if r.too_small
+                else _auc_ci(r.auc, r.auc_ci_low, r.auc_ci_high),
+                fmt(r.gini, "{:.4f}"),
+                fmt(r.ks, "{:.4f}"),
+            ]
+            for r in s.rows
+        ],
+    )
+    return {"column": s.column, "sample": s.sample, "min_rows": s.min_rows, "table": table}
 
 
 def stability_view(pack: ValidationPack) -> dict[str, Any]:
