@@ -20,7 +20,11 @@ import pytest
 
 from lendscore.data import bundled_path
 from lendscore.training import train_scorecard
-from test_report import SECTIONS
+from test_report import SECTIONS as BASE_SECTIONS
+
+# the side-by-side and segment sections follow discrimination when asked for
+_AT = BASE_SECTIONS.index("discrimination") + 1
+SECTIONS = (*BASE_SECTIONS[:_AT], "segments", "comparison", *BASE_SECTIONS[_AT:])
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -43,11 +47,21 @@ def _chromium() -> str:
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> Path:
-    """report.html (and report.json) of a training run as `lendscore demo` does it."""
+    """report.html (and report.json) of a training run as `lendscore demo` does it (the model without
+    the lender's pricing beside it), broken down by state as `train --segment addr_state` does."""
+    from lendscore.cli._demo import FULL_LABEL, VARIANT_LABEL
     from lendscore.reports.from_training import write_training_report
 
-    result = train_scorecard(bundled_path("lending_club"), profile="lending_club_2007_2011", test_from="2011-01-01")
-    return write_training_report(result, tmp_path_factory.mktemp("report") / "report.html")
+    lc = bundled_path("lending_club")
+    result = train_scorecard(lc, profile="lending_club_2007_2011", test_from="2011-01-01")
+    variant = train_scorecard(lc, profile="lending_club_2007_2011_without_pricing", test_from="2011-01-01")
+    return write_training_report(
+        result,
+        tmp_path_factory.mktemp("report") / "report.html",
+        compare=(variant, VARIANT_LABEL),
+        label=FULL_LABEL,
+        segment="addr_state",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +130,26 @@ def test_headline_and_sections_show_the_packs_numbers(page, report):
     assert limitations.count() == len(pack["limitations"])
     gains = page.locator("section#gains table").first.locator("tbody tr")
     assert gains.count() == 11  # 10 bands and the total
+
+
+def test_side_by_side_and_segments_show_the_packs_numbers(page, report):
+    pack = json.loads(report.with_suffix(".json").read_text(encoding="utf-8"))
+    c = pack["comparison"]
+    rows = page.locator("section#comparison table tbody tr")
+    assert rows.count() == 2
+    for i, m in enumerate(c["models"]):
+        cells = rows.nth(i).locator("td").all_inner_texts()
+        assert cells[0] == m["label"]
+        assert f"{m['auc']:.4f} [{m['auc_ci_low']:.4f}, {m['auc_ci_high']:.4f}]" in cells
+        assert f"{m['ks']:.4f}" in cells and f"{m['gini']:.4f}" in cells and str(m["n_characteristics"]) in cells
+        assert cells[-1] == "; ".join(m["top_reasons"])
+    text = page.locator("section#comparison").inner_text()
+    assert c["text"] in text and f"keeps {c['gini_share']:.0%} of the Gini" in text
+    seg = page.locator("section#segments table tbody tr")
+    assert seg.count() == len(pack["segments"]["rows"]) > 10
+    small = [i for i, r in enumerate(pack["segments"]["rows"]) if r["too_small"]]
+    assert small and all("too small" in seg.nth(i).inner_text() for i in small)
+    assert "Discrimination by addr_state" in page.locator("section#segments h2").inner_text()
 
 
 def test_screenshot(page, tmp_path):
