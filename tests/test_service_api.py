@@ -309,13 +309,144 @@ def test_openapi_schema_describes_the_api(client, keys):
     props = applicant["properties"]
     assert "dti" in props and "purpose" in props
     # the model file's rules: bounds, dates, categories
-    assert {"type": "number", "minimum": 0.0} in props["annual_inc"]["anyOf"]
+    # (every number within the magnitude rule's +-1e12 too, the field's own bound where tighter)
+    assert {"type": "number", "minimum": 0.0, "maximum": 1e12} in props["annual_inc"]["anyOf"]
     assert {"type": "number", "minimum": 0.0, "maximum": 1.0} in props["int_rate"]["anyOf"]
     assert {"type": "string", "format": "date"} in props["issue_d"]["anyOf"]
     assert {"type": "string", "format": "date"} in props["earliest_cr_line"]["anyOf"]
     assert "derived" in props["nth"]["description"]  # still accepted, but derived when its fields are given
     out = schema["components"]["schemas"]["DecisionOut"]["properties"]
     assert out["warnings"]["items"]["$ref"].endswith("/WarningOut")
+
+
+_ANSWERS = {
+    ("post", "/v1/decisions"): {"200", "400", "401", "409", "413", "422", "503"},
+    ("post", "/v1/decisions/batch"): {"200", "400", "401", "409", "413", "422", "503"},
+    ("get", "/v1/decisions"): {"200", "401", "403", "422", "503"},
+    ("get", "/v1/decisions/{decision_id}"): {"200", "401", "403", "404", "422", "503"},
+    ("post", "/v1/outcomes"): {"201", "400", "401", "403", "404", "409", "413", "422", "503"},
+    ("post", "/v1/outcomes/batch"): {"200", "400", "401", "403", "413", "422", "503"},
+    ("get", "/v1/models"): {"200", "401", "403"},
+    ("get", "/v1/scale"): {"200", "401", "403"},
+    ("get", "/v1/whoami"): {"200", "401"},
+    ("get", "/healthz"): {"200"},
+    ("get", "/readyz"): {"200", "503"},
+    ("get", "/metrics"): {"200", "401", "403"},
+    ("get", "/ui/monitoring"): {"200", "401", "403", "503"},
+}
+
+
+def test_openapi_documents_every_answer_with_its_body(client, keys):
+    schema = client.get("/openapi.json", headers=h(keys, "scorer")).json()
+    ops = {(m, p): op for p, item in schema["paths"].items() for m, op in item.items()}
+    assert {k: set(op["responses"]) for k, op in ops.items()} == _ANSWERS
+    components = schema["components"]["schemas"]
+    assert "HTTPValidationError" not in components  # FastAPI's default 422 body is never sent
+    assert set(components["ValidationErrorOut"]["required"]) == {"detail", "errors"}
+    for (method, path), op in ops.items():
+        for status, response in op["responses"].items():
+            assert "X-Request-ID" in response["headers"], (method, path, status)
+            if status[0] in "45":  # every error body is JSON, on the HTML and text routes too
+                (media,) = response["content"]
+                assert media == "application/json", (method, path, status)
+                body = response["content"][media]["schema"]
+                if status == "422" and path != "/v1/outcomes":
+                    assert body == {"$ref": "#/components/schemas/ValidationErrorOut"}, (method, path)
+                elif status == "422":  # a request model's refusal or an outcome refused with a reason
+                    assert [r["$ref"].rsplit("/", 1)[1] for r in body["anyOf"]] == ["ValidationErrorOut", "ErrorOut"]
+                elif not (path == "/readyz" and status == "503"):
+                    assert body == {"$ref": "#/components/schemas/ErrorOut"}, (method, path, status)
+        if "401" in op["responses"]:
+            assert "WWW-Authenticate" in op["responses"]["401"]["headers"]
+    assert "Idempotent-Replayed" in ops[("post", "/v1/decisions")]["responses"]["200"]["headers"]
+    # an outcome's date is required (absent or null: refused as missing_field), a rule between fields
+    # is in the description of the object it binds, and every number is bounded
+    outcome = components["OutcomeIn"]
+    assert "outcome_date" in outcome["required"] and outcome["properties"]["outcome_date"]["format"] == "date"
+    assert "must be <= gross_income" in components["FinancesIn"]["properties"]["net_income"]["description"]
+    assert "earliest_cr_line must not be after the application date" in components["DecisionIn"]["description"]
+
+    def numbers(node):
+        if isinstance(node, dict):
+            if node.get("type") == "number":
+                yield node
+            for v in node.values():
+                yield from numbers(v)
+        elif isinstance(node, list):
+            for v in node:
+                yield from numbers(v)
+
+    for name in ("DecisionIn", "Applicant", "FinancesIn", "LoanRequestIn", "BatchIn"):
+        for number in numbers(components[name]):
+            assert ("minimum" in number or "exclusiveMinimum" in number) and "maximum" in number, (name, number)
+            assert number["maximum"] <= 1e12 and number.get("minimum", 0) >= -1e12, (name, number)
+
+
+def test_a_405_allows_every_method_of_its_path(client, keys):
+    for method, path, allow in (
+        ("OPTIONS", "/v1/decisions", "GET, POST"),
+        ("DELETE", "/v1/decisions", "GET, POST"),
+        ("GET", "/v1/decisions/batch", "POST"),  # the batch's path, not a decision id
+        ("PUT", "/v1/decisions/some-id", "GET"),
+        ("OPTIONS", "/v1/outcomes", "POST"),
+        ("POST", "/healthz", "GET"),
+    ):
+        r = client.request(method, path, headers=h(keys, "admin"))
+        assert r.status_code == 405 and r.headers["allow"] == allow, (method, path, r.headers.get("allow"))
+        assert r.json()["request_id"] == r.headers["x-request-id"]
+    assert client.get("/v1/decisions/batchx", headers=h(keys, "officer")).status_code == 404
+    text = client.get("/metrics", headers=h(keys, "admin")).text
+    assert 'route="/v1/decisions/{decision_id}",status="404"' in text  # the template, without its convertor
+
+
+@pytest.mark.parametrize(
+    "mutate, field, rule",
+    [
+        (lambda b: b["applicant"].update(dti=True), "applicant.dti", "float_type"),
+        (lambda b: b["applicant"].update(dti="12.5"), "applicant.dti", "float_type"),
+        (lambda b: b["finances"].update(gross_income="3000"), "finances.gross_income", "float_type"),
+        (lambda b: b["loan"].update(annual_rate=False), "loan.annual_rate", "float_type"),
+        (lambda b: b["loan"].update(term_months="36"), "loan.term_months", "int_type"),
+        (lambda b: b["finances"].update(dependants=True), "finances.dependants", "int_type"),
+        (lambda b: b["finances"].update(employer_undertaking="yes"), "finances.employer_undertaking", "bool_type"),
+        (lambda b: b["applicant"].update(issue_d="2011-06-01T00:00:00"), "applicant.issue_d", "date_format"),
+        (lambda b: b["applicant"].update(monthly_income=2e12), "applicant.monthly_income", "less_than_equal"),
+        (lambda b: b["applicant"].update(nth=-2e12), "applicant.nth", "greater_than_equal"),
+        (lambda b: b["applicant"].update(addr_state=2e12), "applicant.addr_state", "magnitude"),
+    ],
+)
+def test_a_value_is_taken_only_as_the_schema_types_it(client, keys, apps, mutate, field, rule):
+    import copy
+
+    body = copy.deepcopy(apps[2])
+    mutate(body)
+    r = client.post("/v1/decisions", json=body, headers=h(keys, "scorer"))
+    assert r.status_code == 422, r.text
+    assert [(e["field"], e["rule"]) for e in r.json()["errors"]] == [(field, rule)]
+    assert len(client.app_state.store.decisions_frame()) == 0
+
+
+def test_outcome_types_and_missing_date(client, keys, apps):
+    decision_id = client.post("/v1/decisions", json=apps[0], headers=h(keys, "scorer")).json()["decision_id"]
+    for body in ({"defaulted": 1}, {"defaulted": "true"}, {"outcome_date": "2030-01-01T00:00:00"}):
+        r = client.post(
+            "/v1/outcomes",
+            json={"decision_id": decision_id, "defaulted": True, "outcome_date": "2030-01-01", **body},
+            headers=h(keys, "admin"),
+        )
+        assert r.status_code == 422 and r.json()["detail"] == "request validation failed", (body, r.text)
+    r = client.post("/v1/outcomes", json={"decision_id": decision_id, "defaulted": True}, headers=h(keys, "admin"))
+    assert r.status_code == 422 and r.json()["detail"].startswith("missing_field")  # counted, as before
+
+
+def test_scale_edges_are_null_where_unbounded(client, keys):
+    from lendscore.service.schemas import ScaleOut
+
+    scale = client.get("/v1/scale", headers=h(keys, "officer")).json()
+    ScaleOut.model_validate(scale)
+    assert scale["bands"][0]["min"] is None and scale["bands"][-1]["max"] is None
+    assert all(b["max"] is not None for b in scale["bands"][:-1])
+    assert scale["grades"][0]["score_max"] is None
 
 
 def test_store_failure_is_503_and_nothing_is_answered(tmp_path, model_path, keys, apps):

@@ -143,6 +143,8 @@ def test_officer_decides_an_application(server, page):
     assert len(warned) == len(stored["warnings"]) >= 1
     # where the score sits on the scale
     assert page.locator("#scale .band").count() >= 2
+    # every policy band is drawn, the ones unbounded on a side (null edge) too
+    assert page.locator("#scale .band").count() == len(_get(server, "/v1/scale")["bands"])
     marker = float(page.get_attribute("#scale-marker", "data-score"))
     assert abs(marker - float(page.text_content("#score").replace(",", ""))) < 0.06
     left = page.evaluate("parseFloat(document.getElementById('scale-marker').style.left)")

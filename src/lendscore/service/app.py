@@ -37,6 +37,8 @@ from lendscore.service.fastpath import DecisionFastPath
 from lendscore.service.metrics import Metrics
 from lendscore.service.middleware import ServiceMiddleware
 from lendscore.service.monitor import MonitoringPage
+from lendscore.service.openapi import allowed_methods
+from lendscore.service.openapi import install as install_openapi
 from lendscore.service.responses import error_response, refused_response, service_error_response
 from lendscore.service.routes import decisions, health, models, monitoring, outcomes, web
 from lendscore.service.schemas import build_request_schemas
@@ -100,7 +102,12 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(exc.status_code, exc.detail, getattr(exc, "headers", None), _request_id(request))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:  # Starlette's Allow names the methods of the first route on the path only
+            allow = allowed_methods(app.router.routes, request.scope)
+            if allow is not None:
+                headers = {**(headers or {}), "Allow": allow}
+        return error_response(exc.status_code, exc.detail, headers, _request_id(request))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -251,6 +258,7 @@ def create_app(
         return JSONResponse(app.openapi())
 
     app.mount("/static", StaticFiles(directory=str(resources.files("lendscore.service") / "static")), name="static")
+    install_openapi(app)
     _install_error_handlers(app)
     route = next(
         r

@@ -99,8 +99,11 @@ class ServiceMiddleware:
         finally:
             elapsed = time.perf_counter() - t0
             route = scope.get("route")
-            template = getattr(route, "path", None) or (
-                "(static)" if scope["path"].startswith("/static") else "(unmatched)"
+            # the template without convertors (/v1/decisions/{decision_id}, not {decision_id:decision_id})
+            template = (
+                getattr(route, "path_format", None)
+                or getattr(route, "path", None)
+                or ("(static)" if scope["path"].startswith("/static") else "(unmatched)")
             )
             self.metrics.observe_request(scope["method"], template, status_box[0], elapsed)
             if log.isEnabledFor(logging.INFO):  # the record's fields are not even built below INFO

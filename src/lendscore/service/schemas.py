@@ -2,11 +2,21 @@
 
 The applicant's fields are built at start-up from the loaded model file's ``inputs`` section
 (:func:`build_request_schemas`): a number field becomes ``float | None`` with its value rule as
-``ge`` / ``le`` bounds, a date field ``datetime.date | None`` (ISO text, ``format: date`` in the
-OpenAPI schema), a category ``str | None``; every field is optional (absent or null = missing) and
-unknown fields are refused. Fields the derivation computes (NTH, credit age, ...) are accepted
-too, but the derivation overrides them when their raw fields are given. Field names are the
-model's column names (pydantic aliases, so any column name works).
+``ge`` / ``le`` bounds (every number, the model's inputs or not, within the magnitude rule's
++-:data:`~lendscore.data.quality.MAX_MAGNITUDE`, the field's own bounds where tighter), a date
+field ``datetime.date | None`` (ISO text, ``format: date`` in the OpenAPI schema), a category
+``str | None``; every field is optional (absent or null = missing) and unknown fields are refused.
+Fields the derivation computes (NTH, credit age, ...) are accepted too, but the derivation
+overrides them when their raw fields are given. Field names are the model's column names
+(pydantic aliases, so any column name works).
+
+A value is accepted as the schema types it, nothing more: a number is a JSON number (not ``true``
+or ``"1.5"``, which pydantic's lax mode would read as one), a boolean ``true`` / ``false`` (not ``1``
+or ``"yes"``), an integer a JSON integer, a date ``YYYY-MM-DD`` text (not a date-time or a number).
+The bounds are the schema's, so the OpenAPI document states the rules the server enforces; the
+rules between fields, which JSON Schema cannot state (``net_income <= gross_income``, a first credit
+line not after the application date, an NTH share that must not overflow, an outcome not dated
+before its decision), are written in the descriptions of the objects and fields they bind.
 """
 
 from __future__ import annotations
@@ -16,11 +26,13 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, create_model
 from pydantic_core import PydanticCustomError
 
-from lendscore.data.derivation import InputSpec
+from lendscore.data.derivation import CreditAgeMonths, InputSpec, MonthlyIncome, NthShare
+from lendscore.data.quality import MAX_MAGNITUDE
 from lendscore.decision import Finances, LoanRequest
+from lendscore.decision.affordability import MAX_ANNUAL_RATE, MAX_TERM_MONTHS
 
 __all__ = [
     "AffordabilityOut",
@@ -30,12 +42,15 @@ __all__ = [
     "DecisionSummary",
     "ErrorOut",
     "FieldError",
+    "GradeOut",
+    "HealthOut",
     "ModelsOut",
     "OutcomeBatchIn",
     "OutcomeBatchOut",
     "OutcomeIn",
     "OutcomeOut",
     "OutcomeRowIn",
+    "ReadyOut",
     "ReasonOut",
     "RequestSchemas",
     "ScaleOut",
@@ -86,31 +101,146 @@ make the affordability search lose float precision)."""
 MAX_LOAN_AMOUNT = 1e10
 
 
-class FinancesIn(Finances):
-    """The applicant's monthly finances (the decision package's model, with upper bounds)."""
+def _reads_as_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
 
-    gross_income: float = Field(gt=0, le=MAX_MONTHLY_AMOUNT, description="gross monthly income")
-    net_income: float | None = Field(default=None, ge=0, le=MAX_MONTHLY_AMOUNT, description="net monthly income")
-    deductions: float | None = Field(default=None, ge=0, le=MAX_MONTHLY_AMOUNT, description="statutory deductions")
-    existing_obligations: float = Field(
+
+def _json_number(value: Any) -> Any:
+    """A number is a JSON number: ``true`` and ``"1.5"``, which pydantic's lax mode reads as numbers,
+    are refused (``float_type``); other text is left to pydantic (``float_parsing``)."""
+    if isinstance(value, bool) or (isinstance(value, str) and _reads_as_number(value)):
+        raise PydanticCustomError("float_type", "Input should be a valid number (a JSON number, not text or a boolean)")
+    return value
+
+
+def _json_integer(value: Any) -> Any:
+    """An integer is a JSON integer (``3`` or ``3.0``): ``true`` and ``"3"`` are refused (``int_type``)."""
+    if isinstance(value, bool) or (isinstance(value, str) and _reads_as_number(value)):
+        raise PydanticCustomError("int_type", "Input should be a valid integer (a JSON number, not text or a boolean)")
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_json_number)]
+Integer = Annotated[int, BeforeValidator(_json_integer)]
+# A nullable number's bounds go inside its Annotated, before the validator: given on the field of an
+# ``Annotated[float, BeforeValidator(...)] | None``, pydantic writes them in the JSON schema as the
+# unknown keywords ``ge`` / ``le`` instead of ``minimum`` / ``maximum`` (they are still enforced).
+MonthlyAmount = Annotated[float, Field(ge=0, le=MAX_MONTHLY_AMOUNT), BeforeValidator(_json_number)]
+
+
+def _bounded(low: float, high: float) -> Any:
+    """A number within [low, high] (JSON number only), for a field built at start-up."""
+    return Annotated[float, Field(ge=low, le=high), BeforeValidator(_json_number)]
+
+
+class FinancesIn(Finances):
+    """The applicant's monthly finances (the decision package's model, with upper bounds).
+    net_income and deductions must each be <= gross_income (a 422 otherwise)."""
+
+    gross_income: Number = Field(gt=0, le=MAX_MONTHLY_AMOUNT, description="gross monthly income")
+    net_income: MonthlyAmount | None = Field(default=None, description="net monthly income; must be <= gross_income")
+    deductions: MonthlyAmount | None = Field(default=None, description="statutory deductions; must be <= gross_income")
+    existing_obligations: Number = Field(
         default=0.0, ge=0, le=MAX_MONTHLY_AMOUNT, description="existing monthly instalments"
     )
+    dependants: Integer = Field(default=0, ge=0, le=30)
+    employer_undertaking: bool = Field(default=False, strict=True)
 
 
 class LoanRequestIn(LoanRequest):
     """The loan asked for (the decision package's model, with an upper bound on the amount)."""
 
-    amount: float = Field(gt=0, le=MAX_LOAN_AMOUNT, description="principal requested")
+    amount: Number = Field(gt=0, le=MAX_LOAN_AMOUNT, description="principal requested")
+    annual_rate: Number = Field(ge=0, le=MAX_ANNUAL_RATE, description="annual rate as a fraction")
+    term_months: Integer = Field(ge=1, le=MAX_TERM_MONTHS, description="term in months")
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _iso_text(value: Any) -> Any:
-    """A date must come as text (pydantic would read a number as a Unix time)."""
+    """A date must come as ``YYYY-MM-DD`` text (pydantic would read a number as a Unix time and
+    ``2011-06-01T00:00:00`` as a date)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         raise PydanticCustomError("date_type", "Input should be an ISO date (YYYY-MM-DD), not a number")
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise PydanticCustomError("date_format", "Input should be an ISO date (YYYY-MM-DD)")
     return value
 
 
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_text)]
+
+
+def _within_magnitude(value: Any) -> Any:
+    if isinstance(value, float) and not abs(value) <= MAX_MAGNITUDE:
+        raise PydanticCustomError(
+            "magnitude", "Input should be a number within +-{limit}", {"limit": f"{MAX_MAGNITUDE:g}"}
+        )
+    return value
+
+
+TextOrNumber = Annotated[
+    str | Annotated[float, Field(strict=True)] | None,
+    AfterValidator(_within_magnitude),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string"},
+                {"type": "number", "minimum": -MAX_MAGNITUDE, "maximum": MAX_MAGNITUDE},
+                {"type": "null"},
+            ]
+        }
+    ),
+]
+"""A field the model does not read: text or a number (within the magnitude rule), or null."""
+
+
+def _bounds(low: float | None, high: float | None) -> Any:
+    """A declared number field's type: its own rule where tighter than the magnitude rule."""
+    return _bounded(
+        -MAX_MAGNITUDE if low is None else max(low, -MAX_MAGNITUDE),
+        MAX_MAGNITUDE if high is None else min(high, MAX_MAGNITUDE),
+    )
+
+
+SMALLEST_DIVISOR = 1e-296
+"""About the smallest positive monthly income an NTH share (NTH / income, the NTH within +-1e12)
+can be divided by without overflowing: below it the derivation refuses the share as too large to
+compute."""
+
+
+def _cross_field_rules(spec: InputSpec) -> list[tuple[tuple[str, ...], str]]:
+    """The rules between fields the derivation enforces (a 422 naming the field): (the applicant
+    fields each binds, the rule)."""
+    ops = spec.derivation.operations
+    made_by = {op.output: op for op in ops}
+    out: list[tuple[tuple[str, ...], str]] = []
+    for op in ops:
+        if isinstance(op, CreditAgeMonths):
+            out.append(
+                (
+                    (op.earliest_credit_line,),
+                    f"{op.earliest_credit_line} must not be after the application date ({op.application_date}; "
+                    "the day of the decision, UTC, when it is absent)",
+                )
+            )
+        elif isinstance(op, NthShare):
+            income = made_by.get(op.monthly_income)
+            annual = income.annual_income if isinstance(income, MonthlyIncome) else None
+            sources = [op.monthly_income] + ([f"{annual} / 12"] if annual else [])
+            out.append(
+                (
+                    (op.monthly_income,) + ((annual,) if annual else ()),
+                    f"{op.output} = {op.nth} / {op.monthly_income} must come out finite: a positive monthly "
+                    f"income ({', '.join(sources)} or, with finances and a loan, finances.gross_income) "
+                    f"below about {SMALLEST_DIVISOR:g} overflows it and is refused as too large to compute",
+                )
+            )
+    return out
 
 
 def build_request_schemas(spec: InputSpec, max_batch: int) -> RequestSchemas:
@@ -120,7 +250,12 @@ def build_request_schemas(spec: InputSpec, max_batch: int) -> RequestSchemas:
     kinds: dict[str, str] = {}
     names: list[str] = []
 
+    rules = _cross_field_rules(spec)
+
     def note(name: str, what: str) -> str:
+        for bound, rule in rules:
+            if name in bound:
+                what = f"{what}; {rule}"
         op = made_by.get(name)
         if op is None:
             return what
@@ -146,15 +281,15 @@ def build_request_schemas(spec: InputSpec, max_batch: int) -> RequestSchemas:
         else:
             kinds[f.name] = "numeric"
             fields[key] = (
-                float | None,
-                Field(default=None, alias=f.name, ge=f.min, le=f.max, description=note(f.name, "number")),
+                _bounds(f.min, f.max) | None,
+                Field(default=None, alias=f.name, description=note(f.name, "number")),
             )
         names.append(f.name)
     extra = [o for o in spec.derivation.outputs if o not in kinds]  # intermediate outputs (monthly income, ...)
     for j, name in enumerate(extra, start=len(fields)):
         kinds[name] = "numeric"
         fields[_py_name(j, name)] = (
-            float | None,
+            _bounds(None, None) | None,
             Field(default=None, alias=name, description=note(name, "number (not a model input)")),
         )
         names.append(name)
@@ -163,7 +298,7 @@ def build_request_schemas(spec: InputSpec, max_batch: int) -> RequestSchemas:
             continue
         kinds[name] = "categorical"
         fields[_py_name(j, name)] = (
-            str | float | None,
+            TextOrNumber,
             Field(default=None, alias=name, description=f"not read by the model: {why}"),
         )
         names.append(name)
@@ -171,13 +306,21 @@ def build_request_schemas(spec: InputSpec, max_batch: int) -> RequestSchemas:
         "Applicant",
         __base__=_In,
         __doc__="The applicant's fields: the model's inputs and "
-        "the raw fields its derivation reads (all optional: absent or null = missing).",
+        "the raw fields its derivation reads (all optional: absent or null = missing)."
+        + (f" Rules between fields (a 422 naming the field): {'; '.join(r for _, r in rules)}." if rules else ""),
         **fields,
     )
     decision_in = create_model(
         "DecisionIn",
         __base__=_In,
-        __doc__="One application.",
+        __doc__="One application. Rules between fields (a 422 naming the field): "
+        + "; ".join(
+            [
+                *(r for _, r in rules),
+                "finances.net_income and finances.deductions must each be <= finances.gross_income",
+            ]
+        )
+        + ".",
         applicant=(applicant, Field(description="the applicant's fields")),
         finances=(FinancesIn | None, Field(default=None, description="monthly finances for the NTH check")),
         loan=(LoanRequestIn | None, Field(default=None, description="the loan asked for")),
@@ -290,13 +433,29 @@ class DecisionSummary(_Out):
     model_version: str
 
 
+def _outcome_date_required(schema: dict[str, Any]) -> None:
+    """The schema of :class:`OutcomeIn` says what the service accepts: ``outcome_date`` is a required
+    date (an absent or null one is refused as ``missing_field`` by the outcome validation, which
+    counts it, rather than by the request model)."""
+    date = schema["properties"]["outcome_date"]
+    date.pop("anyOf", None)
+    date.pop("default", None)
+    date.update(type="string", format="date")
+    schema["required"] = [*schema.get("required", []), "outcome_date"]
+
+
 class OutcomeIn(_In):
-    """The realised outcome of a decided loan."""
+    """The realised outcome of a decided loan. Its outcome_date must not be before the day of the
+    decision (UTC): a 422 before_decision otherwise."""
+
+    model_config = ConfigDict(json_schema_extra=_outcome_date_required)
 
     decision_id: str = Field(min_length=1, max_length=64)
-    defaulted: bool = Field(description="true if the loan defaulted (event = bad)")
-    outcome_date: dt.date | None = Field(
-        default=None, description="when the outcome was observed (required: refused as missing_field when absent)"
+    defaulted: bool = Field(strict=True, description="true if the loan defaulted (event = bad)")
+    outcome_date: IsoDate | None = Field(
+        default=None,
+        description="when the outcome was observed: not before the day of the decision (UTC); required "
+        "(refused as missing_field when absent or null)",
     )
 
 
@@ -345,9 +504,21 @@ class WhoAmIOut(_Out):
 
 
 class BandOut(_Out):
+    """A policy band: min <= value < max, of the policy's basis (score or PD)."""
+
     outcome: Literal["approve", "refer", "decline"]
-    min: float
-    max: float
+    min: float | None = Field(description="lower edge; null: unbounded below")
+    max: float | None = Field(description="upper edge; null: unbounded above")
+
+
+class GradeOut(_Out):
+    """A grade's PD range and the score range it maps to."""
+
+    grade: str
+    pd_min: float
+    pd_max: float
+    score_min: float | None = Field(description="null: unbounded below")
+    score_max: float | None = Field(description="null: unbounded above")
 
 
 class ScaleOut(_Out):
@@ -357,7 +528,7 @@ class ScaleOut(_Out):
     score_min: float
     score_max: float
     bands: list[BandOut]
-    grades: list[dict[str, Any]]
+    grades: list[GradeOut]
 
 
 class ModelsOut(_Out):
@@ -375,7 +546,10 @@ class FieldError(_Out):
 
 
 class ValidationErrorOut(_Out):
-    detail: str
+    """A refused request: every field that breaks a rule (the request model's or, while deciding,
+    the derivation's or the policy's)."""
+
+    detail: str = Field(description='"request validation failed"')
     errors: list[FieldError]
     request_id: str | None = None
 
@@ -383,3 +557,19 @@ class ValidationErrorOut(_Out):
 class ErrorOut(_Out):
     detail: str
     request_id: str | None = None
+
+
+class HealthOut(_Out):
+    status: Literal["ok"]
+
+
+class ReadyChecks(_Out):
+    model: bool
+    audit_store: bool
+
+
+class ReadyOut(_Out):
+    """Ready (200) when the model is loaded and the audit store answers; 503 otherwise."""
+
+    status: Literal["ready", "not ready"]
+    checks: ReadyChecks

@@ -11,28 +11,56 @@ commit: 503).
 
 With an ``Idempotency-Key`` header a repeated request returns the stored decision (header
 ``Idempotent-Replayed: true``) and stores nothing.
+
+``/v1/decisions/batch`` is the batch's path for every method: the ``{decision_id}`` of GET
+/v1/decisions/{decision_id} never reads ``batch`` (a decision id is a UUID the service made), so GET
+/v1/decisions/batch is a 405 with ``Allow: POST``, as OpenAPI matches paths (concrete before templated).
 """
 
 # no ``from __future__ import annotations``: FastAPI must see the request models built at start-up
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response, status
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from lendscore.service._request import FastJsonRoute
 from lendscore.service.audit_records import AuditUnavailable
 from lendscore.service.deps import Officer, Scorer, State
+from lendscore.service.openapi import errors
 from lendscore.service.responses import batch_response, decision_response, stored_response
-from lendscore.service.schemas import BatchOut, DecisionOut, DecisionSummary, ErrorOut, RequestSchemas
+from lendscore.service.schemas import BatchOut, DecisionOut, DecisionSummary, RequestSchemas
 
 __all__ = ["make_router"]
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorOut},
-    403: {"model": ErrorOut},
-    409: {"model": ErrorOut},
-    413: {"model": ErrorOut},
-    503: {"model": ErrorOut},
+_DECIDE_WHY = {
+    409: "The Idempotency-Key was used before, by the same key, with a different body",
+    422: "The request breaks a rule: every field in error, with its rule; or the application cannot be "
+    "decided (a raw value the derivation refuses, a policy refusal, amounts too large to compute with), "
+    "named by its field. Nothing is stored",
+    503: "The audit store could not commit the decision: nothing is answered that is not stored",
 }
+_REPLAYED: dict[int | str, Any] = {
+    200: {
+        "headers": {
+            "Idempotent-Replayed": {
+                "description": "true when the answer is the one stored for a repeated Idempotency-Key "
+                "(nothing new is stored)",
+                "schema": {"type": "string", "enum": ["true"]},
+            }
+        }
+    }
+}
+_READ_WHY = {503: "The audit store is unavailable"}
+
+
+class _DecisionIdConvertor(StringConvertor):
+    """A path segment other than ``batch`` (the batch's own path)."""
+
+    regex = "(?!batch$)[^/]+"
+
+
+register_url_convertor("decision_id", _DecisionIdConvertor())
+
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -118,7 +146,7 @@ def make_router(schemas: RequestSchemas, max_batch: int) -> APIRouter:
         methods=["POST"],
         response_model=DecisionOut,
         summary="Decide one application",
-        responses=_ERRORS,
+        responses={**_REPLAYED, **errors(400, 401, 409, 413, 422, 503, why=_DECIDE_WHY)},
     )
     router.add_api_route(
         "/batch",
@@ -126,7 +154,7 @@ def make_router(schemas: RequestSchemas, max_batch: int) -> APIRouter:
         methods=["POST"],
         response_model=BatchOut,
         summary=f"Decide up to {max_batch} applications in one transaction",
-        responses=_ERRORS,
+        responses={**_REPLAYED, **errors(400, 401, 409, 413, 422, 503, why=_DECIDE_WHY)},
     )
     router.add_api_route(
         "",
@@ -134,14 +162,14 @@ def make_router(schemas: RequestSchemas, max_batch: int) -> APIRouter:
         methods=["GET"],
         response_model=list[DecisionSummary],
         summary="Recent decisions (officer)",
-        responses=_ERRORS,
+        responses=errors(401, 403, 422, 503, why=_READ_WHY),
     )
     router.add_api_route(
-        "/{decision_id}",
+        "/{decision_id:decision_id}",
         get_decision,
         methods=["GET"],
         response_model=DecisionOut,
         summary="One stored decision (officer)",
-        responses={404: {"model": ErrorOut}, **_ERRORS},
+        responses=errors(401, 403, 404, 422, 503, why={404: "No decision with this id is stored", **_READ_WHY}),
     )
     return router

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from fastapi import APIRouter
 
 from lendscore.service.deps import Admin, AnyRole, Officer, State
+from lendscore.service.openapi import errors
 from lendscore.service.schemas import ModelsOut, ScaleOut, WhoAmIOut
 
 __all__ = ["router"]
@@ -12,7 +16,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1", tags=["models"])
 
 
-@router.get("/models", response_model=ModelsOut)
+@router.get("/models", response_model=ModelsOut, responses=errors(401, 403))
 def get_models(state: State, _: Admin) -> dict:
     """The champion (version, input schema, characteristics, grades), the challenger shadow-scored
     beside it (None without a registry or candidate) and the policy."""
@@ -68,7 +72,7 @@ def _input_schema(schemas) -> list[dict]:
     return out
 
 
-@router.get("/scale", response_model=ScaleOut)
+@router.get("/scale", response_model=ScaleOut, responses=errors(401, 403))
 def get_scale(state: State, _: Officer) -> dict:
     """The score range and the policy bands, to place a score on the scale."""
     eng = state.engine
@@ -76,12 +80,21 @@ def get_scale(state: State, _: Officer) -> dict:
         "basis": eng.policy.basis,
         "score_min": eng.score_min,
         "score_max": eng.score_max,
-        "bands": [b.model_dump(include={"outcome", "min", "max"}) for b in eng.policy.bands],
-        "grades": eng.model.grades_,
+        "bands": [_edges(b.model_dump(include={"outcome", "min", "max"}), "min", "max") for b in eng.policy.bands],
+        "grades": [_edges(dict(g), "score_min", "score_max") for g in eng.model.grades_],
     }
 
 
-@router.get("/whoami", response_model=WhoAmIOut)
+def _edges(row: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """``row`` with its infinite edges as None (null: unbounded on that side)."""
+    for k in keys:
+        v = row.get(k)
+        if v is not None and not math.isfinite(float(v)):
+            row[k] = None
+    return row
+
+
+@router.get("/whoami", response_model=WhoAmIOut, responses=errors(401))
 def whoami(principal: AnyRole) -> dict:
     """The name and role of the caller's key (the web page checks the key with it)."""
     return {"name": principal.name, "role": principal.role}

@@ -18,7 +18,15 @@ from fastapi import APIRouter, HTTPException, Request, status
 from lendscore.monitoring import REASONS, validate_outcomes
 from lendscore.service.audit import AuditConflict, AuditNotFound, AuditUnavailable, OutcomeRecord
 from lendscore.service.deps import Admin, State, log_fields
-from lendscore.service.schemas import ErrorOut, OutcomeBatchIn, OutcomeBatchOut, OutcomeIn, OutcomeOut
+from lendscore.service.openapi import errors
+from lendscore.service.schemas import (
+    ErrorOut,
+    OutcomeBatchIn,
+    OutcomeBatchOut,
+    OutcomeIn,
+    OutcomeOut,
+    ValidationErrorOut,
+)
 
 __all__ = ["router"]
 
@@ -61,7 +69,25 @@ async def _store(state, records: list[OutcomeRecord]) -> list:
     "",
     response_model=OutcomeOut,
     status_code=status.HTTP_201_CREATED,
-    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+    responses=errors(
+        400,
+        401,
+        403,
+        404,
+        409,
+        413,
+        422,
+        503,
+        why={
+            404: "unknown_decision: no decision with this id is stored",
+            409: "duplicate: an outcome is already stored for this decision",
+            422: "The request breaks a rule of the request model (ValidationErrorOut), or the outcome is "
+            "refused with a reason (ErrorOut, detail '<reason>: <why>': missing_field when outcome_date is "
+            "absent or null, before_decision)",
+            503: "The audit store could not record the outcome",
+        },
+        body_422=ValidationErrorOut | ErrorOut,
+    ),
 )
 async def post_outcome(body: OutcomeIn, request: Request, state: State, principal: Admin) -> dict:
     """Record whether the loan of a stored decision defaulted (one outcome per decision)."""
@@ -94,7 +120,11 @@ async def post_outcome(body: OutcomeIn, request: Request, state: State, principa
     }
 
 
-@router.post("/batch", response_model=OutcomeBatchOut, responses={503: {"model": ErrorOut}})
+@router.post(
+    "/batch",
+    response_model=OutcomeBatchOut,
+    responses=errors(400, 401, 403, 413, 422, 503, why={503: "The audit store could not record the outcomes"}),
+)
 async def post_outcomes(body: OutcomeBatchIn, request: Request, state: State, principal: Admin) -> dict:
     """Record a batch of outcomes: valid rows are stored (one transaction), the others refused and counted."""
     rows = [o.model_dump() for o in body.outcomes]

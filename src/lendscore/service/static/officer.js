@@ -64,7 +64,8 @@
     const lo = Math.min(scale.score_min, score), hi = Math.max(scale.score_max, score);
     const span = hi - lo || 1;
     for (const band of scale.bands) {
-      const a = Math.max(band.min, lo), z = Math.min(band.max, hi);
+      // a null edge is unbounded on that side (Math.max(null, lo) would read it as 0)
+      const a = band.min === null ? lo : Math.max(band.min, lo), z = band.max === null ? hi : Math.min(band.max, hi);
       if (z <= a) continue;
       const div = document.createElement("div");
       div.className = "band " + band.outcome;
