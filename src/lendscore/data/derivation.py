@@ -316,18 +316,23 @@ def _dates(cols: Mapping[str, Any], name: str, n: int, source: str | None) -> np
         ) from exc
 
 
-def _pick(*layers: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+def _pick(*layers: tuple[np.ndarray | None, Any]) -> np.ndarray:
     """Row by row, the first layer whose mask holds (NaN where none does)."""
-    out = np.full(layers[0][1].shape, np.nan)
+    out: np.ndarray | None = None
     for values, mask in reversed(layers):  # an earlier layer overwrites a later one where it holds
-        out = np.where(mask, values, out)
+        if values is None:  # a route that no row can take (its field absent, no finances)
+            continue
+        if out is None:
+            out = np.where(mask, values, np.nan)
+        else:
+            out = np.where(mask, values, out)
+    assert out is not None, "the raw-field route is always a layer"  # internal: callers pass it
     return out
 
 
-def _finances(cols: Mapping[str, Any], n: int, source: str | None) -> dict[str, np.ndarray]:
+def _finances(cols: Mapping[str, Any], n: int, source: str | None) -> dict[str, Any]:
     if not any(k in cols for k in ("finances.gross_income", *_LOAN)):  # no application carries finances
-        nan = np.full(n, np.nan)
-        return {"has": np.zeros(n, dtype=bool), "gross": nan, "deductions": nan, "obligations": nan, "instalment": nan}
+        return {"has": None, "gross": None, "deductions": None, "obligations": None, "instalment": None}
     f = {k: _number(cols, k, n, source) for k in _FIN + _LOAN}
     has = ~np.isnan(f["finances.gross_income"])
     for k in _LOAN:
@@ -385,8 +390,10 @@ def derive_columns(
     def num(name: str) -> np.ndarray:
         return known[name] if name in known else _number(cols, name, n, source)
 
-    def given(name: str) -> np.ndarray:
-        return _number(cols, name, n, source)
+    def given(name: str | None) -> np.ndarray | None:
+        return _number(cols, name, n, source) if name is not None and name in cols else None
+
+    everywhere = np.ones(n, dtype=bool)
 
     def present(*arrays: np.ndarray) -> np.ndarray:
         ok = ~np.isnan(arrays[0])
@@ -412,43 +419,43 @@ def derive_columns(
                         after,
                         source,
                     )
-                value = _pick((age, ~np.isnan(age)), (given(op.output), np.ones(n, dtype=bool)))
+                value = _pick((age, ~np.isnan(age)), (given(op.output), everywhere))
             elif isinstance(op, Instalment):
                 a, r, t = num(op.amount), num(op.annual_rate), num(op.term_months)
                 raw = np.full(n, np.nan)
                 ok = present(a, r, t)
                 if ok.any():
                     raw[ok] = emi(a[ok], r[ok], t[ok])
-                have = given(op.given) if op.given else np.full(n, np.nan)
+                have = given(op.given)
                 value = _pick(
                     (fin["instalment"], fin["has"]),
-                    (have, ~np.isnan(have)),
+                    (have, None if have is None else ~np.isnan(have)),
                     (raw, ok),
-                    (given(op.output), np.ones(n, dtype=bool)),
+                    (given(op.output), everywhere),
                 )
             elif isinstance(op, MonthlyIncome):
                 annual = num(op.annual_income)
                 value = _pick(
                     (fin["gross"], fin["has"]),
                     (annual / 12.0, ~np.isnan(annual)),
-                    (given(op.output), np.ones(n, dtype=bool)),
+                    (given(op.output), everywhere),
                 )
             elif isinstance(op, ExistingObligations):
                 dti, income = num(op.debt_to_income_percent), num(op.monthly_income)
                 value = _pick(
                     (fin["obligations"], fin["has"]),
                     (dti / 100.0 * income, present(dti, income)),
-                    (given(op.output), np.ones(n, dtype=bool)),
+                    (given(op.output), everywhere),
                 )
             elif isinstance(op, NetTakeHome):
                 inc, obl, ins = num(op.monthly_income), num(op.existing_obligations), num(op.instalment)
-                deductions = np.where(fin["has"], fin["deductions"], 0.0)
+                deductions = 0.0 if fin["has"] is None else np.where(fin["has"], fin["deductions"], 0.0)
                 nth = np.asarray(net_take_home(inc - deductions, obl, ins), dtype=float)
-                value = _pick((nth, present(inc, obl, ins)), (given(op.output), np.ones(n, dtype=bool)))
+                value = _pick((nth, present(inc, obl, ins)), (given(op.output), everywhere))
             elif isinstance(op, NthShare):
                 nth, inc = num(op.nth), num(op.monthly_income)
                 share = np.asarray(nth_share_of_income(nth, inc), dtype=float)
-                value = _pick((share, present(nth, inc)), (given(op.output), np.ones(n, dtype=bool)))
+                value = _pick((share, present(nth, inc)), (given(op.output), everywhere))
             else:  # pragma: no cover - the discriminated union admits no other operation
                 raise TypeError(f"unknown operation {op!r}")
             if np.isinf(value).any():
