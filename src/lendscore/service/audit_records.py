@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from lendscore.errors import LendscoreError
+from lendscore.monitoring.drift import DECISION_COLUMNS as _DECISION_COLUMNS
 
 __all__ = [
     "AuditConflict",
@@ -47,17 +48,9 @@ __all__ = [
     "uuid7",
 ]
 
-DECISION_COLUMNS = [
-    "decision_id",
-    "request_id",
-    "created_at",
-    "model_version",
-    "policy_version",
-    "outcome",
-    "pd",
-    "score",
-    "grade",
-]
+# the decisions frame's own columns: one definition, shared with monitoring, which reads an input
+# named like one of them (Lending Club's ``grade``) as ``input.<name>``
+DECISION_COLUMNS = list(_DECISION_COLUMNS)
 OUTCOME_COLUMNS = ["decision_id", "defaulted", "reported_at", "outcome_date"]
 SHADOW_COLUMNS = ["decision_id", "created_at", "champion_version", "challenger_version", "pd", "score", "grade"]
 
