@@ -8,13 +8,12 @@ of an applicant add up to the score, and ``PD = 1 / (1 + exp((score - offset) / 
 
 from __future__ import annotations
 
-import bisect
 import math
 
 import numpy as np
 import pandas as pd
 
-from lendscore.model.grades import assign_grades
+from lendscore.model.grades import assign_grades, grade_of
 from lendscore.model.scaling import score_to_pd
 from lendscore.model.table import ScoringTable, scoring_table
 
@@ -111,7 +110,7 @@ def one(model, applicant: dict, index: dict[str, int] | None = None) -> dict:
     return {
         "pd": pd_,
         "score": score,
-        "grade": table.grades[bisect.bisect_left(table.grade_bounds, pd_)]["grade"],
+        "grade": grade_of(pd_, table.grades, table.grade_bounds),
         "points": points,
     }
 

@@ -46,7 +46,9 @@ def assign_grades(pd_, grades: list[dict]) -> np.ndarray:
     return letters[np.searchsorted(bounds, np.asarray(pd_, dtype=float), side="left")]
 
 
-def grade_of(pd_: float, grades: list[dict]) -> str:
-    """Grade of one PD (scalar fast path)."""
-    i = bisect.bisect_left([g["pd_max"] for g in grades[:-1]], pd_)
-    return grades[i]["grade"]
+def grade_of(pd_: float, grades, bounds=None) -> str:
+    """Grade of one PD: the scalar twin of :func:`assign_grades` (the one-applicant path; a test
+    ties the two at every bound). ``bounds``: the grades' ``pd_max`` but the last, if at hand."""
+    if bounds is None:
+        bounds = [g["pd_max"] for g in grades[:-1]]
+    return grades[bisect.bisect_left(bounds, pd_)]["grade"]

@@ -83,7 +83,7 @@ class ScoringTable:
     def training_range(self, name: str) -> tuple[float, float] | None:
         return self._ranges.get(name)
 
-    @property
+    @cached_property
     def grade_bounds(self) -> list[float]:
         """Upper PD of every grade but the last (a PD equal to a bound takes the better grade)."""
         return [g["pd_max"] for g in self.grades[:-1]]
