@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(
@@ -11,3 +13,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+# options shared by the commands that read loans (`train`, `retrain`): declared once
+TargetOpt = Annotated[str | None, typer.Option("--target", help="outcome column")]
+BadOpt = Annotated[str, typer.Option("--bad", help="value of the outcome column that means default")]
+ProfileOpt = Annotated[
+    str | None, typer.Option("--profile", help="built-in dataset profile, e.g. lending_club_2007_2011")
+]
+SqlOpt = Annotated[str | None, typer.Option("--sql", help="query to run when DATA is a database")]

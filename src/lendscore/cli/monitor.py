@@ -23,7 +23,7 @@ from typing import Annotated, Any
 
 import typer
 
-from lendscore.cli._app import app
+from lendscore.cli._app import BadOpt, ProfileOpt, SqlOpt, TargetOpt, app
 from lendscore.errors import ConfigError, DataError
 
 models_app = typer.Typer(help="Model registry: list, show, promote, retire, roll back.", no_args_is_help=True)
@@ -316,12 +316,10 @@ def retrain_command(
             help="CSV, CSV.gz or Parquet file, a DuckDB file, a SQLAlchemy URL (with --sql), or bundled:<name>",
         ),
     ] = None,
-    target: Annotated[str | None, typer.Option("--target", help="outcome column")] = None,
-    bad: Annotated[str, typer.Option("--bad", help="value of the outcome column that means default")] = "1",
-    profile: Annotated[
-        str | None, typer.Option("--profile", help="built-in dataset profile, e.g. lending_club_2007_2011")
-    ] = None,
-    sql: Annotated[str | None, typer.Option("--sql", help="query to run when DATA is a database")] = None,
+    target: TargetOpt = None,
+    bad: BadOpt = "1",
+    profile: ProfileOpt = None,
+    sql: SqlOpt = None,
     time_column: Annotated[str | None, typer.Option("--time-column", help="date column the windows apply to")] = None,
     config: Annotated[
         Path | None, typer.Option("--config", help="scorecard.toml, the strict configuration `lendscore train` reads")

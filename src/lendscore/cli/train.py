@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from lendscore.cli._app import app
+from lendscore.cli._app import BadOpt, ProfileOpt, SqlOpt, TargetOpt, app
 from lendscore.cli._console import console, metrics_table, step_printer
 
 
@@ -51,12 +51,10 @@ def train_command(
         ),
     ],
     out: Annotated[Path, typer.Option("--out", help="folder for model.json, report.html, report.json, metrics.json")],
-    target: Annotated[str | None, typer.Option("--target", help="outcome column")] = None,
-    bad: Annotated[str, typer.Option("--bad", help="value of the outcome column that means default")] = "1",
-    profile: Annotated[
-        str | None, typer.Option("--profile", help="built-in dataset profile, e.g. lending_club_2007_2011")
-    ] = None,
-    sql: Annotated[str | None, typer.Option("--sql", help="query to run when DATA is a database")] = None,
+    target: TargetOpt = None,
+    bad: BadOpt = "1",
+    profile: ProfileOpt = None,
+    sql: SqlOpt = None,
     time_column: Annotated[
         str | None, typer.Option("--time-column", help="date column for an out-of-time test")
     ] = None,

@@ -35,6 +35,7 @@ import sqlalchemy as sa
 
 from lendscore.service._json import loads as _loads
 from lendscore.service.audit_records import (
+    DECISION_COLUMNS,
     AuditConflict,
     AuditNotFound,
     AuditUnavailable,
@@ -190,18 +191,7 @@ def _record_of(row: Any) -> DecisionRecord:
     )
 
 
-_FRAME_COLUMNS = (
-    "decision_id",
-    "request_id",
-    "created_at",
-    "model_version",
-    "policy_version",
-    "outcome",
-    "pd",
-    "score",
-    "grade",
-    "inputs",
-)
+_FRAME_COLUMNS = (*DECISION_COLUMNS, "inputs")
 
 
 def _frame_record(row) -> DecisionRecord:
