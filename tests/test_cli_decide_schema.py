@@ -140,3 +140,12 @@ def test_csv_input_with_dotted_columns_keeps_ids(model_dir, raw_applicants, tmp_
         for a in raw_applicants[:15]
     ]
     assert got["pd"].to_numpy() == pytest.approx(singles, abs=1e-12)
+
+
+def test_an_applicant_file_that_does_not_exist_is_named(model_dir, tmp_path, capsys):
+    code, text = _decide_file(model_dir, tmp_path / "nope.json", capsys)
+    assert code == 2 and "nope.json" in flat(text) and "internal error" not in text
+
+
+def _decide_file(model_dir, path, capsys):
+    return run(["decide", "--model", str(model_dir / "model.json"), "--applicant", str(path)], capsys)

@@ -110,7 +110,15 @@ def decide_command(
         raise ConfigError("give exactly one of --applicant (one applicant) or --input (a file)")
     scorecard, version = _load_model(model)
     if applicant is not None:
-        text = applicant if applicant.lstrip().startswith("{") else Path(applicant).read_text(encoding="utf-8")
+        if applicant.lstrip().startswith("{"):
+            text = applicant
+        else:
+            try:
+                text = Path(applicant).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise DataError(
+                    f"--applicant is neither JSON text nor a readable file: {exc.strerror}", source=applicant
+                ) from exc
         try:
             one = json.loads(text)
         except json.JSONDecodeError as exc:
