@@ -159,8 +159,7 @@ class DecisionEngine:
             model_version=self.model_version,
             max_points=self.max_points,
         )
-        out = decide(app, scored, self.policy, self.catalogue).to_dict()
-        out["points"] = dict(scored.points)
+        out = self.decide_scored_application(scored, app)
         out["warnings"] = s["warnings"]
         return out
 
@@ -196,31 +195,11 @@ class DecisionEngine:
         ]
         return scored, warnings
 
-    def decide_scored(
-        self,
-        scored: ScoredApplicant,
-        inputs: dict[str, Any],
-        finances: dict[str, Any] | None,
-        loan: dict[str, Any] | None,
-    ) -> dict[str, Any]:
-        """The decision dict of an applicant already scored (:meth:`score_applications`); ``finances`` as
-        given to :meth:`application` (completed here again: completing is idempotent)."""
-        return self.decide_scored_application(scored, self.application(inputs, finances, loan))
-
     def decide_scored_application(self, scored: ScoredApplicant, app: Mapping[str, Any]) -> dict[str, Any]:
         """The decision dict of an application :meth:`application` built, already scored."""
         out = decide(app, scored, self.policy, self.catalogue).to_dict()
         out["points"] = dict(scored.points)
         return out
-
-    def decide_scored_batch(
-        self, scored: Sequence[ScoredApplicant], requests: Sequence[Mapping[str, Any]]
-    ) -> list[dict[str, Any]]:
-        """:meth:`decide_scored` for many applicants at once (:func:`~lendscore.decision.batch.decide_batch`,
-        the same dicts); ``requests`` are dicts with ``applicant``, ``finances`` and ``loan``."""
-        return self.decide_scored_applications(
-            scored, [self.application(r["applicant"], r["finances"], r["loan"]) for r in requests]
-        )
 
     def decide_scored_applications(
         self, scored: Sequence[ScoredApplicant], apps: Sequence[Mapping[str, Any]]

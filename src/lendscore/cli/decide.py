@@ -77,7 +77,7 @@ def _decide_all(model: Any, version: str, applicants: list[dict[str, Any]], poli
     try:
         apps = [engine.application(r["applicant"], r["finances"], r["loan"]) for r in requests]
         scored, warnings = engine.score_applications(apps)
-        outs = engine.decide_scored_batch(scored, requests)
+        outs = engine.decide_scored_applications(scored, apps)
     except PolicyError as exc:
         raise DataError(str(exc)) from exc
     import datetime as dt
