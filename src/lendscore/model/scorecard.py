@@ -21,11 +21,11 @@ from lendscore.features.selection import select_features
 from lendscore.model import _points
 from lendscore.model._data import as_frame, column_kinds, encode_target, fingerprint
 from lendscore.model._fitting import Design, FitProblem, FittingMixin
+from lendscore.model.counts import PatternCounts, binning_options, fold_of_rows, threshold_from_counts
 from lendscore.model.grades import DEFAULT_PD_BOUNDS, master_scale
 from lendscore.model.logit import LogitFit
 from lendscore.model.params import PARAMETERS, validate_params
 from lendscore.model.scaling import Scaling
-from lendscore.validation.metrics import choose_threshold
 
 __all__ = ["Scorecard"]
 
@@ -131,7 +131,7 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
         validate_params(self.get_params())
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y, sample_weight=None, *, inputs=None):
+    def fit(self, X, y, sample_weight=None, *, inputs=None, prebin_splits=None):
         """Fit binning, selection, the logistic regression and the points on (X, y).
 
         ``inputs`` declares the applicant schema written into the model file: a
@@ -139,6 +139,12 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
         :func:`~lendscore.data.prepare` applied them to ``X``) or an
         :class:`~lendscore.data.derivation.InputSpec`. Without it the model's inputs are the
         columns of ``X`` with no derivation. Every door derives raw applicants from it.
+        ``prebin_splits`` (``{column: ascending edges}``) fixes numeric columns' pre-bin edges
+        instead of reading them from the data (how an out-of-core fit is compared with this one).
+
+        Once binned, the rows are summarised as :class:`~lendscore.model.counts.PatternCounts`
+        (one entry per distinct fold and bins) and everything after binning is fitted from those
+        counts: the same likelihood, at a cost in patterns rather than rows.
         """
         t0 = time.perf_counter()
         self._check_params()
@@ -154,46 +160,68 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
         self.kinds_ = column_kinds(Xf, self.categorical_features)
         self.inputs_ = _input_spec(inputs, self.kinds_, Xf)
         w = self._weights(y01, sample_weight)
-        n = float(w.sum())
-        if self.min_bin_size is not None:
-            min_bin = self.min_bin_size
-        else:  # a row count: 30 rows or 0.1 % of the rows, but at most 5 % of a tiny sample
-            min_bin = max(1.0, 0.001 * n, min(30.0, 0.05 * n))
+        weighted = not (sample_weight is None and self.class_weight is None)
         self.binnings_ = {}
+        splits = prebin_splits or {}
         for c in self.feature_names_in_:
             self.binnings_[c] = fit_feature_binning(
                 c,
                 Xf[c],
                 y01,
                 kind=self.kinds_[c],
-                trend=self._trend_of(c),
                 special_codes=self._specials_of(c),
                 max_prebins=self.max_prebins,
-                min_bin_size=min_bin,
-                max_n_bins=self.max_n_bins,
-                min_gain=self.min_gain,
-                shape_penalty=self.shape_penalty,
-                sample_weight=None if sample_weight is None and self.class_weight is None else w,
+                sample_weight=w if weighted else None,
+                prebin_splits=splits.get(c),
+                **binning_options(self, c, float(w.sum())),
             )
         names = list(self.feature_names_in_)
         index = {c: self.binnings_[c].bin_index(Xf[c]) for c in names}
-        W = self._fit_design(index, names, y01, w)
+        fold = fold_of_rows(len(y01), self.woe_cv)
+        patterns = PatternCounts.from_rows(index, fold, y01, w if weighted else None, compress=self._compress_rows)
+        del index
+        self._fit_patterns(patterns, names)
+        self.data_fingerprint_ = fingerprint(Xf, y01)
+        self.metadata_ = {}
+        self.fit_seconds_ = time.perf_counter() - t0
+        return self
+
+    # the row-level reference path (one pattern per row) is the same code with this off
+    _compress_rows = True
+
+    def fit_from_counts(self, binnings, patterns, *, inputs=None, classes=(0, 1), training_ranges=None):
+        """Fit from counts instead of rows: see :func:`lendscore.model.counts.fit_from_counts`."""
+        from lendscore.model.counts import fit_from_counts
+
+        t0 = time.perf_counter()
+        fit_from_counts(self, binnings, patterns, inputs=inputs, classes=classes, training_ranges=training_ranges)
+        self.fit_seconds_ = time.perf_counter() - t0
+        return self
+
+    def _fit_patterns(self, patterns: PatternCounts, names: list[str]) -> None:
+        """Everything after binning, from the pattern counts: cross-fitted WoE, selection, the
+        sign check, the rule rounds, the final fit with its covariance, points and cut-off."""
+        live = patterns.n_total > 0  # patterns of weight zero only enter the cut-off (unweighted rows)
+        w = patterns.n_total[live]
+        y = patterns.n_event[live] / w
+        index = {c: patterns.index[c][live] for c in names}
+        fold = None if patterns.fold is None else patterns.fold[live]
+        W = self._fit_design(index, names, y, w, fold)
         iv = {c: self.binnings_[c].iv for c in names}
         selected, self.selection_ = select_features(
-            names,
-            iv,
-            W,
-            iv_min=self.iv_min,
-            corr_max=self.corr_max,
-            vif_max=self.vif_max,
-            sample_weight=None if sample_weight is None and self.class_weight is None else w,
+            names, iv, W, iv_min=self.iv_min, corr_max=self.corr_max, vif_max=self.vif_max, sample_weight=w
         )
         if not selected:
             raise ModelError(
                 f"no characteristic passed selection (iv_min={self.iv_min}); highest IV {max(iv.values()):.4f}"
             )
-        col = {c: i for i, c in enumerate(names)}
-        design = Design(len(y01), len(selected) + self.max_rules)
+        # the regression reads only the selected characteristics' bins (and folds): their patterns
+        # are summed once more, and the WoE design rebuilt on that smaller table
+        sub = PatternCounts({c: index[c] for c in selected}, fold, y * w, w).compressed()
+        w, y, index, fold = sub.n_total, sub.n_event / sub.n_total, sub.index, sub.fold
+        W = self._fit_design(index, selected, y, w, fold)
+        col = {c: i for i, c in enumerate(selected)}
+        design = Design(len(y), len(selected) + self.max_rules)
 
         def column(key):  # a characteristic's WoE column, or a rule's 0/1 indicator
             if isinstance(key, str):
@@ -205,20 +233,19 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
                 self.binnings_[key.feature_b].n_bins,
             )
 
-        problem = FitProblem(design, column, index, y01, w)
+        problem = FitProblem(design, column, index, y, w)
         fit, selected = self._fit_with_sign_check(problem, selected)
         rules, fit = self._add_rules(problem, selected, fit)
         fit, selected, self.rules_ = self._final_fit(problem, selected, rules, fit)
         self._set_model(selected, fit)
-        p_train = special.expit(self._logit_from_index(index))
+        p_train = special.expit(self._logit_from_index({c: patterns.index[c] for c in self.table_.inputs}))
+        n_event_rows, n_rows = patterns.row_counts()
         if isinstance(self.threshold, str):
-            self.threshold_, self.threshold_rule_ = choose_threshold(y01, p_train, self.threshold)
+            self.threshold_, self.threshold_rule_ = threshold_from_counts(p_train, n_event_rows, n_rows, self.threshold)
         else:
-            self.threshold_, self.threshold_rule_ = choose_threshold(y01, p_train, "fixed", float(self.threshold))
-        self.data_fingerprint_ = fingerprint(Xf, y01)
-        self.metadata_ = {}
-        self.fit_seconds_ = time.perf_counter() - t0
-        return self
+            self.threshold_, self.threshold_rule_ = threshold_from_counts(
+                p_train, n_event_rows, n_rows, "fixed", float(self.threshold)
+            )
 
     def _set_model(self, selected, fit: LogitFit):
         self.selected_features_ = list(selected)
