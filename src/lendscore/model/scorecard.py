@@ -375,8 +375,9 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
         columns=None,
         decision_date=None,
     ) -> str:
-        """One SELECT that derives and scores the raw rows of ``table`` in DuckDB or SQLite (pd, score,
-        grade, points); see :func:`lendscore.model.sql.to_sql` for ``columns`` and ``decision_date``."""
+        """One SELECT that derives and scores the raw rows of ``table`` (pd, score, grade, points) in
+        ``dialect``: duckdb, sqlite, postgres, spark, bigquery, snowflake or tsql (needs the ``sql``
+        extra: sqlglot); see :func:`lendscore.model.sql.to_sql` for ``columns`` and ``decision_date``."""
         _check_fitted(self)
         from lendscore.model.sql import to_sql
 
