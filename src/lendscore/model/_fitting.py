@@ -144,7 +144,9 @@ class FittingMixin:
                 sample_weight=p.w,
                 C=self.C,
                 with_cov=False,
-                full_steps=2,
+                # a cold start runs to the optimum (counts are small): two Newton steps from the
+                # intercept-only start are far from it, and the sign check and the rule search's
+                # residuals read this fit
                 intercept_column=True,
                 sample_start=False,
             )
