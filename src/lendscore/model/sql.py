@@ -103,7 +103,7 @@ def _with(select: exp.Select, p: Plan, extra: Sequence[tuple[str, exp.Select]] =
 
 def derive_tree(
     spec,
-    table: str = "applicants",
+    table: str | Sequence[str] = "applicants",
     *,
     dialect: str = "duckdb",
     id_column: str | None = None,
@@ -120,7 +120,7 @@ def derive_tree(
     return _with(exp.select(*out).from_(exp.Table(this=ident(p.last))), p, materialize=p.materialize)
 
 
-def derive_sql(spec, table: str = "applicants", *, dialect: str = "duckdb", **kw: Any) -> str:
+def derive_sql(spec, table: str | Sequence[str] = "applicants", *, dialect: str = "duckdb", **kw: Any) -> str:
     """One SELECT returning the id column (if given) and every output of ``spec.derivation``,
     derived inside the database from the raw rows of ``table`` (see the module docstring);
     keywords as :func:`to_sql`."""
@@ -188,7 +188,7 @@ def _in(c: exp.Expr, bins) -> exp.In:
 
 def scoring_tree(
     model,
-    table: str = "applicants",
+    table: str | Sequence[str] = "applicants",
     *,
     dialect: str = "duckdb",
     id_column: str | None = None,
@@ -269,7 +269,7 @@ def scoring_tree(
 
 def to_sql(
     model,
-    table: str = "applicants",
+    table: str | Sequence[str] = "applicants",
     *,
     dialect: str = "duckdb",
     id_column: str | None = None,
@@ -285,7 +285,9 @@ def to_sql(
     Parameters
     ----------
     model : a fitted :class:`lendscore.Scorecard`; its file's declared derivation runs in the SQL.
-    table : the table (or view) holding the raw applicant rows; quoted as one identifier.
+    table : the table (or view) holding the raw applicant rows: a name, quoted as one identifier
+        (dots and spaces included), or its parts ``(schema, table)`` / ``(catalog, schema,
+        table)``, each quoted (e.g. Spark's ``("db", "applicants")``).
     dialect : one of :data:`DIALECTS` ("duckdb", "sqlite", "postgres", "spark", "bigquery",
         "snowflake", "tsql").
     id_column : a column passed through first, to join the scores back.

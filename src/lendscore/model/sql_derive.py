@@ -44,7 +44,7 @@ from lendscore.data.derivation import (
 from lendscore.errors import ConfigError
 from lendscore.model.sql_dialects import DATE, NUMBER, col, date_part, ident, null, num, read, today
 
-__all__ = ["Plan", "plan"]
+__all__ = ["Plan", "plan", "table_node"]
 
 ID = "__lendscore_id"
 SOURCE = "applicant"
@@ -223,6 +223,16 @@ def _available(spec: InputSpec, model_inputs: Sequence[str], columns: Sequence[s
     return have.__contains__
 
 
+def table_node(table: str | Sequence[str]) -> exp.Table:
+    """The table read: one name (quoted as one identifier, dots and spaces included), or its
+    parts (``(schema, table)`` or ``(catalog, schema, table)``), each quoted."""
+    parts = [table] if isinstance(table, str) else [str(p) for p in table]
+    if not 1 <= len(parts) <= 3 or not all(parts):
+        raise ConfigError(f"table must be a name or (schema, table) or (catalog, schema, table); got {table!r}")
+    names = dict(zip(("this", "db", "catalog"), (ident(p) for p in reversed(parts)), strict=False))
+    return exp.Table(**names)
+
+
 @dataclass
 class Plan:
     """The CTEs reading the table and deriving, in order (name, SELECT), and a reference to every
@@ -238,7 +248,7 @@ class Plan:
 def plan(
     spec: InputSpec,
     inputs: Sequence[tuple[str, str]],
-    table: str,
+    table: str | Sequence[str],
     dialect: str,
     id_column: str | None,
     columns: Sequence[str] | None,
@@ -265,7 +275,7 @@ def plan(
     source += [exp.alias_(read(col(c), kind, dialect), ident(c)) for c, kind in d.reads.items()]
     if not source:
         source = [exp.alias_(exp.null(), ident("__lendscore_nothing"))]
-    ctes = [(SOURCE, exp.select(*source).from_(exp.Table(this=ident(table))))]
+    ctes = [(SOURCE, exp.select(*source).from_(table_node(table)))]
     prev = SOURCE
     for name, cols in d.ctes:
         sel = [exp.alias_(e, ident(a)) for a, e in cols]
