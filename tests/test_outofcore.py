@@ -101,3 +101,57 @@ def test_cli_streaming_trains_and_writes_the_model(lc_parquet, tmp_path, capsys)
     from sklearn.metrics import roc_auc_score
 
     assert roc_auc_score(frame["bad"], p) > 0.65
+
+
+@pytest.mark.parametrize("radix", [[5, 7, 3, 4], [5, 2**20, 2**20, 2**20, 7]], ids=["one code", "two codes"])
+def test_pattern_sums_equal_pattern_counts_of_the_rows(radix):
+    from lendscore.model.counts import PatternCounts, PatternSums
+
+    rng = np.random.default_rng(3)
+    n = 20_000
+    digits = [rng.integers(0, min(r, 4), n) for r in radix]
+    y = (rng.random(n) < 0.2).astype(np.uint8)
+    sums = PatternSums(radix, merge_at=500)  # merged many times on the way
+    assert len(sums.groups) == (1 if radix[1] == 7 else 2)
+    for lo in range(0, n, 3_000):
+        sums.add([d[lo : lo + 3_000] for d in digits], y[lo : lo + 3_000])
+    names = [f"c{i}" for i in range(len(radix) - 1)]
+    got = sums.result(names, fold=True, w_event=2.5, w_nonevent=0.5)
+    w = np.where(y == 1, 2.5, 0.5)
+    want = PatternCounts.from_rows(dict(zip(names, digits[1:], strict=True)), digits[0], y, w)
+    assert len(got) == len(want) < n
+
+    def table(p):
+        cols = {"fold": p.fold, **p.index, "e": p.n_event, "t": p.n_total, "er": p.n_event_rows, "r": p.n_rows}
+        return pd.DataFrame(cols).sort_values(["fold", *names], ignore_index=True)
+
+    pd.testing.assert_frame_equal(table(got), table(want), check_dtype=False, rtol=1e-12)
+
+
+def test_specials_missing_and_categories_stream_as_in_memory(tmp_path, monkeypatch):
+    """Special codes (98), missing numbers and categories, merges of pattern sums on the way."""
+    import lendscore.outofcore as ooc
+
+    rng = np.random.default_rng(7)
+    n = 12_000
+    x = np.round(rng.gamma(2.0, 2.0, n)).clip(0, 30)  # integers, far below the 9s code
+    x[rng.random(n) < 0.05] = 98.0
+    x[rng.random(n) < 0.05] = np.nan
+    k = rng.integers(0, 30, n).astype(float)
+    cat = np.array(["a", "b", "c", "d"], dtype=object)[rng.integers(0, 4, n)]
+    cat[rng.random(n) < 0.03] = None
+    logit = -2.0 + 0.4 * np.nan_to_num(x, nan=3.0).clip(0, 6) - 0.05 * k + (cat == "a") * 0.8
+    frame = pd.DataFrame({"x": x, "k": k, "cat": cat, "bad": (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)})
+    path = tmp_path / "synthetic.parquet"
+    frame.to_parquet(path, index=False, row_group_size=1_000)
+    monkeypatch.setattr(ooc, "_MERGE_AT", 100)
+    streamed = fit_parquet(path, target="bad", batch_size=1_500, sample_size=2_000, spill_dir=tmp_path)
+    assert streamed.binnings_["x"].special_codes == [98.0]
+    assert list(tmp_path.iterdir()) == [path]  # the spill file is gone
+    X, y = frame.drop(columns="bad"), frame["bad"].to_numpy()
+    memory = Scorecard().fit(X, y, prebin_splits=streamed.prebin_splits_)
+    da, db = model_to_dict(streamed), model_to_dict(memory)
+    for d in (da, db):
+        d.pop("created_at"), d.pop("training_data")
+    _same(da, db, 1e-8, "model")
+    assert set(streamed.stream_seconds_) == {"sketch", "prebin_counts", "pattern_counts", "fit_from_counts"}

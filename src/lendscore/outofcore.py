@@ -17,19 +17,27 @@ batch at a time, and never held whole:
 2. **Pre-bin counts.** Per column, the summed event and total weights of each pre-bin (numeric:
    between the edges; categorical: per category), of the special codes and of the missing
    values; each column's binning is then fitted from those counts
-   (:func:`lendscore.model.counts.binning_from_counts`).
-3. **Pattern counts.** Every row's bin indices and WoE fold (drawn from the same seeded
-   generator as the in-memory fit, batch by batch in file order) are summed into
-   :class:`~lendscore.model.counts.PatternCounts`, merged as batches arrive; the scorecard is
-   then fitted from them (:func:`lendscore.model.counts.fit_from_counts`).
+   (:func:`lendscore.model.counts.binning_from_counts`). Every row's pre-bin code (one byte per
+   numeric column) and target are written to a temporary file (``spill_dir``, default the
+   system's temporary folder; about ``columns + 1`` bytes a row, deleted at the end).
+3. **Pattern counts.** Every final bin is a union of pre-bins, so each row's bin indices are read
+   from its spilled codes through a lookup table, without reading or binning the Parquet values
+   again; with its WoE fold (drawn from the same seeded generator as the in-memory fit, batch by
+   batch in file order) they are packed into an int64 code per row and summed by
+   :class:`~lendscore.model.counts.PatternSums` (a sort per batch, merged as batches arrive);
+   the scorecard is then fitted from the resulting
+   :class:`~lendscore.model.counts.PatternCounts` (:func:`lendscore.model.counts.fit_from_counts`).
 
-Memory is a batch plus the reservoir plus the pattern table; time grows linearly with rows. On
-data that also fits in memory the model equals ``Scorecard.fit`` given the same pre-bin edges
-(``prebin_splits_`` of the result). Sample weights are not supported on this path.
+Memory is a batch plus the reservoir plus the pattern table (the file is read without
+pre-buffering: pyarrow's pre-buffer held several batches' column chunks); time grows linearly
+with rows. On data that also fits in memory the model equals ``Scorecard.fit`` given the same
+pre-bin edges (``prebin_splits_`` of the result). Sample weights are not supported on this path.
 """
 
 from __future__ import annotations
 
+import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +50,7 @@ from lendscore.errors import DataError, SchemaError, TargetError
 from lendscore.features.binning import _NINES, PrebinCounts, _quantiles
 from lendscore.model.counts import (
     FOLD_SEED,
-    PatternCounts,
+    PatternSums,
     binning_from_counts,
     binning_options,
     fold_of_rows,
@@ -73,7 +81,7 @@ def _batches(files: list[Path], batch_size: int, columns: list[str] | None) -> I
     import pyarrow.parquet as pq
 
     for f in files:
-        pf = pq.ParquetFile(f)
+        pf = pq.ParquetFile(f, pre_buffer=False)  # pre-buffering held ~5 batches' column chunks
         for i, batch in enumerate(pf.iter_batches(batch_size=batch_size, columns=columns)):
             yield f, i, batch
 
@@ -122,6 +130,100 @@ class _NumericSketch:
             self.max_other = m if self.max_other is None else max(self.max_other, m)
 
 
+def _code_dtype(n_codes: int) -> np.dtype:
+    return np.dtype(np.uint8 if n_codes <= 2**8 else np.uint16 if n_codes <= 2**16 else np.int32)
+
+
+class _PrebinCoder:
+    """Pass 2: every row's pre-bin code per column, and the event and row counts of each code.
+
+    Numeric column with edges ``splits`` (m = len(splits) + 1 regular pre-bins): codes 0 .. m-1
+    are ``searchsorted(splits, x, "right")``, m the special codes, m + 1 missing. Categorical
+    column: codes number the categories as they first appear, -1 is missing. Each final bin is a
+    union of pre-bins (the binning's splits are a subset of the edges; its groups, of the
+    categories), so pass 3 maps codes to bins through a lookup table instead of re-reading values.
+    """
+
+    def __init__(
+        self,
+        names: list[str],
+        numeric: list[str],
+        splits: dict[str, np.ndarray],
+        specials: dict[str, list[float]],
+    ) -> None:
+        self.numeric = set(numeric)
+        self.splits, self.specials = splits, specials
+        self.n_event = {c: np.zeros(splits[c].size + 3 if c in self.numeric else 1) for c in names}
+        self.n_total = {c: np.zeros_like(v) for c, v in self.n_event.items()}
+        self.categories: dict[str, dict[str, int]] = {c: {} for c in names if c not in self.numeric}
+        self.dtype = {c: _code_dtype(splits[c].size + 3) if c in self.numeric else np.dtype(np.int32) for c in names}
+        self.names = list(names)
+        self.n_event_rows = 0.0
+
+    def add(self, batch, y: np.ndarray) -> list[np.ndarray]:
+        """Count one batch (``y`` its 0/1 target); return its codes, one array per column."""
+        self.n_event_rows += float(y.sum())
+        yf = y.astype(float)
+        out = []
+        for c in self.names:
+            col = batch.column(c)
+            if c in self.numeric:
+                x = _as_float(col)
+                sp = self.splits[c]
+                code = np.searchsorted(sp, x, side="right").astype(self.dtype[c])
+                if self.specials[c]:
+                    code[np.isin(x, self.specials[c])] = sp.size + 1
+                code[np.isnan(x)] = sp.size + 2
+                m = sp.size + 3
+                self.n_event[c] += np.bincount(code, weights=yf, minlength=m)
+                self.n_total[c] += np.bincount(code, minlength=m)
+            else:
+                local, uniq = pd.factorize(_as_text(col).to_numpy(dtype=object))
+                known = self.categories[c]
+                glob = np.array([known.setdefault(str(u), len(known)) for u in uniq], dtype=np.int32)
+                code = np.where(local >= 0, glob[local] if len(glob) else -1, -1).astype(np.int32)
+                m = len(known) + 1  # counted as code + 1: missing values (code -1) first
+                grow = m - len(self.n_event[c])
+                self.n_event[c] = np.concatenate([self.n_event[c], np.zeros(grow)])
+                self.n_total[c] = np.concatenate([self.n_total[c], np.zeros(grow)])
+                self.n_event[c] += np.bincount(code + 1, weights=yf, minlength=m)
+                self.n_total[c] += np.bincount(code + 1, minlength=m)
+            out.append(code)
+        return out
+
+    def counts(self, c: str, we: float, wn: float) -> PrebinCounts:
+        """Column ``c``'s :class:`PrebinCounts`, events weighing ``we`` and non-events ``wn``."""
+        e = self.n_event[c] * we
+        n = e + (self.n_total[c] - self.n_event[c]) * wn
+        if c in self.numeric:
+            m = self.splits[c].size + 1
+            return PrebinCounts(
+                "numeric",
+                e[:m],
+                n[:m],
+                splits=self.splits[c],
+                special_codes=self.specials[c],
+                special=(float(e[m]), float(n[m])),
+                missing=(float(e[m + 1]), float(n[m + 1])),
+            )
+        cats = list(self.categories[c])  # counted as code + 1: missing, then codes 0 .. len-1
+        return PrebinCounts("categorical", e[1:], n[1:], categories=cats, missing=(float(e[0]), float(n[0])))
+
+    def bins_of_codes(self, c: str, binning) -> np.ndarray:
+        """The bin index of each pre-bin code of column ``c`` (missing as the last entry: code -1)."""
+        k = binning.n_bins - 2
+        if c in self.numeric:
+            sp = self.splits[c]
+            final = np.asarray(binning.splits, dtype=float)
+            if not np.isin(final, sp).all():  # never: binnings split at pre-bin edges only
+                raise RuntimeError(f"{c}: binning splits {final} are not pre-bin edges")
+            lower = np.concatenate([[-np.inf], sp])  # the lowest value of each regular pre-bin
+            regular = np.searchsorted(final, lower, side="right")
+            return np.concatenate([regular, [k, k + 1]]).astype(np.int64)
+        cats = pd.Series(list(self.categories[c]), dtype=object)
+        return np.concatenate([binning.bin_index(cats), [k + 1]]).astype(np.int64)
+
+
 def fit_parquet(
     source: str | Path,
     *,
@@ -133,6 +235,7 @@ def fit_parquet(
     sample_size: int = 100_000,
     prebin_splits: dict[str, np.ndarray] | None = None,
     inputs=None,
+    spill_dir: str | Path | None = None,
 ) -> Scorecard:
     """Fit ``model`` (default ``Scorecard()``) on the Parquet file or folder ``source`` without
     holding it in memory (see the module docstring for the three passes).
@@ -140,7 +243,9 @@ def fit_parquet(
     ``target`` is the outcome column and ``bad`` its event (default) value; the other value is the
     non-event. ``columns`` are the characteristics (default: every column but the target).
     ``prebin_splits`` fixes numeric pre-bin edges (``{column: edges}``) instead of the reservoir's.
-    The fitted model carries ``prebin_splits_`` (the edges used) and ``n_patterns_``.
+    ``spill_dir`` is where pass 2 writes the rows' pre-bin codes (default: the system's
+    temporary folder). The fitted model carries ``prebin_splits_`` (the edges used),
+    ``n_patterns_`` and ``stream_seconds_`` (wall seconds of each pass and of the fit).
     """
     model = Scorecard() if model is None else model
     model._check_params()
@@ -165,6 +270,8 @@ def fit_parquet(
         except ValueError as exc:
             raise TargetError(f"target column {target!r} is numeric; --bad must be a number, got {bad!r}") from exc
 
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
     # pass 1: schema of every batch, the target's values, sketches and the reservoir
     sketches = {c: _NumericSketch() for c in numeric}
     key_rng = np.random.default_rng(_RESERVOIR_SEED)
@@ -193,14 +300,17 @@ def fit_parquet(
                 f"{where}: target column {target!r} must have two values; got {len(target_values)}: {shown}"
             )
         keys = key_rng.random(batch.num_rows)
-        cand = np.concatenate([res_keys, keys])
+        # only rows whose key is below the full reservoir's largest can enter it
+        sel = np.flatnonzero(keys < res_keys.max()) if res_keys.size == sample_size else slice(None)
+        cand = np.concatenate([res_keys, keys[sel]])
         keep = np.argpartition(cand, sample_size)[:sample_size] if cand.size > sample_size else np.arange(cand.size)
         for c in numeric:
             x = _as_float(batch.column(c))
             sketches[c].add(x)
-            res_vals[c] = np.concatenate([res_vals[c], x])[keep]
+            res_vals[c] = np.concatenate([res_vals[c], x[sel]])[keep]
         res_keys = cand[keep]
         n_rows += batch.num_rows
+        del batch
     if n_rows == 0:
         raise DataError(f"{files[0]}: no rows", column=None)
     if len(target_values) < 2 or bad not in target_values:
@@ -232,91 +342,59 @@ def fit_parquet(
     del res_vals, res_keys
 
     def y_of(batch) -> np.ndarray:
-        return (batch.column(target).to_numpy(zero_copy_only=False) == bad).astype(float)
+        return (batch.column(target).to_numpy(zero_copy_only=False) == bad).astype(np.uint8)
 
+    seconds["sketch"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     # pass 2 (class weights, which need the event share, are applied to the counts afterwards:
-    # events and non-events each scaled, exact): pre-bin counts of every column
-    num_e = {c: np.zeros(splits[c].size + 1) for c in numeric}
-    num_n = {c: np.zeros(splits[c].size + 1) for c in numeric}
-    extra = {c: np.zeros(4) for c in names}  # special e, n, missing e, n
-    cat_counts: dict[str, pd.DataFrame] = {
-        c: pd.DataFrame(columns=["e", "n"], dtype=float) for c in names if c not in numeric
-    }
-    n_event_rows = 0.0
-    for _f, _i, batch in _batches(files, batch_size, read):
-        y = y_of(batch)
-        n_event_rows += float(y.sum())
+    # events and non-events each scaled, exact): pre-bin counts of every column, and every row's
+    # pre-bin codes spilled to a temporary file for pass 3 (one byte a column for numeric columns)
+    with tempfile.TemporaryFile(dir=spill_dir) as spill:
+        prebins = _PrebinCoder(names, numeric, splits, specials)
+        sizes: list[int] = []
+        for _f, _i, batch in _batches(files, batch_size, read):
+            y = y_of(batch)
+            codes = prebins.add(batch, y)
+            spill.write(y.tobytes())
+            for a in codes:
+                spill.write(a.tobytes())
+            sizes.append(batch.num_rows)
+            del batch, codes
+        n_event_rows = prebins.n_event_rows
+        share = n_event_rows / n_rows
+        we, wn = (0.5 / share, 0.5 / (1 - share)) if model.class_weight == "balanced" else (1.0, 1.0)
+        total = float(n_event_rows * we + (n_rows - n_event_rows) * wn)
+        binnings = {}
+        lookup = {}  # column -> the bin of each pre-bin code
         for c in names:
-            col = batch.column(c)
-            if c in num_e:
-                x = _as_float(col)
-                miss = np.isnan(x)
-                spec = np.isin(x, specials[c]) if specials[c] else np.zeros_like(miss)
-                reg = ~miss & ~spec
-                idx = np.searchsorted(splits[c], x[reg], side="right")
-                m = splits[c].size + 1
-                num_e[c] += np.bincount(idx, weights=y[reg], minlength=m)
-                num_n[c] += np.bincount(idx, minlength=m)
-                extra[c] += [y[spec].sum(), spec.sum(), y[miss].sum(), miss.sum()]
-            else:
-                s = _as_text(col)
-                miss = s.isna().to_numpy()
-                g = pd.DataFrame({"c": s[~miss].to_numpy(), "e": y[~miss], "n": 1.0}).groupby("c")[["e", "n"]].sum()
-                cat_counts[c] = cat_counts[c].add(g, fill_value=0.0)
-                extra[c] += [0.0, 0.0, y[miss].sum(), miss.sum()]
-    share = n_event_rows / n_rows
-    we, wn = (0.5 / share, 0.5 / (1 - share)) if model.class_weight == "balanced" else (1.0, 1.0)
+            counts = prebins.counts(c, we, wn)
+            binnings[c] = binning_from_counts(c, counts, **binning_options(model, c, total))
+            lookup[c] = prebins.bins_of_codes(c, binnings[c])
+        seconds["prebin_counts"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
 
-    def weigh(e, n):  # class weights applied to counts: events x we, non-events x wn
-        e, n = np.asarray(e, dtype=float), np.asarray(n, dtype=float)
-        return e * we, e * we + (n - e) * wn
-
-    total = float(n_event_rows * we + (n_rows - n_event_rows) * wn)
-    binnings = {}
-    for c in names:
-        sp_e, sp_n = weigh(extra[c][0], extra[c][1])
-        mi_e, mi_n = weigh(extra[c][2], extra[c][3])
-        if c in num_e:
-            e, n = weigh(num_e[c], num_n[c])
-            counts = PrebinCounts(
-                "numeric",
-                e,
-                n,
-                splits=splits[c],
-                special_codes=specials[c],
-                special=(float(sp_e), float(sp_n)),
-                missing=(float(mi_e), float(mi_n)),
-            )
-        else:
-            g = cat_counts[c].sort_index()
-            e, n = weigh(g["e"].to_numpy(), g["n"].to_numpy())
-            counts = PrebinCounts(
-                "categorical", e, n, categories=[str(k) for k in g.index], missing=(float(mi_e), float(mi_n))
-            )
-        binnings[c] = binning_from_counts(c, counts, **binning_options(model, c, total))
-
-    # pass 3: pattern counts (bin indices of every column, the fold of every row)
-    fold_rng = np.random.default_rng(FOLD_SEED)
-    parts: list[PatternCounts] = []
-    held = 0
-    weighted = model.class_weight == "balanced"
-    for _f, _i, batch in _batches(files, batch_size, read):
-        y = y_of(batch)
-        index = {}
-        for c in names:
-            col = batch.column(c)
-            index[c] = binnings[c].bin_index(_as_float(col) if c in num_e else _as_text(col))
-        fold = fold_of_rows(batch.num_rows, model.woe_cv, fold_rng)
-        w = np.where(y == 1, we, wn) if weighted else None
-        parts.append(PatternCounts.from_rows(index, fold, y, w))
-        held += len(parts[-1])
-        if held > _MERGE_AT and len(parts) > 1:
-            parts = [PatternCounts.concat(parts).compressed()]
-            held = len(parts[0])
-    patterns = PatternCounts.concat(parts).compressed() if len(parts) > 1 else parts[0]
+        # pass 3, over the spilled codes (the Parquet file is not read again): each row's pattern
+        # (fold, then the bin of every column) as int64 codes, summed into pattern counts
+        fold_rng = np.random.default_rng(FOLD_SEED)
+        with_fold = model.woe_cv >= 2
+        radix = ([model.woe_cv] if with_fold else []) + [binnings[c].n_bins for c in names]
+        sums = PatternSums(radix, merge_at=_MERGE_AT)
+        spill.seek(0)
+        for size in sizes:
+            y = np.fromfile(spill, dtype=np.uint8, count=size)
+            digits = [lookup[c][np.fromfile(spill, dtype=prebins.dtype[c], count=size)] for c in names]
+            fold = fold_of_rows(size, model.woe_cv, fold_rng)
+            sums.add(digits if fold is None else [fold, *digits], y)
+            del digits, fold, y
+    patterns = sums.result(names, fold=with_fold, w_event=we, w_nonevent=wn)
+    del sums
+    seconds["pattern_counts"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     ranges = {c: (sketches[c].lo, sketches[c].hi) for c in numeric if np.isfinite(sketches[c].lo)}
     classes = (nonevent, bad)  # classes_[1] is the event, as predict reads it
     model.fit_from_counts(binnings, patterns, inputs=inputs, classes=classes, training_ranges=ranges)
+    seconds["fit_from_counts"] = time.perf_counter() - t0
     model.prebin_splits_ = splits
     model.n_patterns_ = len(patterns)
+    model.stream_seconds_ = seconds
     return model
