@@ -170,3 +170,17 @@ def test_a_target_of_more_than_two_values_is_refused_by_one_small_job(spark):
     with_null = spark.createDataFrame(pd.DataFrame({"x": [1.0, 2.0, 3.0], "bad": [0.0, 1.0, None]}))
     with pytest.raises(TargetError, match="'bad' has 1 missing"):
         ls.fit(with_null, "bad")
+
+
+def test_hashed_folds_follow_the_row_not_the_partitioning(train_df):
+    """Without a fold column a row's fold is a hash of its values: the same however the rows are
+    partitioned, and each of the five folds holds about a fifth of the rows."""
+    cols = [c for c in train_df.columns if c != "fold"]
+    key = ["int_rate", "revol_bal", "annual_inc", "loan_amnt", "dti"]  # a row's identity, near enough
+    a = train_df.select(*key, ls.hashed_fold(cols, 5).alias("f")).toArrow().to_pandas()
+    b = train_df.repartition(3).select(*key, ls.hashed_fold(cols, 5).alias("f")).toArrow().to_pandas()
+    a, b = (t.sort_values([*key, "f"], kind="mergesort").reset_index(drop=True) for t in (a, b))
+    pd.testing.assert_frame_equal(a, b)
+    share = a["f"].value_counts(normalize=True)
+    assert sorted(share.index) == [0, 1, 2, 3, 4]
+    assert share.between(0.18, 0.22).all(), share

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -62,7 +63,7 @@ from lendscore.model.counts import PatternCounts, binning_options, special_codes
 from lendscore.model.scorecard import Scorecard
 from lendscore.scoring import OUTPUT_PREFIX
 
-__all__ = ["fit", "score", "prebin_edges", "column_kinds", "local_session"]
+__all__ = ["fit", "score", "prebin_edges", "column_kinds", "hashed_fold", "local_session"]
 
 _NUMERIC_TYPES = (T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType, T.DoubleType, T.DecimalType)
 _ROW = "__lendscore_row"  # the input row, carried through the scoring query as its id column
@@ -130,6 +131,21 @@ def _numeric_index(name: str, splits: Sequence[float], special: Sequence[float],
         whens.append(f"WHEN {x} IN ({', '.join(_double(c) for c in special)}) THEN {special_bin}")
     whens += [f"WHEN {x} < {_double(s)} THEN {i}" for i, s in enumerate(splits)]
     return F.expr("CASE " + " ".join(whens) + f" ELSE {len(splits)} END")
+
+
+def _prebin_index(name: str, splits: Sequence[float], special: Sequence[float]) -> Column:
+    """Pre-bin of a numeric value: -1 missing, -2 special, else the number of ``splits`` at or below
+    it, counted by ``size(filter(array(splits), s -> s <= x))``. (The same as
+    :func:`_numeric_index`; a lambda is not compiled into the stage's generated code, so some
+    30 columns of 50 pre-bins stay under the JVM's 64 KB method limit, which their CASE chains
+    exceed, making Spark log a compile error and fall back.)"""
+    x = _number_sql(name)
+    whens = [f"WHEN {x} IS NULL THEN -1"]
+    if special:
+        whens.append(f"WHEN {x} IN ({', '.join(_double(c) for c in special)}) THEN -2")
+    edges = ", ".join(_double(v) for v in splits)
+    count = f"size(filter(array({edges}), s -> s <= {x}))" if len(splits) else "0"
+    return F.expr("CASE " + " ".join(whens) + f" ELSE {count} END")
 
 
 def _bin_index(name: str, b: FeatureBinning, dtype: T.DataType) -> Column:
@@ -248,7 +264,7 @@ def _prebin_counts(df, names, kinds, dtypes, specials, edges, orders, y: Column,
     entries = []
     for j, c in enumerate(names):
         if kinds[c] == "numeric":
-            idx = _numeric_index(c, edges[c], specials[c], -1, -2)
+            idx = _prebin_index(c, edges[c], specials[c])
             entries.append(F.struct(F.lit(j).alias("j"), idx.alias("i"), F.lit(None).cast("string").alias("t")))
         else:
             text = _text(c, dtypes[c])
@@ -332,6 +348,13 @@ def _pattern_counts(df, binnings, dtypes, y: Column, w: Column, fold: Column | N
 
 
 # ------------------------------------------------------------------------------------ public API
+def hashed_fold(columns: Sequence[str], woe_cv: int) -> Column:
+    """A row's WoE fold when the caller gives none: ``pmod(xxhash64(its values), woe_cv)``, a
+    function of the row alone (a Spark DataFrame has no row order to draw folds in), so the same
+    whatever the partitioning, the run or the cluster."""
+    return F.pmod(F.xxhash64(*[_col(c) for c in columns]), F.lit(woe_cv)).cast("int")
+
+
 def prebin_edges(X, y, *, model: Scorecard | None = None, sample_weight=None) -> dict[str, list[float]]:
     """The pre-bin edges ``Scorecard.fit`` reads from in-memory rows ``X`` (pandas) for each numeric
     column, to give :func:`fit` (``prebin_splits``) so both fits start from the same pre-bins."""
@@ -418,11 +441,11 @@ def fit(
         )
     fold: Column | None = None
     if model.woe_cv >= 2:
-        hashed = F.pmod(F.xxhash64(*[_col(c) for c in df.columns]), F.lit(model.woe_cv))
-        fold = (hashed if fold_column is None else _col(fold_column)).cast("int")
+        fold = hashed_fold(df.columns, model.woe_cv) if fold_column is None else _col(fold_column).cast("int")
     dtypes = {f.name: f.dataType for f in df.schema.fields}
 
     # 0. the target (first: a bad target is refused before the heavier jobs)
+    clock = [time.perf_counter()]
     classes, counts = _target_classes(df, target)
     y = F.when(_col(target) == F.lit(classes[1]), F.lit(1.0)).otherwise(F.lit(0.0))
     w = _col(sample_weight).cast("double") if sample_weight is not None else F.lit(1.0)
@@ -435,6 +458,7 @@ def fit(
     numeric = [c for c in names if kinds[c] == "numeric"]
     auto = {c for c in numeric if model._specials_of(c) is None}
     summary = _numeric_summary(df, numeric, w, sample_weight, auto)
+    clock.append(time.perf_counter())
     if sample_weight is not None and summary["bad_w"]:
         raise SchemaError(
             f"sample weight column {sample_weight!r} must be finite and >= 0; got {summary['bad_w']} rows that are not",
@@ -458,12 +482,18 @@ def fit(
 
     # 2. pre-bin edges; 3. pre-bin counts -> binnings
     edges = _edges(df, numeric, specials, summary, w, model.max_prebins, relative_error, given)
+    clock.append(time.perf_counter())
     pre = _prebin_counts(df, names, kinds, dtypes, specials, edges, orders, y, w)
     binnings = {c: binning_from_counts(c, pre[c], **binning_options(model, c, total)) for c in names}
+    clock.append(time.perf_counter())
 
     # 4. pattern counts -> everything else, on the driver
     patterns = _pattern_counts(df, binnings, dtypes, y, w, fold, weighted)
+    clock.append(time.perf_counter())
     model.fit_from_counts(binnings, patterns, inputs=inputs, classes=classes, training_ranges=ranges)
+    clock.append(time.perf_counter())
+    stages = ("target and summaries", "pre-bin edges", "pre-bin counts and binnings", "pattern counts", "fit")
+    model.spark_seconds_ = {k: b - a for k, a, b in zip(stages, clock, clock[1:], strict=True)}
     model.prebin_splits_ = {c: edges[c].tolist() for c in numeric}  # what the binnings started from
     model.n_patterns_ = len(patterns)
     return model
