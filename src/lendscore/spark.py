@@ -493,7 +493,7 @@ def fit(
     model.fit_from_counts(binnings, patterns, inputs=inputs, classes=classes, training_ranges=ranges)
     clock.append(time.perf_counter())
     stages = ("target and summaries", "pre-bin edges", "pre-bin counts and binnings", "pattern counts", "fit")
-    model.spark_seconds_ = {k: b - a for k, a, b in zip(stages, clock, clock[1:], strict=True)}
+    model.spark_seconds_ = {k: b - a for k, a, b in zip(stages, clock[:-1], clock[1:], strict=True)}
     model.prebin_splits_ = {c: edges[c].tolist() for c in numeric}  # what the binnings started from
     model.n_patterns_ = len(patterns)
     return model
