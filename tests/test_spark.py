@@ -87,6 +87,28 @@ def test_fit_from_spark_counts_equals_the_in_memory_fit(train_df, lending_club):
     assert list(got.spark_seconds_)[-1] == "fit" and min(got.spark_seconds_.values()) >= 0
 
 
+def test_weighted_fit_from_spark_counts_equals_the_in_memory_fit(spark, lending_club):
+    """Sample weights (some rows weigh nothing) times balanced class weights, in-sample WoE: the same
+    model as the weighted in-memory fit from the same (weighted) pre-bin edges."""
+    X, y = lending_club.X_train, lending_club.y_train
+    w = np.random.default_rng(7).choice([0.0, 0.5, 1.0, 2.0], size=len(X))
+    params = {"class_weight": "balanced", "woe_cv": 0, "max_rules": 2}
+    ref = Scorecard(**params).fit(X, y, sample_weight=w)
+    edges = ls.prebin_edges(X, y, model=Scorecard(**params), sample_weight=w)
+    df = spark.createDataFrame(X.assign(bad=y.to_numpy(), weight=w))
+    got = ls.fit(df, "bad", sample_weight="weight", prebin_splits=edges, category_orders=_orders(X), **params)
+    assert got.characteristics_ == ref.characteristics_
+    np.testing.assert_allclose(got.coef_, ref.coef_, rtol=0, atol=1e-8)
+    assert abs(got.threshold_ - ref.threshold_) < 1e-9
+    for c, b in ref.binnings_.items():  # weighted sums: Spark adds in another order (last bits)
+        g = got.binnings_[c]
+        assert (g.splits, g.categories, g.special_codes) == (b.splits, b.categories, b.special_codes), c
+        np.testing.assert_allclose(
+            np.r_[g.n_event, g.n_nonevent], np.r_[b.n_event, b.n_nonevent], rtol=1e-12, err_msg=c
+        )
+        np.testing.assert_allclose(g.woe, b.woe, rtol=0, atol=1e-9, err_msg=c)
+
+
 def test_fit_with_spark_edges_and_hashed_folds(train_df, lending_club):
     """Spark's own pre-bin edges: all distinct values where there are at most max_prebins (as in
     memory), else quantiles within the sketch's rank bound; the model ranks the 2011 loans about as
