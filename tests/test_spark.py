@@ -5,6 +5,9 @@ before any job runs."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -207,3 +210,12 @@ def test_hashed_folds_follow_the_row_not_the_partitioning(train_df):
     share = a["f"].value_counts(normalize=True)
     assert sorted(share.index) == [0, 1, 2, 3, 4]
     assert share.between(0.18, 0.22).all(), share
+
+
+def test_without_pyspark_the_import_says_which_extra():
+    code = (
+        "import sys; sys.modules['pyspark'] = None\n"
+        "try:\n    import lendscore.spark\nexcept ImportError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "pip install 'lendscore[spark]'" in out, out
