@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import test_service_postgres
 from cli_helpers import flat, run
 from lendscore import Scorecard, load
 from lendscore.errors import SchemaError, TargetError
@@ -218,3 +219,29 @@ def test_cli_streaming_trains_from_a_sql_query(lc_parquet, tmp_path, capsys):
     model = load(out / "model.json")
     assert model.data_fingerprint_["n_rows"] == len(frame)
     assert "out of core" in flat(output)
+
+
+pg_url = test_service_postgres.pg_url  # the real PostgreSQL server of the audit-store tests
+
+
+def test_fit_sql_streams_a_postgresql_query(pg_url, lc_parquet):
+    """A query on a real PostgreSQL server, fetched by a server-side cursor in batches: the model
+    the same rows give from Parquet."""
+    import sqlalchemy as sa
+
+    from lendscore.outofcore import fit_sql
+
+    path, frame = lc_parquet
+    engine = sa.create_engine(pg_url)
+    frame.assign(rid=np.arange(len(frame))).to_sql("ooc_loans", engine, index=False, chunksize=2_000, method="multi")
+    engine.dispose()
+    names = ", ".join(f'"{c}"' for c in frame.columns)  # in file order: folds and the reservoir follow it
+    want = model_to_dict(fit_parquet(path, target="bad", batch_size=2_500, sample_size=3_000))
+    got = model_to_dict(
+        fit_sql(
+            pg_url, f"SELECT {names} FROM ooc_loans ORDER BY rid", target="bad", batch_size=2_500, sample_size=3_000
+        )
+    )
+    for doc in (want, got):
+        doc.pop("created_at")
+    _same(got, want, 1e-12, "postgresql")

@@ -467,6 +467,8 @@ def fit_sql(
     :func:`fit_parquet` then streams. A column whose type changes between batches (a number in one,
     text in the next) is refused naming the column and the batch; nothing is kept. ``options``
     are :func:`fit_parquet`'s (``columns``, ``sample_size``, ``prebin_splits``, ``inputs``).
+    The rows' order sets the WoE folds and the pre-bin sample, as a file's does: give the query an
+    ``ORDER BY`` for a fit that a rerun reproduces exactly (a database may return rows in any order).
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
