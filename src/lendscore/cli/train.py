@@ -74,7 +74,7 @@ def train_command(
         bool,
         typer.Option(
             "--streaming",
-            help="train out of core from a Parquet file or folder, or a --sql query, in Arrow batches (automatic above "
+            help="train out of core on Parquet or a --sql query, in Arrow batches (automatic above "
             f"{STREAMING_BYTES // 2**30} GB): all rows train, no split or report; writes model.json and metrics.json",
         ),
     ] = False,
