@@ -61,6 +61,8 @@ class FeatureBinning:
     woe: list[float] = field(default_factory=list)
     iv_bins: list[float] = field(default_factory=list)
     woe_rule: list[str] = field(default_factory=list)
+    # the penalised form's fitted log-odds per bin (None: the classic form, log-odds = coef * WoE)
+    log_odds: list[float] | None = None
 
     def __post_init__(self) -> None:
         self._cache()
@@ -184,7 +186,7 @@ class FeatureBinning:
         )
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             k: getattr(self, k)
             for k in (
                 "name",
@@ -200,6 +202,9 @@ class FeatureBinning:
                 "woe_rule",
             )
         }
+        if self.log_odds is not None:  # only the penalised form's bins carry it (classic files unchanged)
+            out["log_odds"] = self.log_odds
+        return out
 
     @classmethod
     def from_dict(cls, d: dict) -> FeatureBinning:
@@ -298,12 +303,17 @@ def fit_feature_binning(
     min_gain: float = 0.0,
     shape_penalty: float = 5.0,
     sample_weight: np.ndarray | None = None,
+    fine: bool = False,
 ) -> FeatureBinning:
     """Fit the binning of one characteristic on training data.
 
     ``min_bin_size`` is a share of the rows (< 1) or a row count (>= 1); ``trend`` is a shape of
     :data:`lendscore.features._merge.TRENDS`, ``"auto"`` (best of ascending, descending, peak and
     valley, unimodal shapes paying ``shape_penalty`` log-likelihood) or ``"auto_monotonic"``.
+
+    With ``fine=True`` (the penalised form's bins) pre-bins are merged only to reach
+    ``min_bin_size`` and ``max_n_bins`` (no shape, no likelihood merging) and ``trend`` is recorded
+    as given: the penalised fit imposes the trend on the bins' log-odds instead.
     """
     y = np.asarray(y, dtype=float)
     w = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, dtype=float)
@@ -325,7 +335,10 @@ def fit_feature_binning(
         reg = ~miss & ~spec
         if reg.any():
             splits, e, n = _prebin_numeric(x[reg], y[reg], w[reg], max_prebins, weighted)
-            trend, plan = _choose_trend(e, n, trend, min_rows, max_n_bins, min_gain, shape_penalty)
+            if fine:
+                plan = merge_prebins(e, n, trend="none", min_bin_size=min_rows, max_n_bins=max_n_bins, min_gain=0.0)
+            else:
+                trend, plan = _choose_trend(e, n, trend, min_rows, max_n_bins, min_gain, shape_penalty)
             final_splits = [float(splits[a - 1]) for a, _ in plan[1:]]
             be = [float(e[a:b].sum()) for a, b in plan]
             bn = [float(n[a:b].sum()) for a, b in plan]
@@ -346,11 +359,15 @@ def fit_feature_binning(
             prior = (y * w).sum() / n_rows
             smooth = (g["e"] + 20.0 * prior) / (g["n"] + 20.0)  # order rare categories toward the mean
             g = g.assign(rate=smooth.to_numpy()).sort_values(["rate"], kind="mergesort")
-            trend = "ascending"
+            trend = trend if fine else "ascending"
         order = g.index.tolist()
         if order:
             e_cat, n_cat = g["e"].to_numpy(), g["n"].to_numpy()
-            if ordinal:
+            if fine:
+                plan = merge_prebins(
+                    e_cat, n_cat, trend="none", min_bin_size=min_rows, max_n_bins=max_n_bins, min_gain=0.0
+                )
+            elif ordinal:
                 trend, plan = _choose_trend(e_cat, n_cat, trend, min_rows, max_n_bins, min_gain, shape_penalty)
             else:
                 plan = merge_prebins(

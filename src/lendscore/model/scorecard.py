@@ -21,6 +21,7 @@ from lendscore.features.selection import select_features
 from lendscore.model import _points
 from lendscore.model._data import as_frame, column_kinds, encode_target, fingerprint
 from lendscore.model._fitting import Design, FitProblem, FittingMixin
+from lendscore.model._penalised_fit import PenalisedMixin
 from lendscore.model.grades import DEFAULT_PD_BOUNDS, master_scale
 from lendscore.model.logit import LogitFit
 from lendscore.model.params import PARAMETERS, validate_params
@@ -30,7 +31,7 @@ from lendscore.validation.metrics import choose_threshold
 __all__ = ["Scorecard"]
 
 
-class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
+class Scorecard(PenalisedMixin, FittingMixin, ClassifierMixin, BaseEstimator):
     """Interpretable logistic-regression scorecard on binned, WoE-coded characteristics.
 
     Parameters
@@ -63,6 +64,13 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
     points_rounding : None (points as fitted) or the decimals of every bin's points (0: whole
         points, the usual scorecard convention): a score is then exactly the sum of its printed
         points, and every scoring path's PD follows that score.
+    form : "classic" (coarse monotone WoE bins, one coefficient per characteristic, classical
+        inference) or "penalised" (the selected characteristics re-binned finely, each bin's
+        log-odds fitted with a fusion penalty on adjacent bins and the detected or declared
+        monotone trend as a constraint; see :mod:`lendscore.model._penalised`).
+    penalty : the penalised form's fusion penalty: "cv" (chosen by 5-fold cross-validated
+        deviance on the training rows) or a number > 0 (a multiple of the data's binomial
+        information ``sum(w) p (1 - p)``).
     """
 
     def __init__(
@@ -91,6 +99,8 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
         grade_pd_bounds=DEFAULT_PD_BOUNDS,
         threshold="f1",
         points_rounding=None,
+        form="classic",
+        penalty="cv",
     ):
         self.categorical_features = categorical_features
         self.special_codes = special_codes
@@ -115,6 +125,8 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
         self.grade_pd_bounds = grade_pd_bounds
         self.threshold = threshold
         self.points_rounding = points_rounding
+        self.form = form
+        self.penalty = penalty
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -192,6 +204,11 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
             raise ModelError(
                 f"no characteristic passed selection (iv_min={self.iv_min}); highest IV {max(iv.values()):.4f}"
             )
+        if self.form == "penalised":
+            weighted = not (sample_weight is None and self.class_weight is None)
+            b0, coef, converged, table = self._fit_penalised(Xf, y01, w, list(selected), min_bin, weighted)
+            self._set_model_values(list(selected), b0, coef, table, converged)
+            return self._finish_fit(Xf, y01, index=None, t0=t0)
         col = {c: i for i, c in enumerate(names)}
         design = Design(len(y01), len(selected) + self.max_rules)
 
@@ -210,6 +227,12 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
         rules, fit = self._add_rules(problem, selected, fit)
         fit, selected, self.rules_ = self._final_fit(problem, selected, rules, fit)
         self._set_model(selected, fit)
+        return self._finish_fit(Xf, y01, index=index, t0=t0)
+
+    def _finish_fit(self, Xf, y01, *, index, t0):
+        """Threshold, fingerprint and timing, common to both forms."""
+        if index is None:
+            index = self._index_derived(Xf)
         p_train = special.expit(self._logit_from_index(index))
         if isinstance(self.threshold, str):
             self.threshold_, self.threshold_rule_ = choose_threshold(y01, p_train, self.threshold)
@@ -221,20 +244,24 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
         return self
 
     def _set_model(self, selected, fit: LogitFit):
+        inf = fit.inference()
+        table = pd.DataFrame(
+            {k: inf[k] for k in ("coef", "std_err", "z", "p_value", "ci_low", "ci_high")},
+            index=pd.Index(["(intercept)"] + list(selected) + [r.name for r in self.rules_], name="term"),
+        )
+        table["penalised"] = fit.penalised
+        self._set_model_values(selected, fit.intercept, fit.coef.copy(), table, fit.converged)
+
+    def _set_model_values(self, selected, intercept, coef, coef_table, converged):
         self.selected_features_ = list(selected)
         self.characteristics_ = list(selected) + [r.name for r in self.rules_]
-        self.intercept_ = fit.intercept
-        self.coef_ = fit.coef.copy()
+        self.intercept_ = intercept
+        self.coef_ = coef
         self.n_features_used_ = len(selected)
         self.scaling_ = Scaling(self.pdo, self.base_points, self.base_odds)
         self.grades_ = master_scale(self.grade_pd_bounds, self.scaling_)
-        inf = fit.inference()
-        self.coef_table_ = pd.DataFrame(
-            {k: inf[k] for k in ("coef", "std_err", "z", "p_value", "ci_low", "ci_high")},
-            index=pd.Index(["(intercept)"] + self.characteristics_, name="term"),
-        )
-        self.coef_table_["penalised"] = fit.penalised
-        self.converged_ = fit.converged
+        self.coef_table_ = coef_table
+        self.converged_ = converged
         _points.build(self)
 
     # ------------------------------------------------------------------ predict
