@@ -72,10 +72,11 @@ class PenalisedMixin:
         data = pen.compress(index, [], y01, w, folds)
         model = Additive.build(n_bins, shapes, counts, 0)
         if self.penalty == "cv":
-            lam, cv = pen.choose_penalty(model, data, folds)
+            lam, cv, fold_fits = pen.choose_penalty(model, data, folds)
         else:
-            lam, cv = float(self.penalty) * pen.information(data), {}
+            lam, cv, fold_fits = float(self.penalty) * pen.information(data), {}, []
         params, converged = pen.fit_additive(model, data, lam)
+        main_model, main_data = model, data
         rules = self._penalised_rules(selected, index, n_bins, y01, w, model, params)
         if rules:
             masks = [self._rule_mask(r, selected, index, n_bins) for r in rules]
@@ -90,7 +91,7 @@ class PenalisedMixin:
         self.penalty_ = lam
         self.penalty_cv_ = cv
         edf = pen.edf_by_term(model, data, params, lam)
-        drop = _drop_one(model, data, lam, params, folds)
+        drop = _drop_one(main_model, main_data, fold_fits)
         coef = np.concatenate([np.ones(len(selected)), rule_coef])
         terms = ["(intercept)"] + list(selected) + [r.name for r in rules]
         table = pd.DataFrame(
@@ -165,20 +166,20 @@ def _fit_offset_coefs(R: np.ndarray, y, w, offset) -> np.ndarray:
     return optimize.minimize(f, np.zeros(R.shape[1]), jac=True, method="L-BFGS-B").x
 
 
-def _drop_one(model: Additive, data, lam: float, params, folds: int) -> list[float]:
-    """Per characteristic: held-out deviance increase (summed over K folds) when its points are
-    set to its average, each fold's model fitted without that fold (other terms not refitted)."""
+def _drop_one(model: Additive, data, fold_fits: list[np.ndarray]) -> list[float]:
+    """Per characteristic: held-out deviance increase (summed over the K cross-validation folds of
+    the main effects at the chosen penalty) when its points are set to its average, each fold's
+    model fitted without that fold (other terms not refitted). NaN with a fixed penalty (no folds)."""
+    if not fold_fits:
+        return [float("nan")] * len(model.bases)
     out = np.zeros(len(model.bases))
-    for k in range(folds):
-        train = data.fold != k
-        if not train.any() or train.all():
-            return [float("nan")] * len(model.bases)
-        p_k, _ = pen.fit_additive(model, data, lam, mask=train, init=params)
-        base = pen.deviance(model, data, p_k, ~train)
+    for k, p_k in enumerate(fold_fits):
+        held = data.fold == k
+        base = pen.deviance(model, data, p_k, held)
         at = 1
         for j, B in enumerate(model.bases):
             q = p_k.copy()
             q[at : at + B.shape[1]] = 0.0
-            out[j] += pen.deviance(model, data, q, ~train) - base
+            out[j] += pen.deviance(model, data, q, held) - base
             at += B.shape[1]
     return [float(v) for v in out]
