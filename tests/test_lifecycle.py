@@ -1,8 +1,9 @@
 """The lifecycle on real data, through every door: train, serve, decide raw 2011 applications, report
 outcomes, monitor the service's own store, retrain, promote, serve the new champion; and for a set
 of raw applicants the same PD (to 1e-9) from predict_one, predict_proba, `lendscore score`,
-`lendscore decide`, HTTP single, HTTP batch, monitoring (a raw file it scores itself) and the exported
-SQL run in DuckDB. The officer page is HTTP single from a browser (tests/test_service_browser.py)."""
+`lendscore decide`, HTTP single, HTTP batch, monitoring (a raw file it scores itself), the exported
+SQL run in DuckDB and lendscore.spark.score (the Spark SQL, on a local[2] Spark). The officer page is
+HTTP single from a browser (tests/test_service_browser.py)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,11 @@ from lendscore.data import bundled_path, load_bundled
 from lendscore.service import create_app, load_settings
 from lendscore.service.testing import demo_keys, test_client, write_settings
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # PySpark 4.3 warns on every pandas conversion that it does not fully support pandas 3
+    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
+]
 PROFILE = "lending_club_2007_2011"
 DERIVED = ["credit_age_months", "nth", "nth_ratio", "installment"]  # never sent: the model file derives them
 
@@ -84,6 +89,14 @@ def _doors(model_path, applicants: list[dict], client, headers, tmp, capsys) -> 
     sql = model.to_sql("applicants", dialect="duckdb", id_column="row_id", columns=list(frame.columns) + ["row_id"])
     got = con.execute(f"SELECT * FROM ({sql}) ORDER BY row_id").df()
     pds["SQL (DuckDB)"] = got["pd"].to_numpy()
+    from lendscore import spark as ls
+
+    session = ls.local_session("local[2]", {"spark.sql.shuffle.partitions": "2"})
+    applicants_df = session.createDataFrame(frame.assign(row_id=np.arange(len(frame))))
+    # toArrow, not toPandas: PySpark 4.3 passes pandas 3 a deprecated keyword there
+    scored = ls.score(applicants_df, model).orderBy("row_id").toArrow().to_pandas()
+    assert scored["row_id"].tolist() == list(range(len(frame)))
+    pds["Spark"] = scored["lendscore_pd"].to_numpy()
     return pds
 
 

@@ -56,7 +56,9 @@ def score_command(
 def export_sql_command(
     model: Annotated[Path, typer.Option("--model", help="model.json written by `lendscore train`")],
     table: Annotated[str, typer.Option("--table", help="table holding the raw applicant rows")] = "applicants",
-    dialect: Annotated[str, typer.Option("--dialect", help="duckdb or sqlite")] = "duckdb",
+    dialect: Annotated[
+        str, typer.Option("--dialect", help="duckdb, sqlite, postgres, spark, bigquery, snowflake or tsql")
+    ] = "duckdb",
     id_column: Annotated[str | None, typer.Option("--id-column", help="column to carry into the output")] = None,
     columns: Annotated[
         str | None,

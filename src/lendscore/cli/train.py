@@ -70,12 +70,23 @@ def train_command(
         str | None,
         typer.Option("--segment", help="column of DATA to show test AUC, Gini and KS by (need not be a model input)"),
     ] = None,
+    streaming: Annotated[
+        bool,
+        typer.Option(
+            "--streaming",
+            help="train out of core from a Parquet file or folder in Arrow batches (automatic above "
+            f"{STREAMING_BYTES // 2**30} GB): all rows train, no split or report; writes model.json and metrics.json",
+        ),
+    ] = False,
 ) -> None:
     """Train, validate and save a scorecard on a file of loans with known outcomes."""
     from lendscore.config import load_config
     from lendscore.training import train_scorecard
 
     cfg = load_config(config)
+    if streaming or _large_parquet(data):
+        _train_streaming(data, out, target, bad, cfg, profile=profile, sql=sql, test_from=test_from, segment=segment)
+        return
     result = train_scorecard(
         data,
         target=target,
@@ -92,6 +103,58 @@ def train_command(
     )
     _write_outputs(result, out, segment=segment)
     _summary(result, out)
+
+
+#: A Parquet source (file or folder) larger than this on disk is trained out of core.
+STREAMING_BYTES = 2 * 2**30
+
+
+def _large_parquet(data: str) -> bool:
+    p = Path(data)
+    if p.is_dir():
+        files = list(p.glob("*.parquet"))
+    elif p.suffix == ".parquet" and p.exists():
+        files = [p]
+    else:
+        return False
+    return bool(files) and sum(f.stat().st_size for f in files) > STREAMING_BYTES
+
+
+def _train_streaming(data: str, out: Path, target, bad, cfg, **unsupported) -> None:
+    """``train --streaming``: :func:`lendscore.outofcore.fit_parquet`, then model.json and
+    metrics.json written together (nothing lands in ``out`` unless both are)."""
+    import time
+
+    from lendscore.errors import ConfigError
+    from lendscore.model.scorecard import Scorecard
+    from lendscore.outofcore import fit_parquet
+
+    given = [k for k, v in unsupported.items() if v is not None]
+    if given:
+        raise ConfigError(f"--streaming trains on a Parquet file with --target; it does not take {given}")
+    if target is None:
+        raise ConfigError("--streaming needs --target COLUMN (and --bad VALUE)")
+    console.print(f"training out of core on {escape(data)} (Arrow batches, three passes)")
+    t0 = time.perf_counter()
+    model = fit_parquet(data, target=target, bad=bad, model=Scorecard(**cfg.scorecard.estimator_params()))
+    seconds = time.perf_counter() - t0
+    n = int(model.data_fingerprint_["n_rows"])
+    metrics = {"fit_seconds": seconds, "n_train": n, "n_patterns": int(model.n_patterns_), "path": "out-of-core"}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".lendscore-", dir=out.parent))
+    try:
+        model.save(staging / "model.json", source=Path(data).name, target=target, n_train=n)
+        (staging / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+        out.mkdir(exist_ok=True)
+        for f in staging.iterdir():
+            f.replace(out / f.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    console.print(
+        f"[bold]model[/]: {len(model.selected_features_)} characteristics, {len(model.rules_)} interaction rules, "
+        f"{n:,} rows in {model.n_patterns_:,} patterns, fitted in {seconds:.1f} s"
+    )
+    console.print(f"wrote [bold]{out / 'model.json'}[/], {out / 'metrics.json'}")
 
 
 def _summary(result, out: Path) -> None:

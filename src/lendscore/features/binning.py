@@ -24,7 +24,14 @@ import pandas as pd
 from lendscore.features._merge import log_likelihood, merge_prebins
 from lendscore.features.woe import woe_iv
 
-__all__ = ["FeatureBinning", "fit_feature_binning", "detect_special_codes"]
+__all__ = [
+    "FeatureBinning",
+    "PrebinCounts",
+    "binning_from_counts",
+    "detect_special_codes",
+    "fit_feature_binning",
+    "prebin_counts",
+]
 
 # "Not applicable" codes in the 9s family (96, 98, 999, ...) used by bureaux and datasets such as
 # Give Me Some Credit. They count as special only when they sit far above every other value.
@@ -289,6 +296,198 @@ def _choose_trend(e, n, trend, min_bin_size, max_n_bins, min_gain, shape_penalty
     return best[1], best[2]
 
 
+@dataclass
+class PrebinCounts:
+    """Everything a characteristic's binning is fitted from: its pre-bins and their counts.
+
+    ``kind`` is ``"numeric"`` or ``"categorical"``. Numeric: ``splits`` are the ascending pre-bin
+    edges; pre-bin ``i`` holds the regular (not missing, not special) values ``v`` with
+    ``splits[i-1] <= v < splits[i]`` (``searchsorted(splits, v, "right")``), so there are
+    ``len(splits) + 1`` pre-bins. Categorical: ``categories`` are the category texts, one per
+    pre-bin (``ordered``: in their declared order, bins are then runs of neighbours; otherwise any
+    order). ``n_event`` / ``n_total`` are the summed weights of events / of all rows per pre-bin;
+    ``special`` and ``missing`` are ``(n_event, n_total)`` of the special-code rows (numeric) and of
+    the missing rows. ``special_codes`` are the numeric special codes the counts were taken with.
+    Rows of weight zero count nowhere.
+    """
+
+    kind: str
+    n_event: np.ndarray
+    n_total: np.ndarray
+    splits: np.ndarray = field(default_factory=lambda: np.empty(0))
+    categories: list[str] = field(default_factory=list)
+    ordered: bool = False
+    special_codes: list[float] = field(default_factory=list)
+    special: tuple[float, float] = (0.0, 0.0)
+    missing: tuple[float, float] = (0.0, 0.0)
+
+
+def prebin_counts(
+    name: str,
+    values,
+    y: np.ndarray,
+    *,
+    kind: str,
+    special_codes: list[float] | None = None,
+    max_prebins: int = 50,
+    sample_weight: np.ndarray | None = None,
+    prebin_splits=None,
+) -> PrebinCounts:
+    """The :class:`PrebinCounts` of a raw column (``special_codes`` None: detected; ``prebin_splits``
+    None: pre-bin edges from the data, see :func:`_prebin_numeric`)."""
+    y = np.asarray(y, dtype=float)
+    w = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    weighted = sample_weight is not None
+    if weighted and (w == 0).any():  # rows of weight zero are as good as absent
+        keep = w > 0
+        values = values[keep] if isinstance(values, np.ndarray) else pd.Series(values).reset_index(drop=True)[keep]
+        y, w = y[keep], w[keep]
+    if kind == "numeric":
+        x = _as_float(values, name)
+        miss = np.isnan(x)
+        specials = detect_special_codes(x) if special_codes is None else [float(c) for c in special_codes]
+        spec = np.isin(x, specials) if specials else np.zeros_like(miss)
+        reg = ~miss & ~spec
+        if reg.any():
+            if prebin_splits is None:
+                splits, e, n = _prebin_numeric(x[reg], y[reg], w[reg], max_prebins, weighted)
+            else:
+                splits = np.asarray(prebin_splits, dtype=float)
+                idx = np.searchsorted(splits, x[reg], side="right")
+                m = splits.size + 1
+                e = np.bincount(idx, weights=(y * w)[reg], minlength=m)
+                n = np.bincount(idx, weights=w[reg], minlength=m)
+        else:
+            splits, e, n = np.empty(0), np.zeros(1), np.zeros(1)
+        return PrebinCounts(
+            kind,
+            e,
+            n,
+            splits=splits,
+            special_codes=specials,
+            special=(float((y * w)[spec].sum()), float(w[spec].sum())),
+            missing=(float((y * w)[miss].sum()), float(w[miss].sum())),
+        )
+    s = pd.Series(values, copy=False).reset_index(drop=True)
+    miss = s.isna().to_numpy()
+    cats = s[~miss].astype(str)
+    df = pd.DataFrame({"c": cats.to_numpy(), "e": (y * w)[~miss], "n": w[~miss]})
+    g = df.groupby("c", sort=True)[["e", "n"]].sum()
+    ordered = isinstance(s.dtype, pd.CategoricalDtype) and bool(s.dtype.ordered)
+    if ordered:
+        g = g.loc[[c for c in map(str, s.dtype.categories) if c in g.index]]
+    return PrebinCounts(
+        kind,
+        g["e"].to_numpy(),
+        g["n"].to_numpy(),
+        categories=[str(c) for c in g.index],
+        ordered=ordered,
+        missing=(float((y * w)[miss].sum()), float(w[miss].sum())),
+    )
+
+
+def _drop_empty_prebins(splits: np.ndarray, e: np.ndarray, n: np.ndarray):
+    """Numeric pre-bins without rows joined to a neighbour (their edge removed): edges read from a
+    sample or given by the user may leave some empty, while the merge expects rows in each."""
+    empty = n <= 0
+    if not empty.any() or empty.all():
+        return splits, e, n
+    keep = ~empty
+    # an empty pre-bin i > 0 loses its left edge (splits[i-1]); an empty first pre-bin its right one
+    drop_edge = np.zeros(splits.size, dtype=bool)
+    for i in np.flatnonzero(empty):
+        drop_edge[i - 1 if i > 0 else 0] = True
+    kept_splits = splits[~drop_edge]
+    return kept_splits, e[keep], n[keep]
+
+
+def binning_from_counts(
+    name: str,
+    counts: PrebinCounts,
+    *,
+    trend: str = "auto",
+    min_bin_size: float = 0.05,
+    max_n_bins: int = 12,
+    min_gain: float = 0.0,
+    shape_penalty: float = 5.0,
+    fine: bool = False,
+) -> FeatureBinning:
+    """Fit the binning of one characteristic from its pre-bin counts (the one definition:
+    :func:`fit_feature_binning` counts a raw column and calls this).
+
+    With ``fine=True`` (the penalised form's bins) pre-bins are merged only to reach
+    ``min_bin_size`` and ``max_n_bins`` (no shape, no likelihood merging) and ``trend`` is recorded
+    as given: the penalised fit imposes the trend on the bins' log-odds instead.
+    """
+    e, n = np.asarray(counts.n_event, dtype=float), np.asarray(counts.n_total, dtype=float)
+    n_rows = float(n.sum() + counts.special[1] + counts.missing[1])
+    min_rows = min_bin_size * n_rows if min_bin_size < 1 else float(min_bin_size)
+    final_splits: list[float] = []
+    groups: list[list[str]] = []
+    specials = [float(c) for c in counts.special_codes]
+    if counts.kind == "numeric":
+        splits, e, n = _drop_empty_prebins(np.asarray(counts.splits, dtype=float), e, n)
+        if n.sum() > 0:
+            if fine:
+                plan = merge_prebins(e, n, trend="none", min_bin_size=min_rows, max_n_bins=max_n_bins, min_gain=0.0)
+            else:
+                trend, plan = _choose_trend(e, n, trend, min_rows, max_n_bins, min_gain, shape_penalty)
+            final_splits = [float(splits[a - 1]) for a, _ in plan[1:]]
+            be = [float(e[a:b].sum()) for a, b in plan]
+            bn = [float(n[a:b].sum()) for a, b in plan]
+        else:
+            be, bn = [0.0], [0.0]
+        extra_e = [float(counts.special[0]), float(counts.missing[0])]
+        extra_n = [float(counts.special[1]), float(counts.missing[1])]
+    else:
+        present = n > 0
+        cats = [c for c, ok in zip(counts.categories, present, strict=True) if ok]
+        e_cat, n_cat = e[present], n[present]
+        if not counts.ordered:  # nominal: categories ordered by their (smoothed) event rate, then merged as a run
+            by_name = sorted(range(len(cats)), key=lambda i: cats[i])
+            cats, e_cat, n_cat = [cats[i] for i in by_name], e_cat[by_name], n_cat[by_name]
+            prior = float(e.sum() + counts.missing[0]) / n_rows
+            smooth = (e_cat + 20.0 * prior) / (n_cat + 20.0)  # order rare categories toward the mean
+            order = np.argsort(smooth, kind="mergesort")
+            cats, e_cat, n_cat = [cats[i] for i in order], e_cat[order], n_cat[order]
+            trend = trend if fine else "ascending"
+        if cats:
+            if fine:
+                plan = merge_prebins(
+                    e_cat, n_cat, trend="none", min_bin_size=min_rows, max_n_bins=max_n_bins, min_gain=0.0
+                )
+            elif counts.ordered:
+                trend, plan = _choose_trend(e_cat, n_cat, trend, min_rows, max_n_bins, min_gain, shape_penalty)
+            else:
+                plan = merge_prebins(
+                    e_cat, n_cat, trend="ascending", min_bin_size=min_rows, max_n_bins=max_n_bins, min_gain=min_gain
+                )
+            groups = [cats[a:b] if counts.ordered else sorted(cats[a:b]) for a, b in plan]
+            be = [float(e_cat[a:b].sum()) for a, b in plan]
+            bn = [float(n_cat[a:b].sum()) for a, b in plan]
+        else:
+            groups, be, bn = [[]], [0.0], [0.0]
+            trend = "ascending"
+        specials = []
+        extra_e, extra_n = [0.0, float(counts.missing[0])], [0.0, float(counts.missing[1])]
+    e_all = np.array(be + extra_e)
+    n_all = np.array(bn + extra_n)
+    woe, iv, rule = woe_iv(e_all, n_all - e_all)
+    return FeatureBinning(
+        name=name,
+        kind=counts.kind,
+        trend=trend,
+        splits=final_splits,
+        categories=groups,
+        special_codes=specials,
+        n_event=e_all.tolist(),
+        n_nonevent=(n_all - e_all).tolist(),
+        woe=woe.tolist(),
+        iv_bins=iv.tolist(),
+        woe_rule=rule.tolist(),
+    )
+
+
 def fit_feature_binning(
     name: str,
     values,
@@ -303,96 +502,33 @@ def fit_feature_binning(
     min_gain: float = 0.0,
     shape_penalty: float = 5.0,
     sample_weight: np.ndarray | None = None,
-    fine: bool = False,
+    prebin_splits=None,
 ) -> FeatureBinning:
     """Fit the binning of one characteristic on training data.
 
     ``min_bin_size`` is a share of the rows (< 1) or a row count (>= 1); ``trend`` is a shape of
     :data:`lendscore.features._merge.TRENDS`, ``"auto"`` (best of ascending, descending, peak and
     valley, unimodal shapes paying ``shape_penalty`` log-likelihood) or ``"auto_monotonic"``.
-
-    With ``fine=True`` (the penalised form's bins) pre-bins are merged only to reach
-    ``min_bin_size`` and ``max_n_bins`` (no shape, no likelihood merging) and ``trend`` is recorded
-    as given: the penalised fit imposes the trend on the bins' log-odds instead.
+    ``prebin_splits`` (numeric columns) fixes the pre-bin edges instead of reading them from the
+    data. The raw column is reduced to its :class:`PrebinCounts`, then
+    :func:`binning_from_counts` fits the binning from those alone.
     """
-    y = np.asarray(y, dtype=float)
-    w = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-    weighted = sample_weight is not None
-    if weighted and (w == 0).any():  # rows of weight zero are as good as absent
-        keep = w > 0
-        values = values[keep] if isinstance(values, np.ndarray) else pd.Series(values).reset_index(drop=True)[keep]
-        y, w = y[keep], w[keep]
-    n_rows = w.sum()
-    min_rows = min_bin_size * n_rows if min_bin_size < 1 else float(min_bin_size)
-    final_splits: list[float] = []  # numeric
-    specials: list[float] = []  # numeric
-    groups: list[list[str]] = []  # categorical
-    if kind == "numeric":
-        x = _as_float(values, name)
-        miss = np.isnan(x)
-        specials = detect_special_codes(x) if special_codes is None else [float(c) for c in special_codes]
-        spec = np.isin(x, specials) if specials else np.zeros_like(miss)
-        reg = ~miss & ~spec
-        if reg.any():
-            splits, e, n = _prebin_numeric(x[reg], y[reg], w[reg], max_prebins, weighted)
-            if fine:
-                plan = merge_prebins(e, n, trend="none", min_bin_size=min_rows, max_n_bins=max_n_bins, min_gain=0.0)
-            else:
-                trend, plan = _choose_trend(e, n, trend, min_rows, max_n_bins, min_gain, shape_penalty)
-            final_splits = [float(splits[a - 1]) for a, _ in plan[1:]]
-            be = [float(e[a:b].sum()) for a, b in plan]
-            bn = [float(n[a:b].sum()) for a, b in plan]
-        else:
-            be, bn = [0.0], [0.0]
-        extra_e = [float((y * w)[spec].sum()), float((y * w)[miss].sum())]
-        extra_n = [float(w[spec].sum()), float(w[miss].sum())]
-    else:
-        s = pd.Series(values, copy=False).reset_index(drop=True)
-        miss = s.isna().to_numpy()
-        cats = s[~miss].astype(str)
-        df = pd.DataFrame({"c": cats.to_numpy(), "e": (y * w)[~miss], "n": w[~miss]})
-        g = df.groupby("c", sort=True)[["e", "n"]].sum()
-        ordinal = isinstance(s.dtype, pd.CategoricalDtype) and bool(s.dtype.ordered)
-        if ordinal:  # an ordered pandas Categorical: bins are runs of adjacent categories
-            g = g.loc[[c for c in map(str, s.dtype.categories) if c in g.index]]
-        else:  # nominal: categories ordered by their (smoothed) event rate, then merged as a run
-            prior = (y * w).sum() / n_rows
-            smooth = (g["e"] + 20.0 * prior) / (g["n"] + 20.0)  # order rare categories toward the mean
-            g = g.assign(rate=smooth.to_numpy()).sort_values(["rate"], kind="mergesort")
-            trend = trend if fine else "ascending"
-        order = g.index.tolist()
-        if order:
-            e_cat, n_cat = g["e"].to_numpy(), g["n"].to_numpy()
-            if fine:
-                plan = merge_prebins(
-                    e_cat, n_cat, trend="none", min_bin_size=min_rows, max_n_bins=max_n_bins, min_gain=0.0
-                )
-            elif ordinal:
-                trend, plan = _choose_trend(e_cat, n_cat, trend, min_rows, max_n_bins, min_gain, shape_penalty)
-            else:
-                plan = merge_prebins(
-                    e_cat, n_cat, trend="ascending", min_bin_size=min_rows, max_n_bins=max_n_bins, min_gain=min_gain
-                )
-            groups = [order[a:b] if ordinal else sorted(order[a:b]) for a, b in plan]
-            be = [float(e_cat[a:b].sum()) for a, b in plan]
-            bn = [float(n_cat[a:b].sum()) for a, b in plan]
-        else:
-            groups, be, bn = [[]], [0.0], [0.0]
-            trend = "ascending"
-        extra_e, extra_n = [0.0, float((y * w)[miss].sum())], [0.0, float(w[miss].sum())]
-    e_all = np.array(be + extra_e)
-    n_all = np.array(bn + extra_n)
-    woe, iv, rule = woe_iv(e_all, n_all - e_all)
-    return FeatureBinning(
-        name=name,
+    counts = prebin_counts(
+        name,
+        values,
+        y,
         kind=kind,
+        special_codes=special_codes,
+        max_prebins=max_prebins,
+        sample_weight=sample_weight,
+        prebin_splits=prebin_splits,
+    )
+    return binning_from_counts(
+        name,
+        counts,
         trend=trend,
-        splits=final_splits,
-        categories=groups,
-        special_codes=specials,
-        n_event=e_all.tolist(),
-        n_nonevent=(n_all - e_all).tolist(),
-        woe=woe.tolist(),
-        iv_bins=iv.tolist(),
-        woe_rule=rule.tolist(),
+        min_bin_size=min_bin_size,
+        max_n_bins=max_n_bins,
+        min_gain=min_gain,
+        shape_penalty=shape_penalty,
     )

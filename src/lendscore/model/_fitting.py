@@ -64,13 +64,14 @@ class FittingMixin:
     binnings_: dict[str, FeatureBinning]
     selection_: pd.DataFrame
 
-    def _fit_design(self, index, names, y01, w) -> np.ndarray:
+    def _fit_design(self, index, names, y01, w, fold=None) -> np.ndarray:
         """WoE matrix the regression is fitted on.
 
         With ``woe_cv = K >= 2`` each row's WoE comes from the bin counts of the other K - 1
         folds (cross-fitting), so the coefficients are not inflated by the WoE having seen the
-        row's own outcome; scoring uses the WoE of all training rows. Folds are fixed by a
-        seeded generator, so fits are deterministic.
+        row's own outcome; scoring uses the WoE of all training rows. ``fold`` is each row's fold
+        (:func:`lendscore.model.counts.fold_of_rows`, a seeded generator: fits are deterministic).
+        Rows may be patterns: ``y01`` a share of events and ``w`` the pattern's weight.
         """
         W = np.empty((len(y01), len(names)))
         K = self.woe_cv
@@ -78,7 +79,8 @@ class FittingMixin:
             for j, c in enumerate(names):
                 W[:, j] = self.binnings_[c].transform_index(index[c])
             return W
-        fold = np.random.default_rng(0).integers(0, K, len(y01))
+        if fold is None or len(fold) != len(y01):
+            raise ValueError(f"woe_cv={K} needs one fold per row")
         for j, c in enumerate(names):
             nb = self.binnings_[c].n_bins
             key = fold * nb + index[c]
@@ -136,7 +138,18 @@ class FittingMixin:
         selected = list(selected)
         while True:
             A = p.matrix(selected)
-            fit = fit_logit(A, p.y, sample_weight=p.w, C=self.C, with_cov=False, full_steps=2, intercept_column=True)
+            fit = fit_logit(
+                A,
+                p.y,
+                sample_weight=p.w,
+                C=self.C,
+                with_cov=False,
+                # a cold start runs to the optimum (counts are small): two Newton steps from the
+                # intercept-only start are far from it, and the sign check and the rule search's
+                # residuals read this fit
+                intercept_column=True,
+                sample_start=False,
+            )
             wrong = self._wrong_signs(fit, selected)
             if not wrong or not self._drop_for_sign(wrong, selected):
                 return fit, selected
@@ -147,7 +160,7 @@ class FittingMixin:
         init = fit.beta
         while True:
             A = p.matrix(selected + rules)
-            fit = fit_logit(A, p.y, sample_weight=p.w, C=self.C, init=init, intercept_column=True)
+            fit = fit_logit(A, p.y, sample_weight=p.w, C=self.C, init=init, intercept_column=True, sample_start=False)
             wrong = self._wrong_signs(fit, selected)
             before = list(selected)
             if not wrong or not self._drop_for_sign(wrong, selected):
@@ -177,7 +190,15 @@ class FittingMixin:
             # fit's residuals, which must not carry a subsample's noise (it proposes rules that
             # only correct the approximation); two steps from a warm start are near-exact
             fit = fit_logit(
-                A, p.y, sample_weight=p.w, C=self.C, init=init, full_steps=2, with_cov=False, intercept_column=True
+                A,
+                p.y,
+                sample_weight=p.w,
+                C=self.C,
+                init=init,
+                full_steps=2,
+                with_cov=False,
+                intercept_column=True,
+                sample_start=False,
             )
             rules = trial
             used |= {(r.feature_a, r.feature_b) for _, r in new}
@@ -193,7 +214,15 @@ class FittingMixin:
                 A = p.matrix(selected + rules)
                 # near-exact is enough: the final fit finishes from here
                 fit = fit_logit(
-                    A, p.y, sample_weight=p.w, C=self.C, init=init, full_steps=2, with_cov=False, intercept_column=True
+                    A,
+                    p.y,
+                    sample_weight=p.w,
+                    C=self.C,
+                    init=init,
+                    full_steps=2,
+                    with_cov=False,
+                    intercept_column=True,
+                    sample_start=False,
                 )
         return rules, fit
 

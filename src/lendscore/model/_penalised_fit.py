@@ -15,14 +15,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from scipy import special
+from threadpoolctl import threadpool_limits
 
-from lendscore.features.binning import fit_feature_binning
+from lendscore.features.binning import binning_from_counts
 from lendscore.features.rules import Rule, RuleSearch
 from lendscore.model import _penalised as pen
-from lendscore.model._penalised import Additive
+from lendscore.model._penalised import Additive, Compressed
+from lendscore.model.counts import PatternCounts, fold_of_rows
 
 if TYPE_CHECKING:
-    from lendscore.features.binning import FeatureBinning
+    from lendscore.features.binning import FeatureBinning, PrebinCounts
 
 __all__ = ["PenalisedMixin"]
 
@@ -39,59 +41,69 @@ class PenalisedMixin:
 
     penalty: str | float
     max_prebins: int
+    rules_: list[Rule]
     max_rules: int
     rule_min_support: float
     kinds_: dict[str, str]
     binnings_: dict[str, FeatureBinning]
 
-    def _fit_penalised(self, Xf: pd.DataFrame, y01, w, selected: list[str], min_bin: float, weighted: bool):
-        """Fine bins, penalty, rules and the final fit; sets ``binnings_`` of the selected
-        characteristics (fine, with ``log_odds``), ``rules_``, ``penalty_`` and ``penalty_cv_``.
-        Returns (intercept, coefficients, converged, inference table)."""
+    def _fit_penalised(self, Xf: pd.DataFrame, y01, w, prebins: dict[str, PrebinCounts], selected, min_bin):
+        """Fine bins, penalty, rules, the final fit, points and cut-off, from the training rows
+        ``Xf`` / ``y01`` (weights ``w``, None: unweighted) and the coarse fit's pre-bin counts
+        (fine bins: pre-bins merged only to ``min_bin``, a share or a weight of rows).
+        Sets ``binnings_`` of the selected characteristics (fine, with ``log_odds``), ``rules_``,
+        ``penalty_`` and ``penalty_scores_`` (each candidate penalty's criterion); returns (intercept, coefficients, converged, inference
+        table, the fine bins' pattern counts)."""
+        # the fit's dense algebra is on matrices of a few hundred rows: one BLAS thread is faster
+        # there, and much faster on a busy machine, than a pool that contends for the cores
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._fit_penalised_rows(Xf, y01, w, prebins, selected, min_bin)
+
+    def _fit_penalised_rows(self, Xf, y01, w, prebins, selected, min_bin):
+        selected = list(selected)
         fine = {}
         for c in selected:
-            coarse = self.binnings_[c]
-            fine[c] = fit_feature_binning(
+            fine[c] = binning_from_counts(
                 c,
-                Xf[c],
-                y01,
-                kind=self.kinds_[c],
-                trend=coarse.trend,
-                special_codes=list(coarse.special_codes) if coarse.kind == "numeric" else None,
-                max_prebins=self.max_prebins,
+                prebins[c],
+                trend=self.binnings_[c].trend,
                 min_bin_size=min_bin,
                 max_n_bins=self.max_prebins,
-                sample_weight=w if weighted else None,
                 fine=True,
             )
-        index = [fine[c].bin_index(Xf[c]) for c in selected]
         n_bins = [fine[c].n_bins for c in selected]
         shapes = [_CONSTRAINT.get(fine[c].trend, "none") for c in selected]
         counts = [np.asarray(fine[c].n_event) + np.asarray(fine[c].n_nonevent) for c in selected]
         folds = self._penalty_folds
-        data = pen.compress(index, [], y01, w, folds)
+        # the fine bins' pattern counts, with the penalty's cross-validation folds as their folds
+        patterns = PatternCounts.from_rows(
+            {c: fine[c].bin_index(Xf[c]) for c in selected}, fold_of_rows(len(y01), folds), y01, w
+        )
+        data = Compressed.from_patterns(patterns, selected)
+        index = [data.idx[:, j] for j in range(len(selected))]
         model = Additive.build(n_bins, shapes, counts, 0)
-        if self.penalty == "cv":
-            lam, cv, fold_fits = pen.choose_penalty(model, data, folds)
+        design = pen.Design(model, data)
+        if self.penalty in ("aic", "cv"):
+            choice = pen.choose_penalty(design, str(self.penalty), folds)
+            lam, scores, params, converged, H = choice.lam, choice.scores, choice.params, choice.converged, choice.H
         else:
-            lam, cv, fold_fits = float(self.penalty) * pen.information(data), {}, []
-        params, converged = pen.fit_additive(model, data, lam)
-        main_model, main_data = model, data
-        rules = self._penalised_rules(selected, index, n_bins, y01, w, model, params)
+            lam, scores = float(self.penalty) * pen.information(data), {}
+            params, converged, H = pen.newton(design, lam)
+        drop = _drop_one(design, params)
+        rules = self._penalised_rules(selected, index, n_bins, data, model, params)
         if rules:
-            masks = [self._rule_mask(r, selected, index, n_bins) for r in rules]
-            data = pen.compress(index, masks, y01, w, folds)
+            data = data.with_rules([self._rule_mask(r, selected, index, n_bins) for r in rules])
             model = Additive.build(n_bins, shapes, counts, len(rules))
-            params, converged = pen.fit_additive(model, data, lam, init=np.concatenate([params, np.zeros(len(rules))]))
+            design = pen.Design(model, data)
+            params, converged, H = pen.newton(design, lam, init=np.concatenate([params, np.zeros(len(rules))]))
         b0, thetas, rule_coef = model.split(params)
         for c, th in zip(selected, thetas, strict=True):
             fine[c].log_odds = [float(v) for v in th]
             self.binnings_[c] = fine[c]
         self.rules_ = rules
         self.penalty_ = lam
-        self.penalty_cv_ = cv
-        edf = pen.edf_by_term(model, data, params, lam)
-        drop = _drop_one(main_model, main_data, fold_fits)
+        self.penalty_scores_ = scores
+        edf = pen.edf_by_term(design, params, H, lam)
         coef = np.concatenate([np.ones(len(selected)), rule_coef])
         terms = ["(intercept)"] + list(selected) + [r.name for r in rules]
         table = pd.DataFrame(
@@ -108,18 +120,20 @@ class PenalisedMixin:
             index=pd.Index(terms, name="term"),
         )
         table["penalised"] = True
-        return b0, coef, converged, table
+        return b0, coef, converged, table, patterns
 
     @staticmethod
     def _rule_mask(r: Rule, selected, index, n_bins) -> np.ndarray:
         a, b = selected.index(r.feature_a), selected.index(r.feature_b)
         return r.mask(index[a], index[b], n_bins[a], n_bins[b])
 
-    def _penalised_rules(self, selected, index, n_bins, y01, w, model: Additive, params) -> list[Rule]:
+    def _penalised_rules(self, selected, index, n_bins, data: Compressed, model: Additive, params) -> list[Rule]:
         """Rules chosen by the classic score tests against the penalised main effects' residuals
-        (the main effects held fixed while rules are screened, then everything refitted)."""
+        (the main effects held fixed while rules are screened, then everything refitted), on the
+        patterns ``data`` (``index``: their fine bins per characteristic)."""
         if self.max_rules == 0 or len(selected) < 2:
             return []
+        y01, w = data.e / data.t, data.t
         b0, thetas, _ = model.split(params)
         base = b0 + sum(th[ix] for th, ix in zip(thetas, index, strict=True))
         eta = base
@@ -155,31 +169,42 @@ class PenalisedMixin:
 
 
 def _fit_offset_coefs(R: np.ndarray, y, w, offset) -> np.ndarray:
-    """Coefficients of the indicator columns ``R`` in a logistic model with a fixed offset."""
-    from scipy import optimize
+    """Coefficients of the indicator columns ``R`` in a logistic model with a fixed offset (and
+    the rules' light ridge): Newton's method with step halving on these few columns."""
+    c = np.zeros(R.shape[1])
+    ridge = pen._RULE_RIDGE
 
-    def f(c):
+    def value(c):
         eta = offset + R @ c
-        nll = float(np.sum(w * (np.logaddexp(0.0, eta) - y * eta)))
-        return nll + pen._RULE_RIDGE * float(c @ c), R.T @ (w * (special.expit(eta) - y)) + 2 * pen._RULE_RIDGE * c
+        return float(np.sum(w * (np.logaddexp(0.0, eta) - y * eta))) + ridge * float(c @ c)
 
-    return optimize.minimize(f, np.zeros(R.shape[1]), jac=True, method="L-BFGS-B").x
+    f = value(c)
+    for _ in range(50):
+        p = special.expit(offset + R @ c)
+        g = R.T @ (w * (p - y)) + 2 * ridge * c
+        H = R.T @ (R * (w * p * (1 - p))[:, None]) + 2 * ridge * np.eye(len(c))
+        step = np.linalg.solve(H, -g)
+        alpha = 1.0
+        while value(c + alpha * step) > f + 1e-4 * alpha * float(g @ step) and alpha > 1e-8:
+            alpha *= 0.5
+        c = c + alpha * step
+        f_new = value(c)
+        if f - f_new <= 1e-10 * max(1.0, abs(f)):
+            break
+        f = f_new
+    return c
 
 
-def _drop_one(model: Additive, data, fold_fits: list[np.ndarray]) -> list[float]:
-    """Per characteristic: held-out deviance increase (summed over the K cross-validation folds of
-    the main effects at the chosen penalty) when its points are set to its average, each fold's
-    model fitted without that fold (other terms not refitted). NaN with a fixed penalty (no folds)."""
-    if not fold_fits:
-        return [float("nan")] * len(model.bases)
-    out = np.zeros(len(model.bases))
-    for k, p_k in enumerate(fold_fits):
-        held = data.fold == k
-        base = pen.deviance(model, data, p_k, held)
-        at = 1
-        for j, B in enumerate(model.bases):
-            q = p_k.copy()
-            q[at : at + B.shape[1]] = 0.0
-            out[j] += pen.deviance(model, data, q, held) - base
-            at += B.shape[1]
-    return [float(v) for v in out]
+def _drop_one(design: pen.Design, params: np.ndarray) -> list[float]:
+    """Per characteristic: the training deviance gained when its points are set to its average
+    (other terms not refitted), beside its edf in the table (a term pays its way under the
+    criterion that chose the penalty when the gain exceeds ``2 * edf``)."""
+    data = design.data
+    base = pen.deviance(design, data, params)
+    out, at = [], 1
+    for B in design.model.bases:
+        q = params.copy()
+        q[at : at + B.shape[1]] = 0.0
+        out.append(pen.deviance(design, data, q) - base)
+        at += B.shape[1]
+    return out

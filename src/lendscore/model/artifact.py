@@ -165,7 +165,7 @@ def model_from_dict(doc: dict):
 
     params = dict(doc["params"])
     params.setdefault("form", "classic")  # files written before the penalised form existed
-    params.setdefault("penalty", "cv")
+    params.setdefault("penalty", "aic")
     if isinstance(params.get("grade_pd_bounds"), list):
         params["grade_pd_bounds"] = tuple(params["grade_pd_bounds"])
     model = Scorecard(**params)

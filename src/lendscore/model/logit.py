@@ -121,6 +121,7 @@ def fit_logit(
     with_cov: bool = True,
     full_steps: int | None = None,
     intercept_column: bool = False,
+    sample_start: bool = True,
 ) -> LogitFit:
     """Maximum-likelihood (optionally L2-penalised) logistic regression of y (0/1) on X.
 
@@ -135,6 +136,12 @@ def fit_logit(
     With ``intercept_column`` X is a design whose first column is the intercept's ones, used as
     is (not copied): the scorecard's fitting steps grow one Fortran-ordered design and fit on
     views of its leading columns.
+
+    ``y`` may be a share of events in [0, 1] with ``sample_weight`` the rows' total weight: the
+    log-likelihood of rows summarised as counts (``y = n_event / n_total``, weight ``n_total``) is
+    the rows' own. ``sample_start=False`` skips the quarter-sample cold start, a row-level
+    shortcut whose subsample depends on the row order (the scorecard fits counts with it off, so
+    the same rows give the same path whether summarised or not).
     """
     if intercept_column:
         A = X
@@ -156,7 +163,7 @@ def fit_logit(
     else:
         beta = np.asarray(init, dtype=float).copy()
     n_iter = 0
-    sub = np.random.default_rng(0).random(n) < 0.25 if n > 40_000 else None
+    sub = np.random.default_rng(0).random(n) < 0.25 if (n > 40_000 and sample_start) else None
     if sub is not None and init is None:
         scale = n / max(int(sub.sum()), 1)  # keeps the penalty's weight relative to the data
         beta, n_iter, _, _ = _newton(

@@ -59,9 +59,10 @@ PARAMETERS: dict[str, tuple[Any, Any]] = {
         Field("classic", description="'classic' (coefficient x coarse WoE) or 'penalised' (fitted fine-bin log-odds)"),
     ),
     "penalty": (
-        Literal["cv"] | float,
+        Literal["aic", "cv"] | float,
         Field(
-            "cv", description="penalised form's fusion penalty: 'cv' or a multiple (> 0) of the binomial information"
+            "aic",
+            description="penalised form's fusion penalty: 'aic', 'cv' or a multiple (> 0) of the binomial information",
         ),
     ),
 }
@@ -81,7 +82,7 @@ class _Strict(BaseModel):
     @classmethod
     def _positive_penalty(cls, v):
         if isinstance(v, float) and not (0 < v < float("inf")):
-            raise ValueError("must be 'cv' or a finite number > 0")
+            raise ValueError("must be 'aic', 'cv' or a finite number > 0")
         return v
 
     @field_validator("grade_pd_bounds", check_fields=False)

@@ -16,17 +16,17 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from lendscore.data.derivation import InputSpec, derive_frame, derive_one, input_spec_for
 from lendscore.errors import ConfigError, ModelError, NotFittedError, SchemaError
-from lendscore.features.binning import fit_feature_binning
+from lendscore.features.binning import binning_from_counts, prebin_counts
 from lendscore.features.selection import select_features
 from lendscore.model import _points
 from lendscore.model._data import as_frame, column_kinds, encode_target, fingerprint
 from lendscore.model._fitting import Design, FitProblem, FittingMixin
 from lendscore.model._penalised_fit import PenalisedMixin
+from lendscore.model.counts import PatternCounts, binning_options, fold_of_rows, threshold_from_counts
 from lendscore.model.grades import DEFAULT_PD_BOUNDS, master_scale
 from lendscore.model.logit import LogitFit
 from lendscore.model.params import PARAMETERS, validate_params
 from lendscore.model.scaling import Scaling
-from lendscore.validation.metrics import choose_threshold
 
 __all__ = ["Scorecard"]
 
@@ -68,8 +68,9 @@ class Scorecard(PenalisedMixin, FittingMixin, ClassifierMixin, BaseEstimator):
         inference) or "penalised" (the selected characteristics re-binned finely, each bin's
         log-odds fitted with a fusion penalty on adjacent bins and the detected or declared
         monotone trend as a constraint; see :mod:`lendscore.model._penalised`).
-    penalty : the penalised form's fusion penalty: "cv" (chosen by 5-fold cross-validated
-        deviance on the training rows) or a number > 0 (a multiple of the data's binomial
+    penalty : the penalised form's fusion penalty: "aic" (chosen on the training rows by Akaike's
+        criterion, deviance + 2 x effective degrees of freedom), "cv" (by 5-fold cross-validated
+        deviance: five times the fits) or a number > 0 (a multiple of the data's binomial
         information ``sum(w) p (1 - p)``).
     """
 
@@ -100,7 +101,7 @@ class Scorecard(PenalisedMixin, FittingMixin, ClassifierMixin, BaseEstimator):
         threshold="f1",
         points_rounding=None,
         form="classic",
-        penalty="cv",
+        penalty="aic",
     ):
         self.categorical_features = categorical_features
         self.special_codes = special_codes
@@ -143,7 +144,7 @@ class Scorecard(PenalisedMixin, FittingMixin, ClassifierMixin, BaseEstimator):
         validate_params(self.get_params())
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y, sample_weight=None, *, inputs=None):
+    def fit(self, X, y, sample_weight=None, *, inputs=None, prebin_splits=None):
         """Fit binning, selection, the logistic regression and the points on (X, y).
 
         ``inputs`` declares the applicant schema written into the model file: a
@@ -151,6 +152,12 @@ class Scorecard(PenalisedMixin, FittingMixin, ClassifierMixin, BaseEstimator):
         :func:`~lendscore.data.prepare` applied them to ``X``) or an
         :class:`~lendscore.data.derivation.InputSpec`. Without it the model's inputs are the
         columns of ``X`` with no derivation. Every door derives raw applicants from it.
+        ``prebin_splits`` (``{column: ascending edges}``) fixes numeric columns' pre-bin edges
+        instead of reading them from the data (how an out-of-core fit is compared with this one).
+
+        Once binned, the rows are summarised as :class:`~lendscore.model.counts.PatternCounts`
+        (one entry per distinct fold and bins) and everything after binning is fitted from those
+        counts: the same likelihood, at a cost in patterns rather than rows.
         """
         t0 = time.perf_counter()
         self._check_params()
@@ -166,51 +173,70 @@ class Scorecard(PenalisedMixin, FittingMixin, ClassifierMixin, BaseEstimator):
         self.kinds_ = column_kinds(Xf, self.categorical_features)
         self.inputs_ = _input_spec(inputs, self.kinds_, Xf)
         w = self._weights(y01, sample_weight)
-        n = float(w.sum())
-        if self.min_bin_size is not None:
-            min_bin = self.min_bin_size
-        else:  # a row count: 30 rows or 0.1 % of the rows, but at most 5 % of a tiny sample
-            min_bin = max(1.0, 0.001 * n, min(30.0, 0.05 * n))
+        weighted = not (sample_weight is None and self.class_weight is None)
         self.binnings_ = {}
-        for c in self.feature_names_in_:
-            self.binnings_[c] = fit_feature_binning(
+        splits = prebin_splits or {}
+        prebins = {}
+        for c in self.feature_names_in_:  # as fit_feature_binning, keeping the pre-bin counts
+            prebins[c] = prebin_counts(
                 c,
                 Xf[c],
                 y01,
                 kind=self.kinds_[c],
-                trend=self._trend_of(c),
                 special_codes=self._specials_of(c),
                 max_prebins=self.max_prebins,
-                min_bin_size=min_bin,
-                max_n_bins=self.max_n_bins,
-                min_gain=self.min_gain,
-                shape_penalty=self.shape_penalty,
-                sample_weight=None if sample_weight is None and self.class_weight is None else w,
+                sample_weight=w if weighted else None,
+                prebin_splits=splits.get(c),
             )
+            self.binnings_[c] = binning_from_counts(c, prebins[c], **binning_options(self, c, float(w.sum())))
         names = list(self.feature_names_in_)
         index = {c: self.binnings_[c].bin_index(Xf[c]) for c in names}
-        W = self._fit_design(index, names, y01, w)
-        iv = {c: self.binnings_[c].iv for c in names}
-        selected, self.selection_ = select_features(
-            names,
-            iv,
-            W,
-            iv_min=self.iv_min,
-            corr_max=self.corr_max,
-            vif_max=self.vif_max,
-            sample_weight=None if sample_weight is None and self.class_weight is None else w,
-        )
-        if not selected:
-            raise ModelError(
-                f"no characteristic passed selection (iv_min={self.iv_min}); highest IV {max(iv.values()):.4f}"
-            )
+        fold = fold_of_rows(len(y01), self.woe_cv)
+        patterns = PatternCounts.from_rows(index, fold, y01, w if weighted else None, compress=self._compress_rows)
+        del index
         if self.form == "penalised":
-            weighted = not (sample_weight is None and self.class_weight is None)
-            b0, coef, converged, table = self._fit_penalised(Xf, y01, w, list(selected), min_bin, weighted)
+            selected = self._select_on_patterns(patterns, names)[0]
+            min_bin = binning_options(self, names[0], float(w.sum()))["min_bin_size"]
+            b0, coef, converged, table, fine = self._fit_penalised(
+                Xf, y01, w if weighted else None, prebins, selected, min_bin
+            )
             self._set_model_values(list(selected), b0, coef, table, converged)
-            return self._finish_fit(Xf, y01, index=None, t0=t0)
-        col = {c: i for i, c in enumerate(names)}
-        design = Design(len(y01), len(selected) + self.max_rules)
+            self._set_threshold(fine)
+        else:
+            self._fit_patterns(patterns, names)
+        self.data_fingerprint_ = fingerprint(Xf, y01)
+        self.metadata_ = {}
+        self.fit_seconds_ = time.perf_counter() - t0
+        return self
+
+    # the row-level reference path (one pattern per row) is the same code with this off
+    _compress_rows = True
+
+    def fit_from_counts(self, binnings, patterns, *, inputs=None, classes=(0, 1), training_ranges=None):
+        """Fit from counts instead of rows: see :func:`lendscore.model.counts.fit_from_counts`."""
+        from lendscore.model.counts import fit_from_counts
+
+        t0 = time.perf_counter()
+        fit_from_counts(self, binnings, patterns, inputs=inputs, classes=classes, training_ranges=training_ranges)
+        self.fit_seconds_ = time.perf_counter() - t0
+        return self
+
+    def _fit_patterns(self, patterns: PatternCounts, names: list[str]) -> None:
+        """Everything after binning, from the pattern counts: cross-fitted WoE, selection, the
+        sign check, the rule rounds, the final fit with its covariance, points and cut-off."""
+        if self.form == "penalised":  # fit_from_counts: the fine bins are read from the rows
+            raise ConfigError(
+                "form='penalised' needs the training rows (its fine bins are counted from them): "
+                "fit it with Scorecard.fit; fitting from counts supports form='classic' only"
+            )
+        selected, index, y, w, fold = self._select_on_patterns(patterns, names)
+        # the regression reads only the selected characteristics' bins (and folds): their patterns
+        # are summed once more, and the WoE design rebuilt on that smaller table
+        sub = PatternCounts({c: index[c] for c in selected}, fold, y * w, w).compressed()
+        w, y, index, fold = sub.n_total, sub.n_event / sub.n_total, sub.index, sub.fold
+        W = self._fit_design(index, selected, y, w, fold)
+        col = {c: i for i, c in enumerate(selected)}
+        design = Design(len(y), len(selected) + self.max_rules)
 
         def column(key):  # a characteristic's WoE column, or a rule's 0/1 indicator
             if isinstance(key, str):
@@ -222,26 +248,42 @@ class Scorecard(PenalisedMixin, FittingMixin, ClassifierMixin, BaseEstimator):
                 self.binnings_[key.feature_b].n_bins,
             )
 
-        problem = FitProblem(design, column, index, y01, w)
+        problem = FitProblem(design, column, index, y, w)
         fit, selected = self._fit_with_sign_check(problem, selected)
         rules, fit = self._add_rules(problem, selected, fit)
         fit, selected, self.rules_ = self._final_fit(problem, selected, rules, fit)
         self._set_model(selected, fit)
-        return self._finish_fit(Xf, y01, index=index, t0=t0)
+        self._set_threshold(patterns)
 
-    def _finish_fit(self, Xf, y01, *, index, t0):
-        """Threshold, fingerprint and timing, common to both forms."""
-        if index is None:
-            index = self._index_derived(Xf)
-        p_train = special.expit(self._logit_from_index(index))
+    def _select_on_patterns(self, patterns: PatternCounts, names: list[str]):
+        """Cross-fitted WoE and selection on the coarse bins' patterns: (selected, and the live
+        patterns' index, event rate, weight and fold)."""
+        live = patterns.n_total > 0  # patterns of weight zero only enter the cut-off (unweighted rows)
+        w = patterns.n_total[live]
+        y = patterns.n_event[live] / w
+        index = {c: patterns.index[c][live] for c in names}
+        fold = None if patterns.fold is None else patterns.fold[live]
+        W = self._fit_design(index, names, y, w, fold)
+        iv = {c: self.binnings_[c].iv for c in names}
+        selected, self.selection_ = select_features(
+            names, iv, W, iv_min=self.iv_min, corr_max=self.corr_max, vif_max=self.vif_max, sample_weight=w
+        )
+        if not selected:
+            raise ModelError(
+                f"no characteristic passed selection (iv_min={self.iv_min}); highest IV {max(iv.values()):.4f}"
+            )
+        return selected, index, y, w, fold
+
+    def _set_threshold(self, patterns: PatternCounts) -> None:
+        """The PD cut-off from the training patterns' PDs (``patterns`` index the model's bins)."""
+        p_train = special.expit(self._logit_from_index({c: patterns.index[c] for c in self.table_.inputs}))
+        n_event_rows, n_rows = patterns.row_counts()
         if isinstance(self.threshold, str):
-            self.threshold_, self.threshold_rule_ = choose_threshold(y01, p_train, self.threshold)
+            self.threshold_, self.threshold_rule_ = threshold_from_counts(p_train, n_event_rows, n_rows, self.threshold)
         else:
-            self.threshold_, self.threshold_rule_ = choose_threshold(y01, p_train, "fixed", float(self.threshold))
-        self.data_fingerprint_ = fingerprint(Xf, y01)
-        self.metadata_ = {}
-        self.fit_seconds_ = time.perf_counter() - t0
-        return self
+            self.threshold_, self.threshold_rule_ = threshold_from_counts(
+                p_train, n_event_rows, n_rows, "fixed", float(self.threshold)
+            )
 
     def _set_model(self, selected, fit: LogitFit):
         inf = fit.inference()
@@ -375,8 +417,9 @@ class Scorecard(PenalisedMixin, FittingMixin, ClassifierMixin, BaseEstimator):
         columns=None,
         decision_date=None,
     ) -> str:
-        """One SELECT that derives and scores the raw rows of ``table`` in DuckDB or SQLite (pd, score,
-        grade, points); see :func:`lendscore.model.sql.to_sql` for ``columns`` and ``decision_date``."""
+        """One SELECT that derives and scores the raw rows of ``table`` (pd, score, grade, points) in
+        ``dialect``: duckdb, sqlite, postgres, spark, bigquery, snowflake or tsql (needs the ``sql``
+        extra: sqlglot); see :func:`lendscore.model.sql.to_sql` for ``columns`` and ``decision_date``."""
         _check_fitted(self)
         from lendscore.model.sql import to_sql
 

@@ -244,8 +244,9 @@ def write_training_report(
 
 _FORMS = {
     "classic": "classic: one coefficient times the coarse bins' WoE per characteristic (classical p-values)",
-    "penalised": "penalised: each fine bin's log-odds fitted with a fusion penalty chosen by 5-fold "
-    "cross-validation, trends as constraints; a penalised fit has no classical p-value: the "
-    "coefficient table gives each characteristic's effective degrees of freedom (edf) and the "
-    "held-out deviance lost when its points are set to its average (drop_one_deviance)",
+    "penalised": "penalised: each fine bin's log-odds fitted with a fusion penalty chosen on the "
+    "training rows (Akaike's criterion, or cross-validation if so set), trends as constraints; a "
+    "penalised fit has no classical p-value: the coefficient table gives each characteristic's "
+    "effective degrees of freedom (edf) and the training deviance lost when its points are set "
+    "to its average (drop_one_deviance; the term pays its way when that exceeds 2 x edf)",
 }
