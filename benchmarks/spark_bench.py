@@ -105,9 +105,10 @@ def main() -> None:
     args = ap.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
     print(
-        "| rows | path | fit s | peak RSS MB (JVM + Python driver) | patterns | score rows/s Spark | Python | load avg |"
+        "| rows | path | fit s | peak RSS MB (JVM + Python driver) | patterns | stages s |"
+        " in-memory peer (same run) | score rows/s Spark | Python | load avg |"
     )
-    print("|---:|---|---:|---:|---:|---:|---:|---|")
+    print("|---:|---|---:|---:|---:|---|---|---:|---:|---|")
     for n in args.rows:
         path = args.dir / f"gmsc_{n}.parquet"
         if not path.exists():

@@ -84,6 +84,7 @@ def test_fit_from_spark_counts_equals_the_in_memory_fit(train_df, lending_club):
     assert differ == ["training_data"], differ
     assert a["training_data"]["n_rows"] == b["training_data"]["n_rows"] == len(X)
     assert 0 < got.n_patterns_ < len(X)
+    assert list(got.spark_seconds_)[-1] == "fit" and min(got.spark_seconds_.values()) >= 0
 
 
 def test_fit_with_spark_edges_and_hashed_folds(train_df, lending_club):

@@ -205,7 +205,7 @@ def _numeric_summary(df: DataFrame, numeric: list[str], w: Column, weight_col: s
     for j, c in enumerate(numeric):
         x = _number(c)
         xk = F.when(kept, x)
-        aggs += [F.min(x).alias(f"min{j}"), F.max(x).alias(f"max{j}")]
+        aggs += [F.min(x).alias(f"min{j}"), F.max(x).alias(f"max{j}"), F.min(xk).alias(f"kmin{j}")]
         aggs.append(F.approx_count_distinct(xk, 0.05).alias(f"nd{j}"))
         if c in auto:
             aggs.append(F.sum(F.when(xk != F.rint(xk), 1).otherwise(0)).alias(f"nonint{j}"))
@@ -222,7 +222,8 @@ def _edges(df, numeric, specials, summary, w, max_prebins, relative_error, given
     for j, c in enumerate(numeric):
         if c in given:
             continue
-        # the approximate count errs by several % (rsd 5 %: a finer sketch costs far more): columns near the limit are counted exactly
+        # the approximate count errs by several % (rsd 5 %: a finer sketch costs far more), so
+        # columns anywhere near the limit are counted exactly
         (few if summary[f"nd{j}"] <= 2 * max_prebins + 16 else many).append((j, c))
     aggs = []
     probs = np.linspace(0.0, 1.0, max_prebins + 1)[1:-1].tolist()
@@ -253,7 +254,7 @@ def _edges(df, numeric, specials, summary, w, max_prebins, relative_error, given
         many += again
     for j, c in many:
         q = row[f"q{j}"]
-        lo = summary[f"min{j}"]  # the least regular value (special codes sit far above the rest)
+        lo = summary[f"kmin{j}"]  # the least regular value (special codes sit far above the rest)
         splits = np.unique(np.asarray(q or [], dtype=float))
         out[c] = splits[splits > lo] if lo is not None else splits[:0]
     return out
@@ -493,7 +494,7 @@ def fit(
     model.fit_from_counts(binnings, patterns, inputs=inputs, classes=classes, training_ranges=ranges)
     clock.append(time.perf_counter())
     stages = ("target and summaries", "pre-bin edges", "pre-bin counts and binnings", "pattern counts", "fit")
-    model.spark_seconds_ = {k: b - a for k, a, b in zip(stages, clock, clock[1:], strict=True)}
+    model.spark_seconds_ = {k: b - a for k, a, b in zip(stages, clock[:-1], clock[1:], strict=True)}
     model.prebin_splits_ = {c: edges[c].tolist() for c in numeric}  # what the binnings started from
     model.n_patterns_ = len(patterns)
     return model
