@@ -203,3 +203,20 @@ def test_penalised_form_from_counts_is_refused_naming_the_form(small):
     binnings = {c: classic.binnings_[c] for c in classic.selected_features_}
     with pytest.raises(ConfigError, match="form='penalised' needs the training rows"):
         Scorecard(form="penalised").fit_from_counts(binnings, patterns)
+
+
+def test_sql_export_scores_the_fine_bins_as_python(model, small):
+    """The exported query (DuckDB) gives the penalised model's PD and points, fine bins and all."""
+    import duckdb
+
+    from lendscore.model.sql import to_sql
+
+    X, _ = small
+    frame = X.head(400).assign(app_id=np.arange(400))
+    con = duckdb.connect()
+    con.register("applicants", frame)
+    got = con.execute(to_sql(model, id_column="app_id")).df().sort_values("app_id").reset_index(drop=True)
+    ref = model.score_details(frame.drop(columns="app_id"))
+    np.testing.assert_allclose(got["pd"], ref["pd"].to_numpy(), rtol=0, atol=1e-9)
+    for c in model.characteristics_:
+        np.testing.assert_allclose(got["points_" + c], ref["points_" + c].to_numpy(), rtol=0, atol=1e-9)

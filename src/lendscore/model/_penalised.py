@@ -271,15 +271,14 @@ def newton(
             break
         alpha, slope = 1.0, float(g @ s)
         while True:
-            x_new = x + alpha * s
+            x_new = np.clip(x + alpha * s, design.lo, design.hi)  # inside the bounds but for rounding
             f_new, g_new, p_new = design.value_grad(x_new, e, t, pw)
-            if f_new <= f + 1e-4 * alpha * slope or alpha < 1e-8:
+            if f_new <= f + 1e-4 * alpha * slope:
                 break
             alpha *= 0.5
-        x_new = np.clip(x_new, design.lo, design.hi)
+            if alpha < 1e-8:  # no decrease along a descent direction: at the optimum to rounding
+                return x, decrease <= 1e-6 * scale, H
         x, f, g, prob = x_new, f_new, g_new, p_new
-        if f <= f_new and alpha < 1e-8:
-            break
     else:
         H = design.information(t * prob * (1.0 - prob))
     return x, converged, H
