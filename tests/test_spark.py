@@ -5,6 +5,9 @@ before any job runs."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -85,6 +88,28 @@ def test_fit_from_spark_counts_equals_the_in_memory_fit(train_df, lending_club):
     assert a["training_data"]["n_rows"] == b["training_data"]["n_rows"] == len(X)
     assert 0 < got.n_patterns_ < len(X)
     assert list(got.spark_seconds_)[-1] == "fit" and min(got.spark_seconds_.values()) >= 0
+
+
+def test_weighted_fit_from_spark_counts_equals_the_in_memory_fit(spark, lending_club):
+    """Sample weights (some rows weigh nothing) times balanced class weights, in-sample WoE: the same
+    model as the weighted in-memory fit from the same (weighted) pre-bin edges."""
+    X, y = lending_club.X_train, lending_club.y_train
+    w = np.random.default_rng(7).choice([0.0, 0.5, 1.0, 2.0], size=len(X))
+    params = {"class_weight": "balanced", "woe_cv": 0, "max_rules": 2}
+    ref = Scorecard(**params).fit(X, y, sample_weight=w)
+    edges = ls.prebin_edges(X, y, model=Scorecard(**params), sample_weight=w)
+    df = spark.createDataFrame(X.assign(bad=y.to_numpy(), weight=w))
+    got = ls.fit(df, "bad", sample_weight="weight", prebin_splits=edges, category_orders=_orders(X), **params)
+    assert got.characteristics_ == ref.characteristics_
+    np.testing.assert_allclose(got.coef_, ref.coef_, rtol=0, atol=1e-8)
+    assert abs(got.threshold_ - ref.threshold_) < 1e-9
+    for c, b in ref.binnings_.items():  # weighted sums: Spark adds in another order (last bits)
+        g = got.binnings_[c]
+        assert (g.splits, g.categories, g.special_codes) == (b.splits, b.categories, b.special_codes), c
+        np.testing.assert_allclose(
+            np.r_[g.n_event, g.n_nonevent], np.r_[b.n_event, b.n_nonevent], rtol=1e-12, err_msg=c
+        )
+        np.testing.assert_allclose(g.woe, b.woe, rtol=0, atol=1e-9, err_msg=c)
 
 
 def test_fit_with_spark_edges_and_hashed_folds(train_df, lending_club):
@@ -185,3 +210,12 @@ def test_hashed_folds_follow_the_row_not_the_partitioning(train_df):
     share = a["f"].value_counts(normalize=True)
     assert sorted(share.index) == [0, 1, 2, 3, 4]
     assert share.between(0.18, 0.22).all(), share
+
+
+def test_without_pyspark_the_import_says_which_extra():
+    code = (
+        "import sys; sys.modules['pyspark'] = None\n"
+        "try:\n    import lendscore.spark\nexcept ImportError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "pip install 'lendscore[spark]'" in out, out

@@ -245,3 +245,24 @@ def test_a_table_named_by_its_parts(lc_raw_model, raw_2011, raw_reference, diale
 def test_a_bad_table_name_is_refused(lc_raw_model):
     with pytest.raises(ConfigError, match="table must be"):
         to_sql(lc_raw_model, ("a", "b", "c", "d"))
+
+
+def test_a_boolean_category_scores_in_sql_as_in_python():
+    """A BOOLEAN column binned as a category: Python names its categories 'True'/'False'
+    (``str(True)``) and SQL engines write a boolean as 'true'/'false'; both land in the same bin
+    (without the rule every boolean would score in the Unseen-category bin)."""
+    rng = np.random.default_rng(3)
+    n = 4000
+    X = pd.DataFrame({"owner": rng.random(n) < 0.4, "x": rng.normal(size=n)})
+    y = (rng.random(n) < 0.1 + 0.15 * ~X["owner"].to_numpy() + 0.05 * (X["x"] > 0)).astype(int)
+    from lendscore import Scorecard
+
+    model = Scorecard(max_rules=0).fit(X, y)
+    assert "owner" in model.selected_features_
+    con = duckdb.connect()
+    con.register("applicants", X.assign(app_id=np.arange(n)))
+    assert con.execute("SELECT typeof(owner) FROM applicants LIMIT 1").fetchone()[0] == "BOOLEAN"
+    got = con.execute(to_sql(model, "applicants", id_column="app_id")).df().sort_values("app_id")
+    want = model.score_details(X)
+    np.testing.assert_allclose(got["pd"].to_numpy(), want["pd"].to_numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got["points_owner"].to_numpy(), want["points_owner"].to_numpy(), rtol=0, atol=1e-9)

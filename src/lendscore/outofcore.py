@@ -58,7 +58,7 @@ from lendscore.model.counts import (
 )
 from lendscore.model.scorecard import Scorecard
 
-__all__ = ["fit_parquet", "parquet_files"]
+__all__ = ["fit_parquet", "fit_sql", "parquet_files"]
 
 _RESERVOIR_SEED = 42
 _MERGE_AT = 4_000_000  # pattern entries held before equal patterns are summed again
@@ -398,3 +398,113 @@ def fit_parquet(
     model.n_patterns_ = len(patterns)
     model.stream_seconds_ = seconds
     return model
+
+
+def _query_batches(source: str | Path, sql: str, batch_size: int) -> Iterator[Any]:
+    """The rows of ``sql`` run on ``source`` (a DuckDB file, a SQLite file or a SQLAlchemy URL) as
+    Arrow tables of at most ``batch_size`` rows, fetched as the database streams them."""
+    import pyarrow as pa
+
+    from lendscore.data.io import _SQLITE_MAGIC, _is_url
+
+    url = str(source) if _is_url(source) else None
+    if url is None:
+        path = Path(source)
+        if not path.exists():
+            raise DataError(f"{path}: no such file", column=None)
+        with path.open("rb") as fh:
+            if fh.read(len(_SQLITE_MAGIC)) == _SQLITE_MAGIC:
+                url = f"sqlite:///{path}"
+    if url is None:  # DuckDB: its own Arrow record-batch reader
+        import duckdb
+
+        try:
+            with duckdb.connect(str(source), read_only=True) as con:
+                rel = con.sql(sql)  # to_arrow_reader from DuckDB 1.4 on; fetch_arrow_reader before
+                reader = (rel.to_arrow_reader if hasattr(rel, "to_arrow_reader") else rel.fetch_arrow_reader)(
+                    batch_size
+                )
+                for batch in reader:
+                    yield pa.Table.from_batches([batch])
+        except duckdb.Error as e:
+            raise DataError(f"{source}: DuckDB query failed: {e}", column=None) from e
+        return
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as con:
+            result = con.execution_options(stream_results=True).execute(sa.text(sql))
+            keys = list(result.keys())
+            while rows := result.fetchmany(batch_size):
+                frame = pd.DataFrame(rows, columns=keys)
+                for c in frame.columns:  # numbers as float64 in every batch (a NULL makes ints float)
+                    if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]):
+                        frame[c] = frame[c].astype(float)
+                yield pa.Table.from_pandas(frame, preserve_index=False)
+    except sa.exc.SQLAlchemyError as e:
+        raise DataError(f"SQL query failed: {e}", column=None) from e
+    finally:
+        engine.dispose()
+
+
+def fit_sql(
+    source: str | Path,
+    sql: str,
+    *,
+    target: str,
+    bad: Any = 1,
+    model: Scorecard | None = None,
+    batch_size: int = 1_000_000,
+    spill_dir: str | Path | None = None,
+    **options: Any,
+) -> Scorecard:
+    """:func:`fit_parquet` on the rows of a query: ``sql`` run on ``source`` (a DuckDB or SQLite
+    file, or a SQLAlchemy URL such as ``postgresql+psycopg://...``).
+
+    The query runs once; its rows are fetched in batches of ``batch_size`` and written to a
+    temporary Parquet file in ``spill_dir`` (the database is not asked to run it three times), which
+    :func:`fit_parquet` then streams. A column whose type changes between batches (a number in one,
+    text in the next) is refused naming the column and the batch; nothing is kept. ``options``
+    are :func:`fit_parquet`'s (``columns``, ``sample_size``, ``prebin_splits``, ``inputs``).
+    The rows' order sets the WoE folds and the pre-bin sample, as a file's does: give the query an
+    ``ORDER BY`` for a fit that a rerun reproduces exactly (a database may return rows in any order).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from lendscore.data.io import _redact
+
+    label = _redact(str(source))
+    with tempfile.TemporaryDirectory(dir=spill_dir, prefix="lendscore-sql-") as tmp:
+        path = Path(tmp) / "query.parquet"
+        writer = None
+        try:
+            for i, table in enumerate(_query_batches(source, sql, batch_size)):
+                if writer is None:
+                    schema = table.schema
+                    writer = pq.ParquetWriter(path, schema)
+                elif table.schema != schema:
+                    for f in schema:
+                        t = table.schema.field(f.name).type if f.name in table.schema.names else None
+                        if t is None:
+                            raise SchemaError(f"{label} query batch {i}: column {f.name!r} is missing")
+                        if pa.types.is_null(f.type) and not pa.types.is_null(t):
+                            raise SchemaError(
+                                f"{label} query batch {i}: column {f.name!r} was NULL in every row of batch 0 and is "
+                                f"{t} here: give it a type in the query (CAST) or a larger batch_size"
+                            )
+                        if t != f.type and not pa.types.is_null(t):
+                            raise SchemaError(
+                                f"{label} query batch {i}: column {f.name!r} changes type from {f.type} to {t}"
+                            )
+                    table = table.select(schema.names).cast(schema)  # all-NULL columns take the first type
+                writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:
+            raise DataError(f"{label}: the query returned no rows", column=None)
+        return fit_parquet(
+            path, target=target, bad=bad, model=model, batch_size=batch_size, spill_dir=spill_dir, **options
+        )

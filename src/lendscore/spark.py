@@ -1,7 +1,7 @@
 """Spark, for a cluster: fit a scorecard from counts computed on Spark, and score with Spark SQL.
 
-Needs the ``spark`` extra (``pip install lendscore[spark]``: PySpark 4, on the driver and the
-executors) and Java 17+; ``import lendscore`` never imports it. See docs/spark.md.
+Needs the ``spark`` extra (``pip install lendscore[spark]``: PySpark 4, on the driver; the executors
+run Spark SQL only) and Java 17+; ``import lendscore`` never imports it. See docs/spark.md.
 
 :func:`fit` reads a Spark DataFrame of prepared training rows (the model inputs and the target)
 in a few aggregate jobs and fits on the driver from what they return, the small tables of
@@ -53,9 +53,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from pyspark.sql import Column, DataFrame
-from pyspark.sql import functions as F
-from pyspark.sql import types as T
+
+try:
+    from pyspark.sql import Column, DataFrame
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+except ImportError as e:  # the extra is not installed
+    raise ImportError("lendscore.spark needs PySpark 4: pip install 'lendscore[spark]' (and Java 17+)") from e
 
 from lendscore.errors import ConfigError, SchemaError, TargetError
 from lendscore.features.binning import _NINES, FeatureBinning, PrebinCounts, binning_from_counts

@@ -74,7 +74,7 @@ def train_command(
         bool,
         typer.Option(
             "--streaming",
-            help="train out of core from a Parquet file or folder in Arrow batches (automatic above "
+            help="train out of core from a Parquet file or folder, or a --sql query, in Arrow batches (automatic above "
             f"{STREAMING_BYTES // 2**30} GB): all rows train, no split or report; writes model.json and metrics.json",
         ),
     ] = False,
@@ -85,7 +85,7 @@ def train_command(
 
     cfg = load_config(config)
     if streaming or _large_parquet(data):
-        _train_streaming(data, out, target, bad, cfg, profile=profile, sql=sql, test_from=test_from, segment=segment)
+        _train_streaming(data, out, target, bad, cfg, sql, profile=profile, test_from=test_from, segment=segment)
         return
     result = train_scorecard(
         data,
@@ -120,23 +120,28 @@ def _large_parquet(data: str) -> bool:
     return bool(files) and sum(f.stat().st_size for f in files) > STREAMING_BYTES
 
 
-def _train_streaming(data: str, out: Path, target, bad, cfg, **unsupported) -> None:
-    """``train --streaming``: :func:`lendscore.outofcore.fit_parquet`, then model.json and
-    metrics.json written together (nothing lands in ``out`` unless both are)."""
+def _train_streaming(data: str, out: Path, target, bad, cfg, sql: str | None, **unsupported) -> None:
+    """``train --streaming``: :func:`lendscore.outofcore.fit_parquet` (or, with ``--sql``,
+    :func:`~lendscore.outofcore.fit_sql` on a database), then model.json and metrics.json written
+    together (nothing lands in ``out`` unless both are)."""
     import time
 
     from lendscore.errors import ConfigError
     from lendscore.model.scorecard import Scorecard
-    from lendscore.outofcore import fit_parquet
+    from lendscore.outofcore import fit_parquet, fit_sql
 
     given = [k for k, v in unsupported.items() if v is not None]
     if given:
-        raise ConfigError(f"--streaming trains on a Parquet file with --target; it does not take {given}")
+        raise ConfigError(f"--streaming trains on Parquet or a --sql query with --target; it does not take {given}")
     if target is None:
         raise ConfigError("--streaming needs --target COLUMN (and --bad VALUE)")
     console.print(f"training out of core on {escape(data)} (Arrow batches, three passes)")
     t0 = time.perf_counter()
-    model = fit_parquet(data, target=target, bad=bad, model=Scorecard(**cfg.scorecard.estimator_params()))
+    estimator = Scorecard(**cfg.scorecard.estimator_params())
+    if sql is None:
+        model = fit_parquet(data, target=target, bad=bad, model=estimator)
+    else:
+        model = fit_sql(data, sql, target=target, bad=bad, model=estimator)
     seconds = time.perf_counter() - t0
     n = int(model.data_fingerprint_["n_rows"])
     metrics = {"fit_seconds": seconds, "n_train": n, "n_patterns": int(model.n_patterns_), "path": "out-of-core"}

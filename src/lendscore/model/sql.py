@@ -141,14 +141,24 @@ def _numeric_bin(c: exp.Expr, b, dialect: str) -> exp.Case:
     return case.else_(exp.Literal.number(k - 1))
 
 
+# a boolean column's categories as Python names them (str(True)) and as SQL engines write a
+# BOOLEAN cast to text (DuckDB, PostgreSQL, Spark, Snowflake: 'true' / 'false')
+_BOOLEAN_TEXT = {"True": "true", "False": "false"}
+
+
 def _categorical_bin(c: exp.Expr, b) -> exp.Case:
     k = b.n_bins - 2
     text = exp.cast(c.copy(), TEXT)
     case = exp.case().when(exp.Is(this=c.copy(), expression=exp.null()), exp.Literal.number(k + 1))
+    labels = {str(v) for group in b.categories for v in group}
+    boolean = bool(labels) and labels <= set(_BOOLEAN_TEXT)  # a True/False column: match 'true' too
     for i, group in enumerate(b.categories):
         if group:
+            texts = [str(v) for v in group]
+            if boolean:
+                texts += [_BOOLEAN_TEXT[t] for t in texts]
             case = case.when(
-                exp.In(this=text.copy(), expressions=[exp.Literal.string(str(v)) for v in group]),
+                exp.In(this=text.copy(), expressions=[exp.Literal.string(t) for t in texts]),
                 exp.Literal.number(i),
             )
     return case.else_(exp.Literal.number(k))
