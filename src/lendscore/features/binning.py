@@ -68,6 +68,8 @@ class FeatureBinning:
     woe: list[float] = field(default_factory=list)
     iv_bins: list[float] = field(default_factory=list)
     woe_rule: list[str] = field(default_factory=list)
+    # the penalised form's fitted log-odds per bin (None: the classic form, log-odds = coef * WoE)
+    log_odds: list[float] | None = None
 
     def __post_init__(self) -> None:
         self._cache()
@@ -191,7 +193,7 @@ class FeatureBinning:
         )
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             k: getattr(self, k)
             for k in (
                 "name",
@@ -207,6 +209,9 @@ class FeatureBinning:
                 "woe_rule",
             )
         }
+        if self.log_odds is not None:  # only the penalised form's bins carry it (classic files unchanged)
+            out["log_odds"] = self.log_odds
+        return out
 
     @classmethod
     def from_dict(cls, d: dict) -> FeatureBinning:
@@ -405,9 +410,15 @@ def binning_from_counts(
     max_n_bins: int = 12,
     min_gain: float = 0.0,
     shape_penalty: float = 5.0,
+    fine: bool = False,
 ) -> FeatureBinning:
     """Fit the binning of one characteristic from its pre-bin counts (the one definition:
-    :func:`fit_feature_binning` counts a raw column and calls this)."""
+    :func:`fit_feature_binning` counts a raw column and calls this).
+
+    With ``fine=True`` (the penalised form's bins) pre-bins are merged only to reach
+    ``min_bin_size`` and ``max_n_bins`` (no shape, no likelihood merging) and ``trend`` is recorded
+    as given: the penalised fit imposes the trend on the bins' log-odds instead.
+    """
     e, n = np.asarray(counts.n_event, dtype=float), np.asarray(counts.n_total, dtype=float)
     n_rows = float(n.sum() + counts.special[1] + counts.missing[1])
     min_rows = min_bin_size * n_rows if min_bin_size < 1 else float(min_bin_size)
@@ -417,7 +428,10 @@ def binning_from_counts(
     if counts.kind == "numeric":
         splits, e, n = _drop_empty_prebins(np.asarray(counts.splits, dtype=float), e, n)
         if n.sum() > 0:
-            trend, plan = _choose_trend(e, n, trend, min_rows, max_n_bins, min_gain, shape_penalty)
+            if fine:
+                plan = merge_prebins(e, n, trend="none", min_bin_size=min_rows, max_n_bins=max_n_bins, min_gain=0.0)
+            else:
+                trend, plan = _choose_trend(e, n, trend, min_rows, max_n_bins, min_gain, shape_penalty)
             final_splits = [float(splits[a - 1]) for a, _ in plan[1:]]
             be = [float(e[a:b].sum()) for a, b in plan]
             bn = [float(n[a:b].sum()) for a, b in plan]
@@ -436,9 +450,13 @@ def binning_from_counts(
             smooth = (e_cat + 20.0 * prior) / (n_cat + 20.0)  # order rare categories toward the mean
             order = np.argsort(smooth, kind="mergesort")
             cats, e_cat, n_cat = [cats[i] for i in order], e_cat[order], n_cat[order]
-            trend = "ascending"
+            trend = trend if fine else "ascending"
         if cats:
-            if counts.ordered:
+            if fine:
+                plan = merge_prebins(
+                    e_cat, n_cat, trend="none", min_bin_size=min_rows, max_n_bins=max_n_bins, min_gain=0.0
+                )
+            elif counts.ordered:
                 trend, plan = _choose_trend(e_cat, n_cat, trend, min_rows, max_n_bins, min_gain, shape_penalty)
             else:
                 plan = merge_prebins(

@@ -164,6 +164,8 @@ def model_from_dict(doc: dict):
     from lendscore.model.scorecard import Scorecard
 
     params = dict(doc["params"])
+    params.setdefault("form", "classic")  # files written before the penalised form existed
+    params.setdefault("penalty", "aic")
     if isinstance(params.get("grade_pd_bounds"), list):
         params["grade_pd_bounds"] = tuple(params["grade_pd_bounds"])
     model = Scorecard(**params)

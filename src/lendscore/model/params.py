@@ -54,6 +54,17 @@ PARAMETERS: dict[str, tuple[Any, Any]] = {
         int | None,
         Field(None, ge=0, le=6, description="decimals of every bin's points (0: whole points; None: unrounded)"),
     ),
+    "form": (
+        Literal["classic", "penalised"],
+        Field("classic", description="'classic' (coefficient x coarse WoE) or 'penalised' (fitted fine-bin log-odds)"),
+    ),
+    "penalty": (
+        Literal["aic", "cv"] | float,
+        Field(
+            "aic",
+            description="penalised form's fusion penalty: 'aic', 'cv' or a multiple (> 0) of the binomial information",
+        ),
+    ),
 }
 
 
@@ -65,6 +76,13 @@ class _Strict(BaseModel):
     def _pd_threshold(cls, v):
         if isinstance(v, float) and not 0 < v < 1:
             raise ValueError("must be 'f1', 'ks' or a PD in (0, 1)")
+        return v
+
+    @field_validator("penalty", check_fields=False)
+    @classmethod
+    def _positive_penalty(cls, v):
+        if isinstance(v, float) and not (0 < v < float("inf")):
+            raise ValueError("must be 'aic', 'cv' or a finite number > 0")
         return v
 
     @field_validator("grade_pd_bounds", check_fields=False)

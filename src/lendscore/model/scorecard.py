@@ -16,11 +16,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from lendscore.data.derivation import InputSpec, derive_frame, derive_one, input_spec_for
 from lendscore.errors import ConfigError, ModelError, NotFittedError, SchemaError
-from lendscore.features.binning import fit_feature_binning
+from lendscore.features.binning import binning_from_counts, prebin_counts
 from lendscore.features.selection import select_features
 from lendscore.model import _points
 from lendscore.model._data import as_frame, column_kinds, encode_target, fingerprint
 from lendscore.model._fitting import Design, FitProblem, FittingMixin
+from lendscore.model._penalised_fit import PenalisedMixin
 from lendscore.model.counts import PatternCounts, binning_options, fold_of_rows, threshold_from_counts
 from lendscore.model.grades import DEFAULT_PD_BOUNDS, master_scale
 from lendscore.model.logit import LogitFit
@@ -30,7 +31,7 @@ from lendscore.model.scaling import Scaling
 __all__ = ["Scorecard"]
 
 
-class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
+class Scorecard(PenalisedMixin, FittingMixin, ClassifierMixin, BaseEstimator):
     """Interpretable logistic-regression scorecard on binned, WoE-coded characteristics.
 
     Parameters
@@ -63,6 +64,14 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
     points_rounding : None (points as fitted) or the decimals of every bin's points (0: whole
         points, the usual scorecard convention): a score is then exactly the sum of its printed
         points, and every scoring path's PD follows that score.
+    form : "classic" (coarse monotone WoE bins, one coefficient per characteristic, classical
+        inference) or "penalised" (the selected characteristics re-binned finely, each bin's
+        log-odds fitted with a fusion penalty on adjacent bins and the detected or declared
+        monotone trend as a constraint; see :mod:`lendscore.model._penalised`).
+    penalty : the penalised form's fusion penalty: "aic" (chosen on the training rows by Akaike's
+        criterion, deviance + 2 x effective degrees of freedom), "cv" (by 5-fold cross-validated
+        deviance: five times the fits) or a number > 0 (a multiple of the data's binomial
+        information ``sum(w) p (1 - p)``).
     """
 
     def __init__(
@@ -91,6 +100,8 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
         grade_pd_bounds=DEFAULT_PD_BOUNDS,
         threshold="f1",
         points_rounding=None,
+        form="classic",
+        penalty="aic",
     ):
         self.categorical_features = categorical_features
         self.special_codes = special_codes
@@ -115,6 +126,8 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
         self.grade_pd_bounds = grade_pd_bounds
         self.threshold = threshold
         self.points_rounding = points_rounding
+        self.form = form
+        self.penalty = penalty
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -163,8 +176,9 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
         weighted = not (sample_weight is None and self.class_weight is None)
         self.binnings_ = {}
         splits = prebin_splits or {}
-        for c in self.feature_names_in_:
-            self.binnings_[c] = fit_feature_binning(
+        prebins = {}
+        for c in self.feature_names_in_:  # as fit_feature_binning, keeping the pre-bin counts
+            prebins[c] = prebin_counts(
                 c,
                 Xf[c],
                 y01,
@@ -173,14 +187,23 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
                 max_prebins=self.max_prebins,
                 sample_weight=w if weighted else None,
                 prebin_splits=splits.get(c),
-                **binning_options(self, c, float(w.sum())),
             )
+            self.binnings_[c] = binning_from_counts(c, prebins[c], **binning_options(self, c, float(w.sum())))
         names = list(self.feature_names_in_)
         index = {c: self.binnings_[c].bin_index(Xf[c]) for c in names}
         fold = fold_of_rows(len(y01), self.woe_cv)
         patterns = PatternCounts.from_rows(index, fold, y01, w if weighted else None, compress=self._compress_rows)
         del index
-        self._fit_patterns(patterns, names)
+        if self.form == "penalised":
+            selected = self._select_on_patterns(patterns, names)[0]
+            min_bin = binning_options(self, names[0], float(w.sum()))["min_bin_size"]
+            b0, coef, converged, table, fine = self._fit_penalised(
+                Xf, y01, w if weighted else None, prebins, selected, min_bin
+            )
+            self._set_model_values(list(selected), b0, coef, table, converged)
+            self._set_threshold(fine)
+        else:
+            self._fit_patterns(patterns, names)
         self.data_fingerprint_ = fingerprint(Xf, y01)
         self.metadata_ = {}
         self.fit_seconds_ = time.perf_counter() - t0
@@ -201,20 +224,12 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
     def _fit_patterns(self, patterns: PatternCounts, names: list[str]) -> None:
         """Everything after binning, from the pattern counts: cross-fitted WoE, selection, the
         sign check, the rule rounds, the final fit with its covariance, points and cut-off."""
-        live = patterns.n_total > 0  # patterns of weight zero only enter the cut-off (unweighted rows)
-        w = patterns.n_total[live]
-        y = patterns.n_event[live] / w
-        index = {c: patterns.index[c][live] for c in names}
-        fold = None if patterns.fold is None else patterns.fold[live]
-        W = self._fit_design(index, names, y, w, fold)
-        iv = {c: self.binnings_[c].iv for c in names}
-        selected, self.selection_ = select_features(
-            names, iv, W, iv_min=self.iv_min, corr_max=self.corr_max, vif_max=self.vif_max, sample_weight=w
-        )
-        if not selected:
-            raise ModelError(
-                f"no characteristic passed selection (iv_min={self.iv_min}); highest IV {max(iv.values()):.4f}"
+        if self.form == "penalised":  # fit_from_counts: the fine bins are read from the rows
+            raise ConfigError(
+                "form='penalised' needs the training rows (its fine bins are counted from them): "
+                "fit it with Scorecard.fit; fitting from counts supports form='classic' only"
             )
+        selected, index, y, w, fold = self._select_on_patterns(patterns, names)
         # the regression reads only the selected characteristics' bins (and folds): their patterns
         # are summed once more, and the WoE design rebuilt on that smaller table
         sub = PatternCounts({c: index[c] for c in selected}, fold, y * w, w).compressed()
@@ -238,6 +253,29 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
         rules, fit = self._add_rules(problem, selected, fit)
         fit, selected, self.rules_ = self._final_fit(problem, selected, rules, fit)
         self._set_model(selected, fit)
+        self._set_threshold(patterns)
+
+    def _select_on_patterns(self, patterns: PatternCounts, names: list[str]):
+        """Cross-fitted WoE and selection on the coarse bins' patterns: (selected, and the live
+        patterns' index, event rate, weight and fold)."""
+        live = patterns.n_total > 0  # patterns of weight zero only enter the cut-off (unweighted rows)
+        w = patterns.n_total[live]
+        y = patterns.n_event[live] / w
+        index = {c: patterns.index[c][live] for c in names}
+        fold = None if patterns.fold is None else patterns.fold[live]
+        W = self._fit_design(index, names, y, w, fold)
+        iv = {c: self.binnings_[c].iv for c in names}
+        selected, self.selection_ = select_features(
+            names, iv, W, iv_min=self.iv_min, corr_max=self.corr_max, vif_max=self.vif_max, sample_weight=w
+        )
+        if not selected:
+            raise ModelError(
+                f"no characteristic passed selection (iv_min={self.iv_min}); highest IV {max(iv.values()):.4f}"
+            )
+        return selected, index, y, w, fold
+
+    def _set_threshold(self, patterns: PatternCounts) -> None:
+        """The PD cut-off from the training patterns' PDs (``patterns`` index the model's bins)."""
         p_train = special.expit(self._logit_from_index({c: patterns.index[c] for c in self.table_.inputs}))
         n_event_rows, n_rows = patterns.row_counts()
         if isinstance(self.threshold, str):
@@ -248,20 +286,24 @@ class Scorecard(FittingMixin, ClassifierMixin, BaseEstimator):
             )
 
     def _set_model(self, selected, fit: LogitFit):
+        inf = fit.inference()
+        table = pd.DataFrame(
+            {k: inf[k] for k in ("coef", "std_err", "z", "p_value", "ci_low", "ci_high")},
+            index=pd.Index(["(intercept)"] + list(selected) + [r.name for r in self.rules_], name="term"),
+        )
+        table["penalised"] = fit.penalised
+        self._set_model_values(selected, fit.intercept, fit.coef.copy(), table, fit.converged)
+
+    def _set_model_values(self, selected, intercept, coef, coef_table, converged):
         self.selected_features_ = list(selected)
         self.characteristics_ = list(selected) + [r.name for r in self.rules_]
-        self.intercept_ = fit.intercept
-        self.coef_ = fit.coef.copy()
+        self.intercept_ = intercept
+        self.coef_ = coef
         self.n_features_used_ = len(selected)
         self.scaling_ = Scaling(self.pdo, self.base_points, self.base_odds)
         self.grades_ = master_scale(self.grade_pd_bounds, self.scaling_)
-        inf = fit.inference()
-        self.coef_table_ = pd.DataFrame(
-            {k: inf[k] for k in ("coef", "std_err", "z", "p_value", "ci_low", "ci_high")},
-            index=pd.Index(["(intercept)"] + self.characteristics_, name="term"),
-        )
-        self.coef_table_["penalised"] = fit.penalised
-        self.converged_ = fit.converged
+        self.coef_table_ = coef_table
+        self.converged_ = converged
         _points.build(self)
 
     # ------------------------------------------------------------------ predict

@@ -36,7 +36,7 @@ class CharacteristicTable:
     name: str
     binning: FeatureBinning
     coef: float
-    log_odds: np.ndarray  # coef * woe, one per bin (Special and Missing last)
+    log_odds: np.ndarray  # coef * woe (penalised form: coef * fitted log-odds), one per bin (Special and Missing last)
     points: np.ndarray
     points_list: tuple[float, ...]  # the same points as Python floats (the one-applicant path)
     training_range: tuple[float, float] | None = None  # numbers: values beyond it are reported
@@ -139,7 +139,8 @@ def scoring_table(
     chars = []
     for j, c in enumerate(selected):
         b = binnings[c]
-        woe = np.asarray(b.woe, dtype=float)
+        # the classic form scales the bins' WoE; the penalised form fitted each bin's log-odds
+        woe = np.asarray(b.woe if b.log_odds is None else b.log_odds, dtype=float)
         pts = bin_points(coef[j], woe, intercept, n_in, scaling)
         log_odds = coef[j] * woe
         if points_rounding is not None:

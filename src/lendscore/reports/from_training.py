@@ -180,6 +180,7 @@ def training_report_context(
         "test window": meta.get("test_window"),
         "training data fingerprint": (m.data_fingerprint_ or {}).get("sha256"),
         "n features": f"{len(m.selected_features_)} characteristics + {len(m.rules_)} interaction rules",
+        "form": _FORMS.get(m.get_params().get("form", "classic"), "classic"),
         "parameters": {k: v for k, v in m.get_params().items()},
         "fit seconds": round(result.metrics["fit_seconds"], 3),
     }
@@ -239,3 +240,13 @@ def write_training_report(
     pack_path = (Path(json_path) if json_path is not None else html.with_suffix(".json")) if write_json else None
     ctx = training_report_context(result, title, compare=compare, label=label, segment=segment)
     return write_report(ctx, html, json_path=pack_path)
+
+
+_FORMS = {
+    "classic": "classic: one coefficient times the coarse bins' WoE per characteristic (classical p-values)",
+    "penalised": "penalised: each fine bin's log-odds fitted with a fusion penalty chosen on the "
+    "training rows (Akaike's criterion, or cross-validation if so set), trends as constraints; a "
+    "penalised fit has no classical p-value: the coefficient table gives each characteristic's "
+    "effective degrees of freedom (edf) and the training deviance lost when its points are set "
+    "to its average (drop_one_deviance; the term pays its way when that exceeds 2 x edf)",
+}
