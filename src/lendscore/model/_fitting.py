@@ -189,17 +189,7 @@ class FittingMixin:
             # full-data Newton steps from the warm start: the next round's score tests read this
             # fit's residuals, which must not carry a subsample's noise (it proposes rules that
             # only correct the approximation); two steps from a warm start are near-exact
-            fit = fit_logit(
-                A,
-                p.y,
-                sample_weight=p.w,
-                C=self.C,
-                init=init,
-                full_steps=2,
-                with_cov=False,
-                intercept_column=True,
-                sample_start=False,
-            )
+            fit = self._near_exact(p, A, init)
             rules = trial
             used |= {(r.feature_a, r.feature_b) for _, r in new}
             if len(rules) >= self.max_rules:
@@ -213,18 +203,22 @@ class FittingMixin:
                 rules = [rules[i] for i in kept]
                 A = p.matrix(selected + rules)
                 # near-exact is enough: the final fit finishes from here
-                fit = fit_logit(
-                    A,
-                    p.y,
-                    sample_weight=p.w,
-                    C=self.C,
-                    init=init,
-                    full_steps=2,
-                    with_cov=False,
-                    intercept_column=True,
-                    sample_start=False,
-                )
+                fit = self._near_exact(p, A, init)
         return rules, fit
+
+    def _near_exact(self, p: FitProblem, A: np.ndarray, init: np.ndarray):
+        """Two full-data Newton steps from a warm start, no covariance: near-exact, for the rule rounds."""
+        return fit_logit(
+            A,
+            p.y,
+            sample_weight=p.w,
+            C=self.C,
+            init=init,
+            full_steps=2,
+            with_cov=False,
+            intercept_column=True,
+            sample_start=False,
+        )
 
 
 class Design:
