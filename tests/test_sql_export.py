@@ -467,6 +467,14 @@ def test_export_sql_command(lc_raw_model, raw_2011, raw_reference, tmp_path, cap
     _check_raw(lc_raw_model, pd.read_sql_query(out, con), ref)
     code, out = run(["export-sql", "--model", str(path), "--dialect", "oracle"], capsys)
     assert code == 2 and "oracle" in out and "bigquery" in out
+    # a dotted --table is schema.table, each part quoted, not one table called "lake.applicants"
+    code, out = run(["export-sql", "--model", str(path), "--id-column", "app_id", "--table", "lake.applicants"], capsys)
+    assert code == 0, out
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA lake")
+    con.register("frame", raw_2011)
+    con.execute("CREATE TABLE lake.applicants AS SELECT * FROM frame")
+    _check_raw(lc_raw_model, con.execute(out).df(), raw_reference)
 
 
 def test_a_prepared_table_uses_its_derived_columns_where_raw_fields_are_missing(lc_raw_model, lending_club):

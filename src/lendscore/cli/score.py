@@ -55,7 +55,10 @@ def score_command(
 @app.command("export-sql")
 def export_sql_command(
     model: Annotated[Path, typer.Option("--model", help="model.json written by `lendscore train`")],
-    table: Annotated[str, typer.Option("--table", help="table holding the raw applicant rows")] = "applicants",
+    table: Annotated[
+        str,
+        typer.Option("--table", help="table holding the raw applicant rows: name, schema.name or catalog.schema.name"),
+    ] = "applicants",
     dialect: Annotated[
         str, typer.Option("--dialect", help="duckdb, sqlite, postgres, spark, bigquery, snowflake or tsql")
     ] = "duckdb",
@@ -89,7 +92,7 @@ def export_sql_command(
     typer.echo(
         to_sql(
             lendscore.load(model),
-            table,
+            tuple(table.split(".")),  # schema.table: each part its own quoted identifier
             dialect=dialect,
             id_column=id_column,
             columns=names,
