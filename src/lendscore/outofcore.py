@@ -86,6 +86,11 @@ def _batches(files: list[Path], batch_size: int, columns: list[str] | None) -> I
             yield f, i, batch
 
 
+def _shown(v: Any) -> str:
+    """A target value as a person wrote it: 1, not the 1.0 it is compared as."""
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
 def _is_numeric(t) -> bool:
     import pyarrow.types as pat
 
@@ -295,7 +300,7 @@ def fit_parquet(
             {float(v) for v in pd.unique(tv)} if _is_numeric(types[target]) else set(pd.unique(tv).tolist())
         )
         if len(target_values) > 2:
-            shown = sorted(map(str, target_values))[:10]
+            shown = sorted(map(_shown, target_values))[:10]
             raise TargetError(
                 f"{where}: target column {target!r} must have two values; got {len(target_values)}: {shown}"
             )
@@ -315,7 +320,7 @@ def fit_parquet(
         raise DataError(f"{files[0]}: no rows", column=None)
     if len(target_values) < 2 or bad not in target_values:
         raise TargetError(
-            f"target column {target!r} must hold the event value {bad!r} and one other value; got {sorted(map(str, target_values))}"
+            f"target column {target!r} must hold the event value {bad!r} and one other value; got {sorted(map(_shown, target_values))}"
         )
     nonevent = next(v for v in target_values if v != bad)
     order = np.argsort(res_keys, kind="stable")  # the reservoir in key order (deterministic)
