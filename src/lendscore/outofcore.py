@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from lendscore.errors import DataError, SchemaError, TargetError
-from lendscore.features.binning import _NINES, PrebinCounts, _quantiles
+from lendscore.features.binning import _NINES, PrebinCounts, prebin_edges
 from lendscore.model.counts import (
     FOLD_SEED,
     PatternSums,
@@ -337,13 +337,7 @@ def fit_parquet(
             continue
         v = res_vals[c][order]
         v = v[~np.isnan(v) & ~np.isin(v, specials[c])]
-        u = np.unique(v)
-        if u.size <= model.max_prebins:
-            splits[c] = u[1:]
-        else:
-            q = _quantiles(v, np.ones_like(v), np.linspace(0.0, 1.0, model.max_prebins + 1)[1:-1], False)
-            sp = np.unique(q)
-            splits[c] = sp[sp > u[0]]
+        splits[c] = prebin_edges(v, model.max_prebins)
     del res_vals, res_keys
 
     def y_of(batch) -> np.ndarray:

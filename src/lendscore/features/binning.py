@@ -250,6 +250,19 @@ def _quantiles(x: np.ndarray, w: np.ndarray, probs: np.ndarray, weighted: bool) 
 _PREBIN_SAMPLE = 25_000  # candidate cut points come from at most this many rows
 
 
+def prebin_edges(x: np.ndarray, max_prebins: int, w: np.ndarray | None = None) -> np.ndarray:
+    """Pre-bin edges read from the regular (not missing, not special) values ``x`` of a column or
+    a sample of it: every distinct value but the least when there are at most ``max_prebins``,
+    else the distinct ``max_prebins``-quantiles above the least value (weighted by ``w`` if given).
+    The one rule of the in-memory fit and the out-of-core reservoir."""
+    u = np.unique(x)
+    if u.size <= max_prebins:
+        return u[1:]
+    probs = np.linspace(0.0, 1.0, max_prebins + 1)[1:-1]
+    splits = np.unique(_quantiles(x, np.ones_like(x) if w is None else w, probs, w is not None))
+    return splits[splits > u[0]]
+
+
 def _prebin_numeric(x: np.ndarray, y: np.ndarray, w: np.ndarray, max_prebins: int, weighted: bool):
     """Pre-bins: every distinct value if there are few, else quantiles; counts on all rows.
 
@@ -258,18 +271,7 @@ def _prebin_numeric(x: np.ndarray, y: np.ndarray, w: np.ndarray, max_prebins: in
     and every later decision uses all rows.
     """
     xs = x[:: -(-len(x) // _PREBIN_SAMPLE)] if (not weighted and len(x) > 2 * _PREBIN_SAMPLE) else x
-    u = np.unique(xs)
-    if u.size <= max_prebins:
-        splits = u[1:]
-    else:
-        q = _quantiles(
-            xs,
-            w[:: -(-len(x) // _PREBIN_SAMPLE)] if xs is not x else w,
-            np.linspace(0.0, 1.0, max_prebins + 1)[1:-1],
-            weighted,
-        )
-        splits = np.unique(q)
-        splits = splits[splits > u[0]]
+    splits = prebin_edges(xs, max_prebins, w if weighted else None)  # weighted: xs is x
     idx = np.searchsorted(splits, x, side="right")
     m = splits.size + 1
     return splits, np.bincount(idx, weights=y * w, minlength=m), np.bincount(idx, weights=w, minlength=m)
